@@ -1,0 +1,33 @@
+// Plain JavaScript on purpose: it must run (and explain itself) on a Node.js too old to load
+// the TypeScript sources, which need type stripping (Node >= 22.12 with it enabled, 23.6+ by default).
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const needed = pkg.engines.node.replace(/^>=\s*/, '');
+
+function atLeast(found, wanted) {
+  const a = found.split('.').map(Number);
+  const b = wanted.split('.').map(Number);
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+export function checkNode() {
+  const found = process.versions.node;
+  if (!atLeast(found, needed)) {
+    process.stderr.write(
+      `shipslog needs Node.js ${needed} or newer, but this is Node.js ${found}; install Node.js 24 LTS (for example: npm install node@24) and run it again.\n`,
+    );
+    process.exit(1);
+  }
+  if (!process.features?.typescript) {
+    process.stderr.write(
+      `shipslog runs its TypeScript sources directly, but this Node.js ${found} has type stripping off; run it with --experimental-strip-types or use Node.js 24 LTS.\n`,
+    );
+    process.exit(1);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) checkNode();

@@ -1,0 +1,80 @@
+-- Up Migration
+
+-- Group roles are cluster-wide, so another database on the same server may have made them
+-- already; create each only when missing.
+do $$
+declare
+  role_name text;
+begin
+  foreach role_name in array array['shipslog_app', 'shipslog_reconciler', 'shipslog_auditor']
+  loop
+    if not exists (select from pg_catalog.pg_roles where rolname = role_name) then
+      execute format('create role %I nologin', role_name);
+    end if;
+  end loop;
+end
+$$;
+
+create schema shipslog;
+
+revoke all
+  on schema shipslog
+  from public;
+
+grant usage
+  on schema shipslog
+  to shipslog_app, shipslog_reconciler, shipslog_auditor;
+
+-- Functions are executable by PUBLIC by default; every grant in this schema is explicit.
+alter default privileges
+  in schema shipslog
+  revoke execute on functions from public;
+
+-- Kubernetes object names used for deployments, tenants and secrets: RFC 1123 DNS labels.
+create function shipslog.is_dns_label(value text)
+returns boolean
+language sql
+immutable
+parallel safe
+set search_path = ''
+return value ~ '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+
+-- Timestamps inside hashed payloads and audited state are rendered as UTC text so the bytes
+-- do not depend on the session's TimeZone (to_jsonb(timestamptz) does).
+create function shipslog.iso_utc(ts timestamptz)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+return to_char(ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+
+-- managed_resources: a JSON array of {kind, name, namespace} objects (apiVersion optional,
+-- namespace null for cluster-scoped objects).
+create function shipslog.is_resource_list(resources jsonb)
+returns boolean
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select jsonb_typeof(resources) = 'array'
+    and not exists (
+      select
+      from jsonb_array_elements(resources) as r(item)
+      where jsonb_typeof(item) <> 'object'
+        or not item ?& array['kind', 'name', 'namespace']
+        or exists (
+          select
+          from jsonb_object_keys(item) as k(key)
+          where key not in ('kind', 'name', 'namespace', 'apiVersion')
+        )
+        or jsonb_typeof(item -> 'kind') <> 'string'
+        or jsonb_typeof(item -> 'name') <> 'string'
+        or jsonb_typeof(item -> 'namespace') not in ('string', 'null')
+        or (item ? 'apiVersion' and jsonb_typeof(item -> 'apiVersion') <> 'string')
+    )
+$$;
+
+-- Down Migration
+drop schema shipslog cascade;

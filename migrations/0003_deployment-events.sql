@@ -1,0 +1,153 @@
+-- Up Migration
+
+-- The audit trail. Rows are written only by shipslog.tg_deployments__audit and never change.
+-- No foreign key to deployments: history outlives the deployment.
+-- Ready for monthly partitioning by occurred_at: nothing references seq, and the chain's
+-- order comes from chain_index, which the audit trigger derives under the deployment's row
+-- lock (the unique index is a second guard, not the mechanism).
+create table shipslog.deployment_events (
+  seq bigint generated always as identity (sequence name shipslog.deployment_events_seq) primary key,
+  deployment_id uuid not null,
+  chain_index integer not null
+    constraint deployment_events_chain_index_check check (chain_index > 0),
+  tenant text not null,
+  name text not null,
+  action text not null
+    constraint deployment_events_action_check check (action in (
+      'created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
+      'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back')),
+  occurred_at timestamptz not null,
+  -- pg_current_xact_id(): lets a tail by seq wait for transactions that commit late.
+  txid xid8 not null,
+  actor text not null
+    constraint deployment_events_actor_check check (length(actor) between 1 and 200),
+  actor_type text not null
+    constraint deployment_events_actor_type_check check (actor_type in ('user', 'service', 'system', 'database')),
+  reason text
+    constraint deployment_events_reason_check check (length(reason) <= 1000),
+  correlation_id text
+    constraint deployment_events_correlation_id_check check (length(correlation_id) <= 200),
+  request_id text
+    constraint deployment_events_request_id_check check (length(request_id) <= 200),
+  source_ip inet,
+  user_agent text
+    constraint deployment_events_user_agent_check check (length(user_agent) <= 500),
+  -- Who the database saw: the effective role, the login, the client program and address.
+  db_role text not null,
+  db_user text not null,
+  application_name text,
+  client_addr inet,
+  -- Changed paths only (the whole audited state on created and removed).
+  previous_state jsonb,
+  new_state jsonb,
+  -- [{path, from, to}], e.g. {"path": "config.storage", "from": "8Gi", "to": "16Gi"}.
+  changes jsonb not null,
+  -- SHA-256 of the deployment's whole audited state after this event: proves the row in
+  -- shipslog.deployments has not changed since without an event.
+  state_hash bytea not null,
+  -- SHA-256(previous event's hash || exact UTF-8 bytes of shipslog.event_payload(event)).
+  hash bytea not null,
+  constraint deployment_events_chain_key unique (deployment_id, chain_index)
+);
+
+comment on table shipslog.deployment_events is
+  'Append-only, hash-chained audit trail of shipslog.deployments. Written only by its trigger.';
+
+create index deployment_events_occurred_at_idx
+  on shipslog.deployment_events (occurred_at);
+
+create index deployment_events_actor_idx
+  on shipslog.deployment_events (actor, occurred_at);
+
+create index deployment_events_action_idx
+  on shipslog.deployment_events (action, occurred_at);
+
+-- history(tenant, name) finds every incarnation of a name, including removed ones.
+create index deployment_events_created_name_idx
+  on shipslog.deployment_events (tenant, name)
+  where action = 'created';
+
+-- The exact payload that is hashed and exported. jsonb's text form is deterministic (keys
+-- sorted, fixed spacing), so an outside verifier needs only SHA-256 over these bytes.
+create function shipslog.event_payload(e shipslog.deployment_events)
+returns jsonb
+language sql
+immutable
+parallel safe
+set search_path = ''
+return jsonb_build_object(
+  'seq', e.seq,
+  'deployment_id', e.deployment_id,
+  'chain_index', e.chain_index,
+  'tenant', e.tenant,
+  'name', e.name,
+  'action', e.action,
+  'occurred_at', shipslog.iso_utc(e.occurred_at),
+  'txid', e.txid::text,
+  'actor', e.actor,
+  'actor_type', e.actor_type,
+  'reason', e.reason,
+  'correlation_id', e.correlation_id,
+  'request_id', e.request_id,
+  'source_ip', e.source_ip::text,
+  'user_agent', e.user_agent,
+  'db_role', e.db_role,
+  'db_user', e.db_user,
+  'application_name', e.application_name,
+  'client_addr', e.client_addr::text,
+  'previous_state', e.previous_state,
+  'new_state', e.new_state,
+  'changes', e.changes,
+  'state_hash', encode(e.state_hash, 'hex')
+);
+
+create function shipslog.event_hash(prev_hash bytea, e shipslog.deployment_events)
+returns bytea
+language sql
+immutable
+parallel safe
+set search_path = ''
+return sha256(coalesce(prev_hash, ''::bytea) || convert_to(shipslog.event_payload(e)::text, 'UTF8'));
+
+-- Append-only for every role, the owner included: grants keep other roles out, these
+-- triggers stop the owner (and a superuser, unless triggers are bypassed, which
+-- shipslog.verify_chains() then detects).
+create function shipslog.tg_deployment_events__append_only()
+returns trigger
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' then
+    -- Depth 1 is a statement typed by a client; the audit trigger's insert runs at depth 2.
+    if pg_trigger_depth() < 2 then
+      raise exception 'shipslog.deployment_events is written only by the audit trigger on shipslog.deployments'
+        using errcode = 'SL002',
+              hint = 'Change the deployment instead; its trigger records the event.';
+    end if;
+    return new;
+  end if;
+  raise exception 'shipslog.deployment_events is append-only: % refused', tg_op
+    using errcode = 'SL001',
+          hint = 'Audit history cannot be changed or removed; record a correcting change on the deployment instead.';
+end
+$$;
+
+create trigger deployment_events_append_only
+  before insert or update or delete
+  on shipslog.deployment_events
+  for each row
+  execute function shipslog.tg_deployment_events__append_only();
+
+create trigger deployment_events_no_truncate
+  before truncate
+  on shipslog.deployment_events
+  for each statement
+  execute function shipslog.tg_deployment_events__append_only();
+
+-- Down Migration
+drop table shipslog.deployment_events;
+drop function shipslog.tg_deployment_events__append_only();
+drop function shipslog.event_hash(bytea, shipslog.deployment_events);
+drop function shipslog.event_payload(shipslog.deployment_events);

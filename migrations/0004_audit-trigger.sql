@@ -1,0 +1,223 @@
+-- Up Migration
+
+-- What the audit trail records of a deployment: everything but bookkeeping that changes
+-- with every write (version, timestamps, generation, the chain itself). Timestamps are UTC
+-- text so the state hash does not depend on the session's TimeZone.
+create function shipslog.audited_state(d shipslog.deployments)
+returns jsonb
+language sql
+immutable
+parallel safe
+set search_path = ''
+return (to_jsonb(d) - array['version', 'created_at', 'updated_at', 'generation', 'chain_length', 'chain_head'])
+  || jsonb_build_object(
+       'restarted_at', shipslog.iso_utc(d.restarted_at),
+       'deletion_requested_at', shipslog.iso_utc(d.deletion_requested_at));
+
+create function shipslog.state_hash(state jsonb)
+returns bytea
+language sql
+immutable
+parallel safe
+set search_path = ''
+return sha256(convert_to(state::text, 'UTF8'));
+
+-- Field-level diff of two JSON objects: the changed subtrees of each side and a flat list
+-- of {path, from, to}. Objects are compared key by key (recursively); anything else whole.
+create function shipslog.jsonb_diff(
+  old_value jsonb,
+  new_value jsonb,
+  prefix text default null,
+  out old_part jsonb,
+  out new_part jsonb,
+  out changes jsonb
+)
+language plpgsql
+immutable
+parallel safe
+set search_path = ''
+as $$
+declare
+  key text;
+  old_item jsonb;
+  new_item jsonb;
+  path text;
+  sub record;
+begin
+  old_part := '{}';
+  new_part := '{}';
+  changes := '[]';
+  for key, old_item, new_item in
+    select coalesce(o.key, n.key), o.value, n.value
+    from jsonb_each(old_value) as o
+    full join jsonb_each(new_value) as n
+      on n.key = o.key
+    where o.value is distinct from n.value
+    order by 1
+  loop
+    path := case when prefix is null then key else prefix || '.' || key end;
+    if jsonb_typeof(old_item) = 'object' and jsonb_typeof(new_item) = 'object' then
+      sub := shipslog.jsonb_diff(old_item, new_item, path);
+      old_part := old_part || jsonb_build_object(key, sub.old_part);
+      new_part := new_part || jsonb_build_object(key, sub.new_part);
+      changes := changes || sub.changes;
+    else
+      if old_item is not null then
+        old_part := old_part || jsonb_build_object(key, old_item);
+      end if;
+      if new_item is not null then
+        new_part := new_part || jsonb_build_object(key, new_item);
+      end if;
+      changes := changes || jsonb_build_array(jsonb_build_object('path', path, 'from', old_item, 'to', new_item));
+    end if;
+  end loop;
+end
+$$;
+
+-- The action a change means, most significant first. shipslog.action overrides it.
+create function shipslog.derive_action(old_state jsonb, new_state jsonb)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select case
+    when old_state is null then 'created'
+    when new_state is null then 'removed'
+    when old_state -> 'deletion_requested_at' is distinct from new_state -> 'deletion_requested_at'
+      and new_state ->> 'deletion_requested_at' is not null then 'removal_requested'
+    when old_state -> 'app_version' is distinct from new_state -> 'app_version' then 'upgraded'
+    when (old_state -> 'config', old_state -> 'environment', old_state -> 'depends_on', old_state -> 'secrets_ref')
+      is distinct from (new_state -> 'config', new_state -> 'environment', new_state -> 'depends_on', new_state -> 'secrets_ref')
+      then 'config_changed'
+    when old_state -> 'secrets_fingerprint' is distinct from new_state -> 'secrets_fingerprint' then 'secrets_rotated'
+    when old_state -> 'restarted_at' is distinct from new_state -> 'restarted_at' then 'restarted'
+    when old_state -> 'managed_resources' is distinct from new_state -> 'managed_resources' then 'resources_changed'
+    when (old_state -> 'health', old_state -> 'health_message')
+      is distinct from (new_state -> 'health', new_state -> 'health_message') then 'health_changed'
+    else 'status_changed'
+  end
+$$;
+
+-- Reads one actor-context setting; unset and empty mean the same.
+create function shipslog.context_setting(setting_name text)
+returns text
+language sql
+stable
+parallel safe
+set search_path = ''
+return nullif(current_setting(setting_name, true), '');
+
+-- Writes exactly one event per inserted, updated (with an audited change) or deleted row,
+-- in the same transaction, and moves the chain head on the row. SECURITY DEFINER because
+-- no caller may insert into deployment_events directly.
+create function shipslog.tg_deployments__audit()
+returns trigger
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  old_state jsonb;
+  new_state jsonb;
+  diff record;
+  prev_hash bytea;
+  ev shipslog.deployment_events;
+  session_role text := current_setting('role');
+begin
+  if tg_op <> 'INSERT' then
+    old_state := shipslog.audited_state(old);
+  end if;
+  if tg_op <> 'DELETE' then
+    new_state := shipslog.audited_state(new);
+  end if;
+
+  if tg_op = 'UPDATE' then
+    if old_state = new_state then
+      return new;
+    end if;
+    diff := shipslog.jsonb_diff(old_state, new_state);
+    ev.previous_state := diff.old_part;
+    ev.new_state := diff.new_part;
+    ev.changes := diff.changes;
+  else
+    ev.previous_state := old_state;
+    ev.new_state := new_state;
+    ev.changes := '[]';
+  end if;
+
+  if tg_op = 'INSERT' then
+    if exists (select from shipslog.deployment_events as e where e.deployment_id = new.id) then
+      raise exception 'deployment id % already has an audit history', new.id
+        using errcode = 'SL003',
+              hint = 'A removed deployment''s id is never reused; omit id to get a new one.';
+    end if;
+    ev.deployment_id := new.id;
+    ev.tenant := new.tenant;
+    ev.name := new.name;
+    ev.chain_index := 1;
+  else
+    ev.deployment_id := old.id;
+    ev.tenant := old.tenant;
+    ev.name := old.name;
+    -- OLD is the row version this statement locked, so concurrent writers line up here in
+    -- commit order and chain_index has no gaps.
+    ev.chain_index := old.chain_length + 1;
+    prev_hash := old.chain_head;
+  end if;
+
+  ev.seq := nextval('shipslog.deployment_events_seq');
+  ev.occurred_at := clock_timestamp();
+  ev.txid := pg_current_xact_id();
+  ev.action := coalesce(shipslog.context_setting('shipslog.action'),
+                        shipslog.derive_action(old_state, new_state));
+  ev.actor := coalesce(shipslog.context_setting('shipslog.actor'), session_user);
+  ev.actor_type := coalesce(shipslog.context_setting('shipslog.actor_type'), 'database');
+  ev.reason := shipslog.context_setting('shipslog.reason');
+  ev.correlation_id := shipslog.context_setting('shipslog.correlation_id');
+  ev.request_id := shipslog.context_setting('shipslog.request_id');
+  ev.user_agent := shipslog.context_setting('shipslog.user_agent');
+  begin
+    ev.source_ip := shipslog.context_setting('shipslog.source_ip')::inet;
+  exception when invalid_text_representation then
+    raise exception 'shipslog.source_ip is not an IP address: %', current_setting('shipslog.source_ip', true)
+      using errcode = '22P02',
+            hint = 'Set shipslog.source_ip to an IPv4 or IPv6 address, or leave it unset.';
+  end;
+  -- Inside SECURITY DEFINER current_user is the owner; the session's role is in "role".
+  ev.db_role := case when session_role = 'none' then session_user::text else session_role end;
+  ev.db_user := session_user;
+  ev.application_name := nullif(current_setting('application_name'), '');
+  ev.client_addr := inet_client_addr();
+  ev.state_hash := shipslog.state_hash(coalesce(new_state, old_state));
+  ev.hash := shipslog.event_hash(prev_hash, ev);
+
+  insert into shipslog.deployment_events
+  overriding system value
+  select ev.*;
+
+  if tg_op = 'DELETE' then
+    return old;
+  end if;
+  new.chain_length := ev.chain_index;
+  new.chain_head := ev.hash;
+  return new;
+end
+$$;
+
+create trigger deployments_90_audit
+  before insert or update or delete
+  on shipslog.deployments
+  for each row
+  execute function shipslog.tg_deployments__audit();
+
+-- Down Migration
+drop trigger deployments_90_audit on shipslog.deployments;
+drop function shipslog.tg_deployments__audit();
+drop function shipslog.context_setting(text);
+drop function shipslog.derive_action(jsonb, jsonb);
+drop function shipslog.jsonb_diff(jsonb, jsonb, text);
+drop function shipslog.state_hash(jsonb);
+drop function shipslog.audited_state(shipslog.deployments);

@@ -1,0 +1,48 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from '../config.ts';
+import { migrateCommand } from './migrate.ts';
+import { serveCommand } from './serve.ts';
+import { verifyCommand } from './verify.ts';
+
+/** `shipslog <command>`. The only place that reads process.env (through loadConfig). */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name('shipslog')
+    .description('Flight recorder and single source of truth for applications on Kubernetes')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const config = () => loadConfig(process.env);
+
+  program
+    .command('serve')
+    .description('run the API (embedded PostgreSQL when DATABASE_URL is not set)')
+    .action(async () => serveCommand(config()));
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations and list what was applied')
+    .action(async () => migrateCommand(config()));
+
+  program
+    .command('verify')
+    .description('check every audit hash chain; exits 1 and names the first broken link per deployment')
+    .option('--deployment <id>', 'check only this deployment id')
+    .action(async (opts: { deployment?: string }) => verifyCommand(config(), opts.deployment));
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode;
+      return;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`shipslog: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`shipslog: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  }
+}

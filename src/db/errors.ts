@@ -1,0 +1,74 @@
+import postgres from 'postgres';
+
+/**
+ * Domain errors raised by PostgreSQL, mapped from SQLSTATE and constraint names.
+ * SQLSTATEs in class SL are shipslog's own (see migrations/): SL001 append-only,
+ * SL002 forged event, SL003 reused deployment id, SL010 immutable field.
+ */
+export type DomainErrorKind =
+  | 'not_found'
+  | 'conflict'
+  | 'invalid'
+  | 'forbidden'
+  | 'precondition_failed'
+  | 'unavailable';
+
+export class DomainError extends Error {
+  readonly kind: DomainErrorKind;
+  readonly code: string | undefined;
+  readonly constraint: string | undefined;
+  readonly hint: string | undefined;
+
+  constructor(
+    kind: DomainErrorKind,
+    message: string,
+    extra: { code?: string; constraint?: string; hint?: string; cause?: unknown } = {},
+  ) {
+    super(message, { cause: extra.cause });
+    this.name = 'DomainError';
+    this.kind = kind;
+    this.code = extra.code;
+    this.constraint = extra.constraint;
+    this.hint = extra.hint;
+  }
+}
+
+const kindByCode: Record<string, DomainErrorKind> = {
+  SL001: 'forbidden',
+  SL002: 'forbidden',
+  SL003: 'conflict',
+  SL010: 'invalid',
+  '23505': 'conflict', // unique_violation
+  '23514': 'invalid', // check_violation
+  '23502': 'invalid', // not_null_violation
+  '22P02': 'invalid', // invalid_text_representation
+  '22001': 'invalid', // string_data_right_truncation
+  '22023': 'invalid', // invalid_parameter_value
+  '42501': 'forbidden', // insufficient_privilege
+  '40001': 'conflict', // serialization_failure
+  '40P01': 'conflict', // deadlock_detected
+  '57P01': 'unavailable', // admin_shutdown
+  '08006': 'unavailable', // connection_failure
+};
+
+/** Turns a PostgreSQL error into a DomainError when it means something to a caller; else returns it as is. */
+export function toDomainError(err: unknown): unknown {
+  if (err instanceof DomainError) return err;
+  if (!(err instanceof postgres.PostgresError)) return err;
+  const kind = kindByCode[err.code];
+  if (!kind) return err;
+  const extra: { code: string; constraint?: string; hint?: string; cause: unknown } = { code: err.code, cause: err };
+  if (err.constraint_name) extra.constraint = err.constraint_name;
+  if (err.hint) extra.hint = err.hint;
+  return new DomainError(kind, describe(err), extra);
+}
+
+function describe(err: postgres.PostgresError): string {
+  if (err.code === '23505' && err.constraint_name === 'deployments_tenant_name_key') {
+    return 'a deployment with this name already exists in this tenant';
+  }
+  if (err.code === '23514' && err.constraint_name) {
+    return `value rejected by rule ${err.constraint_name}`;
+  }
+  return err.message;
+}
