@@ -11,6 +11,7 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHIPSLOG_DATA_DIR: z.string().min(1).default('.shipslog'),
   KUBECONFIG: z.string().min(1).optional(),
+  SHIPSLOG_FINGERPRINT_KEY: z.string().min(43, 'must be at least 32 bytes, hex or base64').optional(),
 });
 
 export type Config = {
@@ -20,6 +21,7 @@ export type Config = {
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
   dataDir: string;
   kubeconfig: string | undefined;
+  fingerprintKey: string | undefined;
 };
 
 export class ConfigError extends Error {}
@@ -40,5 +42,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     logLevel: c.LOG_LEVEL,
     dataDir: c.SHIPSLOG_DATA_DIR,
     kubeconfig: c.KUBECONFIG,
+    fingerprintKey: c.SHIPSLOG_FINGERPRINT_KEY,
   };
 }
