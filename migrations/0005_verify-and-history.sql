@@ -69,10 +69,10 @@ as $$
                  h.chain_index, h.action)
         when d.id is not null and h.action = 'removed' then
           'deployment row exists after its removed event'
-        when d.chain_length <> h.chain_index or d.chain_head is distinct from h.hash then
+        when d.id is not null and (d.chain_length <> h.chain_index or d.chain_head is distinct from h.hash) then
           format('deployment row''s chain head is #%s but the chain ends at #%s: events removed, truncated or forged',
                  d.chain_length, h.chain_index)
-        when shipslog.state_hash(shipslog.audited_state(d)) <> h.state_hash then
+        when d.id is not null and shipslog.state_hash(shipslog.audited_state(d)) <> h.state_hash then
           'deployment row differs from its last audited state: changed while audit triggers were bypassed'
       end as problem
     from heads as h

