@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-const needed = pkg.engines.node.replace(/^>=\s*/, '');
+export const neededNode = pkg.engines.node.replace(/^>=\s*/, '');
 
 function atLeast(found, wanted) {
   const a = found.split('.').map(Number);
@@ -14,18 +14,21 @@ function atLeast(found, wanted) {
   return true;
 }
 
-export function checkNode() {
-  const found = process.versions.node;
-  if (!atLeast(found, needed)) {
-    process.stderr.write(
-      `shipslog needs Node.js ${needed} or newer, but this is Node.js ${found}; install Node.js 24 LTS (for example: npm install node@24) and run it again.\n`,
-    );
-    process.exit(1);
+/** The one sentence to print when this Node.js cannot run shipslog, or null when it can. */
+export function nodeProblem(found, canStripTypes) {
+  if (!atLeast(found, neededNode)) {
+    return `shipslog needs Node.js ${neededNode} or newer, but this is Node.js ${found}; install Node.js 24 LTS (for example: npm install node@24) and run it again.`;
   }
-  if (!process.features?.typescript) {
-    process.stderr.write(
-      `shipslog runs its TypeScript sources directly, but this Node.js ${found} has type stripping off; run it with --experimental-strip-types or use Node.js 24 LTS.\n`,
-    );
+  if (!canStripTypes) {
+    return `shipslog runs its TypeScript sources directly, but this Node.js ${found} has type stripping off; run it with --experimental-strip-types or use Node.js 24 LTS.`;
+  }
+  return null;
+}
+
+export function checkNode() {
+  const problem = nodeProblem(process.versions.node, Boolean(process.features?.typescript));
+  if (problem) {
+    process.stderr.write(`${problem}\n`);
     process.exit(1);
   }
 }
