@@ -4,6 +4,7 @@ import postgres from 'postgres';
  * Domain errors raised by PostgreSQL, mapped from SQLSTATE and constraint names.
  * SQLSTATEs in class SL are shipslog's own (see migrations/): SL001 append-only,
  * SL002 forged event, SL003 reused deployment id, SL010 immutable field.
+ * SL301-SL312: agent messages (see migrations/0300-0303 and docs/agent-messages.md).
  */
 export type DomainErrorKind =
   | 'not_found'
@@ -38,6 +39,20 @@ const kindByCode: Record<string, DomainErrorKind> = {
   SL002: 'forbidden',
   SL003: 'conflict',
   SL010: 'invalid',
+  // Agent messages (migrations/0300-0303).
+  SL301: 'conflict', // finalised message, other values
+  SL302: 'invalid', // identity field of a message changed
+  SL303: 'forbidden', // delete/truncate outside retention
+  SL304: 'invalid', // partial finalise
+  SL305: 'invalid', // insert not a placeholder
+  SL306: 'not_found', // project of another tenant
+  SL307: 'forbidden', // retention run record written outside purge
+  SL308: 'invalid', // retention shorter than a day
+  SL309: 'invalid', // analytics range
+  SL310: 'forbidden', // project changed or removed
+  SL311: 'invalid', // message starts in the future
+  SL312: 'not_found', // project unknown (or another tenant's)
+  '22003': 'invalid', // numeric_value_out_of_range
   '23505': 'conflict', // unique_violation
   '23514': 'invalid', // check_violation
   '23502': 'invalid', // not_null_violation
