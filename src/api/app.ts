@@ -1,37 +1,99 @@
-import { Hono } from 'hono';
-import type { Config } from '../config.ts';
-import type { Db } from '../db/client.ts';
-import type { Log } from '../log.ts';
+/*
+ * The HTTP application: createApp(deps) -> OpenAPIHono. HOW TO ADD ROUTES (issues 4, 5, ...):
+ *
+ *   1. One file per resource, e.g. src/api/runs.ts, exporting
+ *        export function registerRuns(app: App, deps: ApiDeps): void
+ *      that declares each route with createRoute() and zod schemas (body schemas .strict(),
+ *      `request.body.required: true`) and adds it with app.openapi(route, handler). Every
+ *      route then appears in /openapi.json; a failed validation answers 400 problem+json.
+ *   2. Add it to `routeModules` below. Paths under /v1/ are authenticated: the handler reads
+ *      the caller with c.get('principal') ({ keyId, name, tenant|null, scopes }) and checks
+ *      requireScope(principal, 'read' | 'deploy' | 'audit' | 'admin') from ./auth.ts.
+ *   3. Do ALL database work through inTenantTx(c, deps, async (tx) => ...) from ./tx.ts: one
+ *      transaction as role shipslog_app with shipslog.tenant and the actor context set, so
+ *      row-level security and the audit trigger see the caller. Pass { write: true } for
+ *      writes. Your tables need RLS policies keyed on shipslog.tenant_visible(tenant).
+ *   4. Errors: throw new ProblemError('not-found' | 'conflict' | ..., detail) from
+ *      ./problem.ts, or let a PostgreSQL error through: db/errors.ts maps SQLSTATEs to
+ *      problem+json. Never put SQL text or stack traces in a response.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
+import { bodyLimit } from 'hono/body-limit';
+import { loadFingerprintKey, noClusterSecretWriter } from '../secrets.ts';
+import { authMiddleware } from './auth.ts';
+import type { ApiDeps, App, AppDeps, AppEnv } from './context.ts';
+import { registerDeployments } from './deployments.ts';
+import { registerEvents } from './events.ts';
+import { registerHealth } from './health.ts';
+import { registerHistory } from './history.ts';
+import { registerMcp } from './mcp.ts';
+import { createMetrics } from './metrics.ts';
+import { ProblemError, errorHandler, problemResponse, validationHook } from './problem.ts';
+import { requestContext } from './request.ts';
+import { registerTools } from './tools.ts';
 
-export interface AppDeps {
-  db: Db;
-  config: Config;
-  log: Log;
-}
+export type { App, AppDeps, ApiDeps } from './context.ts';
 
-/** The HTTP application. Health routes need no authentication. */
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+/** Route modules, in registration order. Add yours here (see the comment at the top). */
+const routeModules: ((app: App, deps: ApiDeps) => void)[] = [
+  registerHealth,
+  registerDeployments,
+  registerHistory,
+  registerEvents,
+  registerTools,
+  registerMcp,
+];
 
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+/** Request bodies above 256 KiB are refused (config itself is capped at 64 KiB in the table). */
+export const maxBodyBytes = 256 * 1024;
 
-  app.get('/readyz', async (c) => {
-    try {
-      await withTimeout(deps.db`select 1`.execute(), 2000);
-      return c.json({ status: 'ready', database: 'ok' });
-    } catch (err) {
-      deps.log.warn({ err }, 'readiness check failed: database unreachable');
-      return c.json({ status: 'not ready', database: 'unreachable' }, 503);
-    }
+export function createApp(deps: AppDeps): App {
+  let keyPromise: Promise<Buffer> | undefined;
+  const api: ApiDeps = {
+    db: deps.db,
+    config: deps.config,
+    log: deps.log,
+    secretWriter: deps.secretWriter ?? noClusterSecretWriter,
+    fingerprintKey: () =>
+      deps.fingerprintKey
+        ? Promise.resolve(deps.fingerprintKey)
+        : (keyPromise ??= loadFingerprintKey(deps.config.fingerprintKey, deps.config.dataDir)),
+    metrics: createMetrics(),
+  };
+
+  const app: App = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  app.onError(errorHandler(deps.log));
+  app.notFound((c) => problemResponse(c, 'not-found', `no route for ${c.req.method} ${c.req.path}`));
+
+  app.use('*', requestContext(api));
+  const limit = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: () => {
+      throw new ProblemError('payload-too-large', `bodies are limited to ${maxBodyBytes} bytes`);
+    },
   });
+  app.use('/v1/*', limit);
+  app.use('/mcp', limit);
+  app.use('/v1/*', authMiddleware(api));
+  app.use('/mcp', authMiddleware(api));
 
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key from `shipslog keys create` (slk_...)',
+  });
+  for (const register of routeModules) register(app, api);
+
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'shipslog',
+      version: '1',
+      description: 'Deployments on Kubernetes and their tamper-evident history. Errors are RFC 9457 problem+json.',
+    },
+    security: [{ apiKey: [] }],
+  });
+  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'shipslog API' }));
   return app;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,0 +1,48 @@
+import type { MiddlewareHandler } from 'hono';
+import { findActiveKey } from '../db/api-keys.ts';
+import type { ApiDeps, AppEnv, Principal, Scope } from './context.ts';
+import { ProblemError, problemResponse } from './problem.ts';
+
+// slk_ + base64url of 32 bytes. Anything else is refused before touching the database.
+const keyPattern = /^slk_[A-Za-z0-9_-]{43}$/;
+
+/**
+ * Authenticates `Authorization: Bearer <key>` and puts the principal on the context.
+ * The lookup runs on the service's own connection (shipslog_app cannot read api_keys).
+ */
+export function authMiddleware(deps: ApiDeps): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization') ?? '';
+    const match = /^Bearer ([^\s]+)$/i.exec(header.trim());
+    const key = match?.[1];
+    if (!key || !keyPattern.test(key)) {
+      c.header('www-authenticate', 'Bearer realm="shipslog"');
+      return problemResponse(c, 'unauthorized', 'send Authorization: Bearer <api key>');
+    }
+    const found = await findActiveKey(deps.db, key);
+    if (!found) {
+      c.header('www-authenticate', 'Bearer realm="shipslog", error="invalid_token"');
+      return problemResponse(c, 'unauthorized', 'unknown or revoked API key');
+    }
+    const principal: Principal = {
+      keyId: found.id,
+      name: found.name,
+      tenant: found.tenant,
+      scopes: found.scopes,
+      actorType: found.actorType,
+    };
+    c.set('principal', principal);
+    await next();
+  };
+}
+
+export function hasScope(principal: Principal, scope: Scope): boolean {
+  return principal.scopes.includes('admin') || principal.scopes.includes(scope);
+}
+
+/** Throws 403 unless the caller holds one of these scopes (admin holds all). */
+export function requireScope(principal: Principal, ...anyOf: Scope[]): void {
+  if (!anyOf.some((s) => hasScope(principal, s))) {
+    throw new ProblemError('forbidden', `this needs the ${anyOf.join(' or ')} scope`);
+  }
+}

@@ -1,0 +1,45 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import type { Log } from '../log.ts';
+import type { SecretWriter } from '../secrets.ts';
+import type { ApiMetrics } from './metrics.ts';
+
+export type Scope = 'read' | 'deploy' | 'audit' | 'admin';
+
+/** The authenticated caller, set by the auth middleware on every /v1 and /mcp request. */
+export interface Principal {
+  keyId: string;
+  /** The key's name: recorded as the actor of every change it makes. */
+  name: string;
+  /** null for a global key (every tenant). */
+  tenant: string | null;
+  scopes: Scope[];
+  actorType: 'user' | 'service';
+}
+
+export interface AppDeps {
+  db: Db;
+  config: Config;
+  log: Log;
+  /** Where secret values go (default: noClusterSecretWriter, which drops them). */
+  secretWriter?: SecretWriter;
+  /** HMAC key for secret fingerprints (default: loadFingerprintKey(config.fingerprintKey, config.dataDir)). */
+  fingerprintKey?: Buffer;
+}
+
+/** What createApp resolves once and hands to every route module. */
+export interface ApiDeps extends Required<Omit<AppDeps, 'fingerprintKey'>> {
+  fingerprintKey: () => Promise<Buffer>;
+  metrics: ApiMetrics;
+}
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    /** Absent on public routes (/healthz, /readyz, /openapi.json, /docs, /metrics). */
+    principal: Principal;
+  };
+}
+
+export type App = OpenAPIHono<AppEnv>;

@@ -1,0 +1,108 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { feed, queryEvents } from '../db/events.ts';
+import { requireScope } from './auth.ts';
+import type { ApiDeps, App } from './context.ts';
+import { ProblemError } from './problem.ts';
+import { actionList, deploymentName, dnsLabel, historyEntrySchema, problems, rawEventSchema, uuid } from './schemas.ts';
+import { inTenantTx } from './tx.ts';
+
+const eventsQuery = z.strictObject({
+  deployment_id: uuid.optional(),
+  tenant: dnsLabel.optional(),
+  name: deploymentName.optional(),
+  action: actionList.optional(),
+  actor: z.string().min(1).max(200).optional(),
+  environment: dnsLabel.optional().openapi({ description: 'the environment the deployment was in at the time' }),
+  status: z.enum(['pending', 'reconciling', 'applied', 'failed', 'removing']).optional()
+    .openapi({ description: 'events that set this status, e.g. failed' }),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+});
+
+const eventsRoute = createRoute({
+  method: 'get',
+  path: '/v1/events',
+  tags: ['history'],
+  summary: 'Events across deployments, newest first; filters combine (e.g. status=failed&environment=production&since=...)',
+  request: { query: eventsQuery },
+  responses: {
+    200: {
+      description: 'a page of events',
+      content: { 'application/json': { schema: z.object({ items: z.array(historyEntrySchema), next_cursor: z.string().nullable() }) } },
+    },
+    ...problems(403),
+  },
+});
+
+const feedQuery = z.strictObject({
+  after: z
+    .string()
+    .regex(/^\d{1,20}:\d{1,15}$/, 'a cursor this API returned, or 0:0 to start')
+    .default('0:0')
+    .openapi({ description: 'next_cursor of the previous page (txid:seq); 0:0 from the start' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+const feedRoute = createRoute({
+  method: 'get',
+  path: '/v1/events/feed',
+  tags: ['history'],
+  summary: 'Commit-ordered tail of every event: never skips one whose transaction committed late (audit scope)',
+  request: { query: feedQuery },
+  responses: {
+    200: {
+      description: 'the next events; poll again with next_cursor',
+      content: { 'application/json': { schema: z.object({ events: z.array(rawEventSchema), next_cursor: z.string() }) } },
+    },
+    ...problems(403),
+  },
+});
+
+export function registerEvents(app: App, deps: ApiDeps): void {
+  app.openapi(eventsRoute, async (c) => {
+    requireScope(c.get('principal'), 'read');
+    const q = c.req.valid('query');
+    const items = await inTenantTx(c, deps, (tx) =>
+      queryEvents(tx, {
+        deploymentId: q.deployment_id,
+        tenant: q.tenant,
+        name: q.name,
+        actions: q.action,
+        actor: q.actor,
+        environment: q.environment,
+        status: q.status,
+        since: q.since ? new Date(q.since) : undefined,
+        until: q.until ? new Date(q.until) : undefined,
+        before: q.cursor ? decodeEventCursor(q.cursor) : undefined,
+        limit: q.limit,
+      }),
+    );
+    const last = items.length === q.limit ? items[items.length - 1] : undefined;
+    const next = last ? Buffer.from(JSON.stringify([last.at, last.seq])).toString('base64url') : null;
+    return c.json({ items, next_cursor: next } as never, 200);
+  });
+
+  app.openapi(feedRoute, async (c) => {
+    requireScope(c.get('principal'), 'audit');
+    const q = c.req.valid('query');
+    const [txid, seq] = q.after.split(':') as [string, string];
+    const events = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit));
+    const last = events[events.length - 1];
+    const next = last ? `${String(last.txid)}:${last.seq}` : q.after;
+    return c.json({ events, next_cursor: next } as never, 200);
+  });
+}
+
+function decodeEventCursor(cursor: string): [string, number] {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && !Number.isNaN(Date.parse(v[0])) && Number.isSafeInteger(v[1])) {
+      return [v[0], v[1] as number];
+    }
+  } catch {
+    // fall through
+  }
+  throw new ProblemError('invalid-request', 'cursor is not one this API returned', [{ path: 'cursor', message: 'invalid cursor' }]);
+}

@@ -1,0 +1,59 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { ApiDeps, App } from './context.ts';
+
+const status = z.object({ status: z.string(), database: z.string().optional() });
+
+const healthz = createRoute({
+  method: 'get',
+  path: '/healthz',
+  tags: ['operations'],
+  summary: 'Liveness: the process answers',
+  responses: { 200: { description: 'alive', content: { 'application/json': { schema: status } } } },
+});
+
+const readyz = createRoute({
+  method: 'get',
+  path: '/readyz',
+  tags: ['operations'],
+  summary: 'Readiness: the database answers within 2 s',
+  responses: {
+    200: { description: 'ready', content: { 'application/json': { schema: status } } },
+    503: { description: 'database unreachable', content: { 'application/json': { schema: status } } },
+  },
+});
+
+const metrics = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags: ['operations'],
+  summary: 'Prometheus metrics: request durations by route and status, audit events by action',
+  responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
+});
+
+/** Public routes: no authentication (probes and scrapers carry no key). */
+export function registerHealth(app: App, deps: ApiDeps): void {
+  app.openapi(healthz, (c) => c.json({ status: 'ok' }, 200));
+
+  app.openapi(readyz, async (c) => {
+    try {
+      await withTimeout(deps.db`select 1`.execute(), 2000);
+      return c.json({ status: 'ready', database: 'ok' }, 200);
+    } catch (err) {
+      deps.log.warn({ err }, 'readiness check failed: database unreachable');
+      return c.json({ status: 'not ready', database: 'unreachable' }, 503);
+    }
+  });
+
+  app.openapi(metrics, async (c) => {
+    const text = await deps.metrics.registry.metrics();
+    return c.text(text, 200, { 'content-type': deps.metrics.registry.contentType });
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

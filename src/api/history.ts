@@ -1,0 +1,66 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { deploymentHistory, hasHistory } from '../db/events.ts';
+import { requireScope } from './auth.ts';
+import type { ApiDeps, App } from './context.ts';
+import { ProblemError } from './problem.ts';
+import { actionList, historyEntrySchema, problems, idParam, rawEventSchema } from './schemas.ts';
+import { inTenantTx } from './tx.ts';
+
+const historyQuery = z.strictObject({
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  action: actionList.optional(),
+  actor: z.string().min(1).max(200).optional(),
+  format: z.enum(['readable', 'raw']).default('readable').openapi({ description: 'raw: the stored events with their hashes (audit scope)' }),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().regex(/^\d{1,10}$/, 'a cursor this API returned').optional(),
+});
+
+const historyRoute = createRoute({
+  method: 'get',
+  path: '/v1/deployments/{id}/history',
+  tags: ['history'],
+  summary: 'What happened to a deployment, newest first (also after its removal)',
+  request: { params: idParam, query: historyQuery },
+  responses: {
+    200: {
+      description: 'a page of events; next_cursor is null on the last page',
+      content: {
+        'application/json': {
+          schema: z.object({ items: z.array(z.union([historyEntrySchema, rawEventSchema])), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...problems(403, 404),
+  },
+});
+
+export function registerHistory(app: App, deps: ApiDeps): void {
+  app.openapi(historyRoute, async (c) => {
+    const principal = c.get('principal');
+    const { id } = c.req.valid('param');
+    const q = c.req.valid('query');
+    requireScope(principal, q.format === 'raw' ? 'audit' : 'read');
+    const items = await inTenantTx(c, deps, async (tx) => {
+      const page = await deploymentHistory(
+        tx,
+        {
+          deploymentId: id,
+          since: q.since ? new Date(q.since) : undefined,
+          until: q.until ? new Date(q.until) : undefined,
+          actions: q.action,
+          actor: q.actor,
+          before: q.cursor ? Number(q.cursor) : undefined,
+          limit: q.limit,
+        },
+        q.format,
+      );
+      // An empty page of a deployment with history is fine; no history at all (or another
+      // tenant's, hidden by row-level security) is 404.
+      if (page.length === 0 && !(await hasHistory(tx, id))) throw new ProblemError('not-found', `no deployment ${id}`);
+      return page;
+    });
+    const last = items.length === q.limit ? items[items.length - 1] : undefined;
+    return c.json({ items, next_cursor: last ? String(last.chain_index) : null } as never, 200);
+  });
+}

@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import type { Context } from 'hono';
+import type { Tx } from '../db/client.ts';
+import type { AppEnv } from './context.ts';
+import { ProblemError } from './problem.ts';
+
+export interface StoredAnswer {
+  status: number;
+  body: unknown;
+  location?: string | undefined;
+  etag?: string | undefined;
+}
+
+/**
+ * Idempotency-Key for POSTs, inside the request's transaction. The key row is inserted
+ * first: a concurrent retry blocks on the primary key until this transaction ends, then
+ * replays the committed answer (or runs, if this one rolled back). A failed request stores
+ * nothing, so its retry runs again.
+ */
+export async function idempotent(
+  c: Context<AppEnv>,
+  tx: Tx,
+  key: string | undefined,
+  request: unknown,
+  run: () => Promise<StoredAnswer>,
+): Promise<StoredAnswer & { replayed: boolean }> {
+  if (!key) return { ...(await run()), replayed: false };
+  const principal = c.get('principal');
+  const hash = createHash('sha256').update(`${c.req.method} ${c.req.path}\n${JSON.stringify(request ?? null)}`).digest();
+  const claimed = await tx`
+    insert into shipslog.idempotency_keys (api_key_id, idempotency_key, tenant, request_hash)
+    values (${principal.keyId}, ${key}, ${principal.tenant ?? '*'}, ${hash})
+    on conflict do nothing
+    returning 1
+  `;
+  if (claimed.length === 0) {
+    const [row] = await tx<{ request_hash: Buffer; status: number; response: unknown; location: string | null }[]>`
+      select request_hash, status, response, location
+      from shipslog.idempotency_keys
+      where api_key_id = ${principal.keyId}
+        and idempotency_key = ${key}
+    `;
+    if (!row || row.status === null) throw new ProblemError('conflict', 'a request with this Idempotency-Key is still running');
+    if (!hash.equals(row.request_hash)) {
+      throw new ProblemError('idempotency-key-reused', 'this Idempotency-Key was first used with a different request');
+    }
+    const body = row.response as { answer: unknown; etag?: string };
+    return { status: row.status, body: body.answer, location: row.location ?? undefined, etag: body.etag, replayed: true };
+  }
+  const answer = await run();
+  await tx`
+    update shipslog.idempotency_keys
+    set status = ${answer.status},
+        response = ${tx.json({ answer: answer.body, etag: answer.etag ?? null } as never)},
+        location = ${answer.location ?? null}
+    where api_key_id = ${principal.keyId}
+      and idempotency_key = ${key}
+  `;
+  return { ...answer, replayed: false };
+}
+
+/** Sends a stored or fresh answer with its Location / ETag headers. */
+export function sendAnswer(c: Context<AppEnv>, a: StoredAnswer & { replayed: boolean }): Response {
+  if (a.location) c.header('location', a.location);
+  if (a.etag) c.header('etag', a.etag);
+  if (a.replayed) c.header('idempotent-replayed', 'true');
+  return c.json(a.body as object, a.status as 200);
+}

@@ -1,0 +1,63 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { getAppHistory } from '../audit/app-history.ts';
+import { hasScope } from './auth.ts';
+import type { ApiDeps, App, AppEnv } from './context.ts';
+import { problemResponse } from './problem.ts';
+import { appIdSchema } from './tools.ts';
+import { inTenantTx } from './tx.ts';
+
+/**
+ * The agent tool over MCP (streamable HTTP, stateless: a fresh server per request, so any
+ * replica can answer and no session outlives its request). Authenticated like /v1: the
+ * tool runs in the caller's tenant transaction, so row-level security applies.
+ */
+export function registerMcp(app: App, deps: ApiDeps): void {
+  app.openAPIRegistry.registerPath({
+    method: 'post',
+    path: '/mcp',
+    tags: ['agent tools'],
+    summary: 'Model Context Protocol (streamable HTTP, JSON-RPC): tool get-app-history',
+    security: [{ apiKey: [] }],
+    responses: { 200: { description: 'JSON-RPC response (JSON or an SSE stream)' } },
+  });
+
+  app.all('/mcp', async (c) => {
+    if (!hasScope(c.get('principal'), 'read')) return problemResponse(c, 'forbidden', 'this needs the read scope');
+    const server = buildServer(c, deps);
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    await server.connect(transport);
+    try {
+      return await transport.handleRequest(c.req.raw);
+    } finally {
+      // JSON responses are complete here; nothing streams after the request.
+      await server.close();
+    }
+  });
+}
+
+function buildServer(c: Context<AppEnv>, deps: ApiDeps): McpServer {
+  const server = new McpServer({ name: 'shipslog', version: '1' });
+  server.registerTool(
+    'get-app-history',
+    {
+      title: 'What happened to an app',
+      description:
+        'History of a deployed app, newest first: each entry has action, when ("3 hours ago"), actor, reason and readable changes ("storage: 8Gi -> 16Gi"). appId is a deployment id, "tenant/name" or a name in your tenant.',
+      inputSchema: { appId: appIdSchema, limit: z.number().int().min(1).max(200).optional() },
+      annotations: { readOnlyHint: true },
+    },
+    async ({ appId, limit }) => {
+      const principal = c.get('principal');
+      const items = await inTenantTx(c, deps, (tx) => getAppHistory(tx, principal.tenant, appId, limit ?? 50));
+      if (!items) return { isError: true, content: [{ type: 'text' as const, text: `no app ${appId}` }] };
+      return {
+        content: [{ type: 'text' as const, text: JSON.stringify(items) }],
+        structuredContent: { items },
+      };
+    },
+  );
+  return server;
+}

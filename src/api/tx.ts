@@ -1,0 +1,78 @@
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context } from 'hono';
+import type { Tx } from '../db/client.ts';
+import type { ApiDeps, AppEnv } from './context.ts';
+
+export interface TxOptions {
+  /** Recorded as the event's reason (else the X-Reason header). */
+  reason?: string | undefined;
+  /** An explicit action (e.g. rolled_back) overriding the one the trigger derives. */
+  action?: string | undefined;
+  /** Count the audit events this transaction wrote into the metrics (writes only). */
+  write?: boolean;
+}
+
+/**
+ * Runs a handler's database work in ONE transaction as role shipslog_app, with
+ * shipslog.tenant set to the caller's tenant ('*' for a global key) so row-level security
+ * applies, and the actor context set for the audit trigger. One round trip sets it all.
+ */
+export async function inTenantTx<T>(
+  c: Context<AppEnv>,
+  deps: ApiDeps,
+  fn: (tx: Tx) => Promise<T>,
+  options: TxOptions = {},
+): Promise<T> {
+  const principal = c.get('principal');
+  const settings: [string, string][] = [
+    ['role', 'shipslog_app'],
+    ['shipslog.tenant', principal.tenant ?? '*'],
+    ['shipslog.actor', principal.name],
+    ['shipslog.actor_type', principal.actorType],
+    ['shipslog.reason', clip(options.reason ?? headerText(c, 'x-reason'), 1000)],
+    ['shipslog.correlation_id', clip(headerText(c, 'x-correlation-id'), 200)],
+    ['shipslog.request_id', c.get('requestId') ?? ''],
+    ['shipslog.source_ip', sourceIp(c)],
+    ['shipslog.user_agent', clip(headerText(c, 'user-agent'), 500)],
+    ['shipslog.action', options.action ?? ''],
+  ];
+  const result = await deps.db.begin(async (tx) => {
+    await tx`
+      select set_config(s.name, s.value, true)
+      from unnest(${settings.map((s) => s[0])}::text[], ${settings.map((s) => s[1])}::text[])
+        with ordinality as s(name, value, ord)
+      order by s.ord
+    `;
+    const value = await fn(tx);
+    if (options.write) {
+      const written = await tx<{ action: string; n: number }[]>`
+        select action, count(*)::int as n
+        from shipslog.deployment_events
+        where txid = pg_current_xact_id_if_assigned()
+        group by action
+      `;
+      for (const w of written) deps.metrics.auditEvents.inc({ action: w.action }, w.n);
+    }
+    return value;
+  });
+  return result as T;
+}
+
+function headerText(c: Context<AppEnv>, name: string): string {
+  // Control characters (and bad UTF-8 decoded as U+FFFD) stay out of the audit trail.
+  return (c.req.header(name) ?? '').replace(/[\u0000-\u001f\u007f\ufffd]/g, '').trim();
+}
+
+function clip(value: string, max: number): string {
+  return value.length > max ? value.slice(0, max) : value;
+}
+
+function sourceIp(c: Context<AppEnv>): string {
+  try {
+    const address = getConnInfo(c).remote.address ?? '';
+    // IPv4-mapped IPv6 (::ffff:127.0.0.1) is stored as the IPv4 address.
+    return address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  } catch {
+    return ''; // app.request() in tests has no socket
+  }
+}
