@@ -64,11 +64,19 @@ const kindByCode: Record<string, DomainErrorKind> = {
   '40P01': 'conflict', // deadlock_detected
   '57P01': 'unavailable', // admin_shutdown
   '08006': 'unavailable', // connection_failure
+  '22003': 'invalid', // numeric_value_out_of_range
+  '22021': 'invalid', // character_not_in_repertoire (e.g. NUL in text)
+  '22P05': 'invalid', // untranslatable_character (e.g. \u0000 in jsonb)
+  '54000': 'invalid', // program_limit_exceeded (e.g. a value too large to index)
+  '57014': 'unavailable', // query_canceled (statement_timeout)
 };
 
 /** Turns a PostgreSQL error into a DomainError when it means something to a caller; else returns it as is. */
 export function toDomainError(err: unknown): unknown {
   if (err instanceof DomainError) return err;
+  if (isConnectionError(err)) {
+    return new DomainError('unavailable', 'the database is unreachable', { code: (err as { code: string }).code, cause: err });
+  }
   if (!(err instanceof postgres.PostgresError)) return err;
   const kind = kindByCode[err.code];
   if (!kind) return err;
@@ -86,4 +94,11 @@ function describe(err: postgres.PostgresError): string {
     return `value rejected by rule ${err.constraint_name}`;
   }
   return err.message;
+}
+
+// Errors of the postgres client itself (no SQLSTATE): the server is down or the pool closed.
+const connectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+
+function isConnectionError(err: unknown): boolean {
+  return err instanceof Error && !(err instanceof postgres.PostgresError) && connectionCodes.has((err as { code?: string }).code ?? '');
 }
