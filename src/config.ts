@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { minimumRetentionSeconds, parseDuration } from './agent/duration.ts';
 
 // Every setting shipslog reads, in one place. Read once at start by src/cli/.
 const schema = z.object({
@@ -12,6 +13,18 @@ const schema = z.object({
   SHIPSLOG_DATA_DIR: z.string().min(1).default('.shipslog'),
   KUBECONFIG: z.string().min(1).optional(),
   SHIPSLOG_FINGERPRINT_KEY: z.string().min(43, 'must be at least 32 bytes, hex or base64').optional(),
+  // Agent messages older than this are purged daily; `0` keeps them forever (see src/agent/).
+  SHIPSLOG_AGENT_MESSAGE_RETENTION: z
+    .string()
+    .default('7d')
+    .transform((v, ctx) => {
+      const seconds = parseDuration(v);
+      if (seconds === null || (seconds > 0 && seconds < minimumRetentionSeconds)) {
+        ctx.addIssue({ code: 'custom', message: 'must be an age of at least 1 day such as 7d, 36h or 2w, or 0 to keep forever' });
+        return z.NEVER;
+      }
+      return seconds;
+    }),
 });
 
 export type Config = {
@@ -22,6 +35,8 @@ export type Config = {
   dataDir: string;
   kubeconfig: string | undefined;
   fingerprintKey: string | undefined;
+  /** Agent message retention in seconds; 0 keeps messages forever. */
+  agentMessageRetentionSeconds: number;
 };
 
 export class ConfigError extends Error {}
@@ -43,5 +58,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: c.SHIPSLOG_DATA_DIR,
     kubeconfig: c.KUBECONFIG,
     fingerprintKey: c.SHIPSLOG_FINGERPRINT_KEY,
+    agentMessageRetentionSeconds: c.SHIPSLOG_AGENT_MESSAGE_RETENTION,
   };
 }

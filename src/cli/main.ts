@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
+import { addAgentMessagesCommand } from './agent-messages.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
 import { verifyCommand } from './verify.ts';
@@ -29,6 +30,8 @@ export async function main(argv: string[]): Promise<void> {
     .description('check every audit hash chain; exits 1 and names the first broken link per deployment')
     .option('--deployment <id>', 'check only this deployment id')
     .action(async (opts: { deployment?: string }) => verifyCommand(config(), opts.deployment));
+
+  addAgentMessagesCommand(program, config);
 
   try {
     await program.parseAsync(argv);

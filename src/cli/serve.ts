@@ -1,4 +1,5 @@
 import { serve } from '@hono/node-server';
+import { createRetentionScheduler } from '../agent/scheduler.ts';
 import { createApp } from '../api/app.ts';
 import type { Config } from '../config.ts';
 import { createDb } from '../db/client.ts';
@@ -24,6 +25,11 @@ export async function serveCommand(config: Config): Promise<void> {
 
     const db = createDb(database.url, { applicationName: 'shipslog api' });
     stops.push(() => db.end({ timeout: 5 }));
+
+    // Daily agent message retention; stopped (and awaited) before the pool closes.
+    const retention = createRetentionScheduler({ db, log, retentionSeconds: config.agentMessageRetentionSeconds });
+    retention.start();
+    stops.push(retention.stop);
 
     const app = createApp({ db, config, log });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
