@@ -1,0 +1,166 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApi, type TestApi } from './harness.ts';
+
+// >= 1,000 malformed or hostile requests: each is broken in at least one way that must be
+// refused (auth, body, id, content type, header), so none may answer 5xx or change a table.
+
+let api: TestApi;
+let key: string;
+let readOnly: string;
+let ownId: string;
+let otherId: string;
+
+beforeAll(async () => {
+  api = await createTestApi();
+  key = await api.key('acme', ['read', 'deploy', 'audit'], 'fuzzer');
+  readOnly = await api.key('acme', ['read'], 'reader');
+  const other = await api.key('beta', ['deploy'], 'other');
+  const body = { name: 'target', recipe: 'postgresql', app_version: '16', config: { storage: '8Gi' } };
+  ownId = (await (await api.call(key, 'POST', '/v1/deployments', body)).json()).id;
+  otherId = (await (await api.call(other, 'POST', '/v1/deployments', body)).json()).id;
+});
+afterAll(async () => {
+  await api?.drop();
+});
+
+function rng(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const hostileStrings = [
+  "'; drop table shipslog.deployments; --", "' or '1'='1", '"; select pg_sleep(10); --', '$$; delete from x; $$',
+  '\u0000', 'a\u0000b', '../../etc/passwd', '%00', '\ud800', '🚀'.repeat(40), 'A'.repeat(70), 'x'.repeat(5000),
+  'UPPER', '-leading', 'trailing-', 'has space', '<script>alert(1)</script>', '${jndi:ldap://x}', '{{7*7}}', '',
+  '\\x00', 'null', 'NaN', '1e309', '-1',
+];
+const hostileValues: unknown[] = [
+  ...hostileStrings, null, true, 0, -1, 1e309, 2 ** 63, [], [1, 2], {}, { $gt: '' }, { __proto__: { admin: true } },
+];
+
+interface Req { method: string; path: string; headers: Record<string, string>; body?: string | Uint8Array }
+
+function generate(r: () => number, ids: { own: string; other: string }, keys: { good: string; reader: string }): Req {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const hostile = () => pick(hostileValues);
+  const notLabel = () => pick(hostileValues.filter((v) => typeof v !== 'string' || !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(v)));
+  const validCreate = { name: 'fuzzed', recipe: 'redis', app_version: '7', config: {} as unknown };
+  const auth = { authorization: `Bearer ${keys.good}` };
+  const json = { 'content-type': 'application/json' };
+  const badId = () => pick(['not-a-uuid', "1' or 1=1--", '00000000-0000-0000-0000-000000000000', ids.other, '%2e%2e', 'x'.repeat(300)]);
+  const kind = Math.floor(r() * 14);
+  switch (kind) {
+    case 0: // missing, malformed or forged authentication on a valid write
+      return {
+        method: 'POST', path: '/v1/deployments',
+        headers: { ...json, ...pick([{}, { authorization: 'Bearer' }, { authorization: `Bearer slk_${'A'.repeat(43)}` }, { authorization: `Basic ${btoa('a:b')}` }, { authorization: `Bearer ${keys.good}x` }, { authorization: `bearer  ${keys.good} extra` }, { authorization: `Bearer ${hostileStrings[0]}` }]) },
+        body: JSON.stringify(validCreate),
+      };
+    case 1: { // a field of the create body replaced by a hostile value
+      const body: Record<string, unknown> = { ...validCreate };
+      body[pick(['name', 'recipe', 'app_version', 'config', 'environment', 'depends_on', 'secrets', 'tenant', 'reason'])] = hostile();
+      if (typeof body.config === 'object' && body.config !== null && !Array.isArray(body.config) && Object.keys(body.config as object).length === 0) body.name = 'Bad Name';
+      return { method: 'POST', path: '/v1/deployments', headers: { ...auth, ...json }, body: JSON.stringify(body) };
+    }
+    case 2: // unknown fields
+      return { method: 'POST', path: '/v1/deployments', headers: { ...auth, ...json }, body: JSON.stringify({ ...validCreate, [pick(['id', 'version', 'status', 'chain_head', 'admin', '__proto__x'])]: hostile() }) };
+    case 3: // malformed JSON and bad UTF-8
+      return {
+        method: pick(['POST', 'PATCH']), path: pick(['/v1/deployments', `/v1/deployments/${ids.own}`, `/v1/deployments/${ids.own}/upgrade`]),
+        headers: { ...auth, ...json },
+        body: pick([
+          '{', '{"name":', 'nul', '[]', '"string"', '123', '{"name":"a",}', "{'name':'a'}",
+          new Uint8Array([0x7b, 0x22, 0x6e, 0x61, 0x6d, 0x65, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0xc3, 0x28, 0x22, 0x7d]),
+          new Uint8Array([0xef, 0xbb, 0xbf, 0x7b, 0x7d, 0xff]),
+        ]),
+      };
+    case 4: // wrong content types
+      return { method: 'POST', path: pick(['/v1/deployments', `/v1/deployments/${ids.own}/upgrade`, '/v1/tools/get-app-history']), headers: { ...auth, 'content-type': pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/jsonx']) }, body: JSON.stringify(validCreate) };
+    case 5: // huge bodies
+      return { method: 'POST', path: '/v1/deployments', headers: { ...auth, ...json }, body: JSON.stringify({ ...validCreate, config: { blob: 'x'.repeat(Math.floor(70_000 + r() * 300_000)) } }) };
+    case 6: // deep nesting and many keys
+      return {
+        method: 'PATCH', path: `/v1/deployments/${ids.own}`, headers: { ...auth, ...json },
+        body: r() < 0.5
+          ? JSON.stringify({ config: JSON.parse('{"a":'.repeat(40) + '1' + '}'.repeat(40)) })
+          : JSON.stringify({ config: Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`k${i}`, i])) }),
+      };
+    case 7: // bad or other tenants' ids on every id route
+      return {
+        method: pick(['GET', 'PATCH', 'DELETE', 'POST']),
+        path: pick([`/v1/deployments/${badId()}`, `/v1/deployments/${badId()}/history`, `/v1/deployments/${badId()}/upgrade`, `/v1/deployments/${badId()}/restart`]),
+        headers: { ...auth, ...json }, body: JSON.stringify({ app_version: '99', config: { storage: '1Gi' } }),
+      };
+    case 8: // hostile query strings
+      return {
+        method: 'GET',
+        path: pick(['/v1/deployments', '/v1/events', `/v1/deployments/${ids.own}/history`, '/v1/events/feed']) + '?' +
+          `${pick(['limit', 'cursor', 'since', 'until', 'action', 'actor', 'environment', 'status', 'after', 'format', 'tenant', 'deployment_id', 'bogus'])}=${queryValue(String(hostile()))}`,
+        headers: auth,
+      };
+    case 9: // bad If-Match and Idempotency-Key headers on writes (stale or malformed)
+      return {
+        method: 'PATCH', path: `/v1/deployments/${ids.own}`,
+        headers: { ...auth, ...json, 'if-match': pick(['"999"', '"0"', 'W/"abc"', '*', '"1" OR 1=1', '-1', '"99999999999999999999"']) },
+        body: JSON.stringify({ config: { storage: '99Gi' } }),
+      };
+    case 10: // writes with a read-only key
+      return { method: pick(['POST', 'DELETE']), path: pick(['/v1/deployments', `/v1/deployments/${ids.own}`]), headers: { authorization: `Bearer ${keys.reader}`, ...json }, body: JSON.stringify(validCreate) };
+    case 11: // patch semantics broken: nothing to change, nulls, wrong types
+      return { method: 'PATCH', path: `/v1/deployments/${ids.own}`, headers: { ...auth, ...json }, body: JSON.stringify(pick([{}, { config: null }, { config: [] }, { environment: notLabel() }, { depends_on: [notLabel()] }, { secrets: { 'bad key!': 'x' } }, { config: { storage: hostile() } }, { config: { replicas: 3 } }])) };
+    case 12: // tool and MCP abuse
+      return r() < 0.5
+        ? { method: 'POST', path: '/v1/tools/get-app-history', headers: { ...auth, ...json }, body: JSON.stringify({ appId: hostile(), limit: pick([0, -1, 1e9, 'x']) }) }
+        : { method: 'POST', path: '/mcp', headers: { ...json, accept: 'application/json, text/event-stream', ...(r() < 0.5 ? {} : { authorization: 'Bearer nope' }) }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get-app-history","arguments":{"appId":"target"}}}' };
+    default: // odd methods and paths
+      return { method: pick(['PUT', 'OPTIONS', 'PROPFIND', 'PATCH', 'POST']), path: pick(['/v1/deployments/../../admin', '/v1//deployments', '/v1/deployments/%00', '/v1/keys', '/v1/events/feed/../../x', '/V1/DEPLOYMENTS']), headers: auth, body: '{}' };
+  }
+}
+
+/** Percent-encodes; a lone surrogate cannot be, so it becomes bad UTF-8 bytes on the wire. */
+function queryValue(v: string): string {
+  try {
+    return encodeURIComponent(v);
+  } catch {
+    return '%ff%fe%ed%a0%80';
+  }
+}
+
+async function fingerprint(): Promise<string> {
+  const [row] = await api.t.db<{ f: string }[]>`
+    select md5(
+      (select coalesce(string_agg(d::text, '|' order by id), '') from shipslog.deployments as d) ||
+      (select coalesce(string_agg(e.seq::text || encode(e.hash, 'hex'), '|' order by seq), '') from shipslog.deployment_events as e) ||
+      (select coalesce(string_agg(i::text, '|' order by api_key_id, idempotency_key), '') from shipslog.idempotency_keys as i) ||
+      (select coalesce(string_agg(k::text, '|' order by id), '') from shipslog.api_keys as k)
+    ) as f`;
+  return row?.f ?? '';
+}
+
+describe('fuzz: hostile requests', () => {
+  it('answers 1,200 malformed or hostile requests with 4xx problem+json and changes no table', { timeout: 120_000 }, async () => {
+    const before = await fingerprint();
+    const r = rng(20261122);
+    const statuses = new Map<number, number>();
+    const failures: string[] = [];
+    for (let i = 0; i < 1200; i++) {
+      const req = generate(r, { own: ownId, other: otherId }, { good: key, reader: readOnly });
+      const res = await api.app.request(req.path, { method: req.method, headers: req.headers, ...(req.body !== undefined && req.method !== 'GET' ? { body: req.body } : {}) });
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      const text = await res.text();
+      // A hostile query value can still be a valid filter (actor=-1): reads may answer 200.
+      const okRead = req.method === 'GET' && res.status === 200;
+      if (res.status >= 500 || (res.status < 400 && !okRead)) failures.push(`#${i} ${req.method} ${req.path.slice(0, 80)} -> ${res.status} ${text.slice(0, 200)}`);
+      else if (!okRead && req.path !== '/mcp' && !res.headers.get('content-type')?.includes('application/problem+json')) failures.push(`#${i} ${req.method} ${req.path.slice(0, 80)} -> ${res.status} not problem+json`);
+      if (/select |syntax error|PostgresError|at .*\.ts:\d+/i.test(text)) failures.push(`#${i} leaks internals: ${text.slice(0, 200)}`);
+    }
+    expect(failures.slice(0, 20)).toEqual([]);
+    expect(await fingerprint()).toBe(before);
+    // Every class of refusal was exercised.
+    for (const s of [400, 401, 403, 404, 412, 413, 415]) expect(statuses.get(s) ?? 0, `status ${s}`).toBeGreaterThan(0);
+  });
+});
