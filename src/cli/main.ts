@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { addAgentMessagesCommand } from './agent-messages.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
+import { addKeysCommand } from './keys.ts';
 import { verifyCommand } from './verify.ts';
 
 /** `shipslog <command>`. The only place that reads process.env (through loadConfig). */
@@ -32,6 +33,7 @@ export async function main(argv: string[]): Promise<void> {
     .action(async (opts: { deployment?: string }) => verifyCommand(config(), opts.deployment));
 
   addAgentMessagesCommand(program, config);
+  addKeysCommand(program, config);
 
   try {
     await program.parseAsync(argv);

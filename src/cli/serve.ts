@@ -6,6 +6,7 @@ import { createDb } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLog } from '../log.ts';
 import { openDatabase } from './database.ts';
+import { ensureAdminKey } from './keys.ts';
 
 /** `shipslog serve`: database (embedded by default), migrations, HTTP; clean shutdown on SIGINT/SIGTERM. */
 export async function serveCommand(config: Config): Promise<void> {
@@ -30,6 +31,9 @@ export async function serveCommand(config: Config): Promise<void> {
     const retention = createRetentionScheduler({ db, log, retentionSeconds: config.agentMessageRetentionSeconds });
     retention.start();
     stops.push(retention.stop);
+
+    // Embedded default, first start: make the admin key so the API is usable at all.
+    if (database.embedded) await ensureAdminKey(db, config.dataDir, log);
 
     const app = createApp({ db, config, log });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });

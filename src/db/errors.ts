@@ -64,7 +64,6 @@ const kindByCode: Record<string, DomainErrorKind> = {
   '40P01': 'conflict', // deadlock_detected
   '57P01': 'unavailable', // admin_shutdown
   '08006': 'unavailable', // connection_failure
-  '22003': 'invalid', // numeric_value_out_of_range
   '22021': 'invalid', // character_not_in_repertoire (e.g. NUL in text)
   '22P05': 'invalid', // untranslatable_character (e.g. \u0000 in jsonb)
   '54000': 'invalid', // program_limit_exceeded (e.g. a value too large to index)

@@ -57,7 +57,7 @@ function generate(r: () => number, ids: { own: string; other: string }, keys: { 
     case 0: // missing, malformed or forged authentication on a valid write
       return {
         method: 'POST', path: '/v1/deployments',
-        headers: { ...json, ...pick([{}, { authorization: 'Bearer' }, { authorization: `Bearer slk_${'A'.repeat(43)}` }, { authorization: `Basic ${btoa('a:b')}` }, { authorization: `Bearer ${keys.good}x` }, { authorization: `bearer  ${keys.good} extra` }, { authorization: `Bearer ${hostileStrings[0]}` }]) },
+        headers: { ...json, ...pick<Record<string, string>>([{}, { authorization: 'Bearer' }, { authorization: `Bearer slk_${'A'.repeat(43)}` }, { authorization: `Basic ${btoa('a:b')}` }, { authorization: `Bearer ${keys.good}x` }, { authorization: `bearer  ${keys.good} extra` }, { authorization: `Bearer ${hostileStrings[0]}` }]) },
         body: JSON.stringify(validCreate),
       };
     case 1: { // a field of the create body replaced by a hostile value

@@ -5,13 +5,17 @@ import { createLog } from '../../src/log.ts';
 import type { SecretWriter } from '../../src/secrets.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
+/** A Response whose json() is untyped: tests assert on shapes with expect(). */
+// biome-ignore lint: tests read arbitrary JSON
+export type TestResponse = Omit<Response, 'json'> & { json: () => Promise<any> };
+
 export interface TestApi {
   t: TestDatabase;
   app: App;
   /** Makes a key; returns its secret. */
   key: (tenant: string | null, scopes?: KeyScope[], name?: string) => Promise<string>;
   /** A request with a bearer key and JSON body. */
-  call: (key: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<Response>;
+  call: (key: string | null, method: string, path: string, body?: unknown, headers?: Record<string, string>) => Promise<TestResponse>;
   secretWrites: { namespace: string; name: string; keys: string[] }[];
   drop: () => Promise<void>;
 }

@@ -1,0 +1,107 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import { countActiveKeys, createApiKey, keyScopes, listApiKeys, revokeApiKey, type KeyScope } from '../db/api-keys.ts';
+import { createDb, type Db } from '../db/client.ts';
+import { migrate } from '../db/migrate.ts';
+import { createLog, type Log } from '../log.ts';
+import { openDatabase } from './database.ts';
+
+export interface CreateKeyOptions {
+  name: string;
+  tenant?: string;
+  scopes: string;
+  actorType: string;
+}
+
+/** Opens the database (migrated), runs fn, closes everything. */
+async function withDb(config: Config, fn: (db: Db) => Promise<void>): Promise<void> {
+  const log = createLog(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const database = await openDatabase(config, log);
+  const db = createDb(database.url, { max: 1, applicationName: 'shipslog keys' });
+  try {
+    await migrate(database.url, (m) => process.stderr.write(`${m}\n`));
+    await fn(db);
+  } finally {
+    await db.end();
+    await database.stop();
+  }
+}
+
+export function parseScopes(text: string): KeyScope[] {
+  const scopes = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
+  const bad = scopes.filter((s) => !(keyScopes as readonly string[]).includes(s));
+  if (scopes.length === 0 || bad.length > 0) {
+    throw new Error(`--scopes must be a comma-separated list of ${keyScopes.join(', ')}${bad.length ? ` (not: ${bad.join(', ')})` : ''}`);
+  }
+  return scopes as KeyScope[];
+}
+
+/** `shipslog keys create`: prints the key once; only its SHA-256 is stored. */
+export async function keysCreateCommand(config: Config, opts: CreateKeyOptions): Promise<void> {
+  const scopes = parseScopes(opts.scopes);
+  if (opts.actorType !== 'user' && opts.actorType !== 'service') throw new Error('--actor-type must be user or service');
+  const actorType = opts.actorType;
+  await withDb(config, async (db) => {
+    const { key, apiKey } = await createApiKey(db, { name: opts.name, tenant: opts.tenant ?? null, scopes, actorType });
+    process.stderr.write(`created key ${apiKey.id} "${apiKey.name}" (${apiKey.tenant ?? 'all tenants'}; ${apiKey.scopes.join(',')}). It is shown only now:\n`);
+    process.stdout.write(`${key}\n`);
+  });
+}
+
+export async function keysListCommand(config: Config): Promise<void> {
+  await withDb(config, async (db) => {
+    const keys = await listApiKeys(db);
+    const rows = keys.map((k) => [k.id, k.keyPrefix, k.name, k.tenant ?? '*', k.scopes.join(','), k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active']);
+    const header = ['ID', 'PREFIX', 'NAME', 'TENANT', 'SCOPES', 'STATE'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`);
+  });
+}
+
+export async function keysRevokeCommand(config: Config, idOrPrefix: string): Promise<void> {
+  await withDb(config, async (db) => {
+    const key = await revokeApiKey(db, idOrPrefix);
+    if (!key) {
+      process.stderr.write(`no key ${idOrPrefix}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    process.stdout.write(`revoked ${key.id} "${key.name}"\n`);
+  });
+}
+
+/**
+ * First start of the embedded default: with no active key nobody could call the API, so an
+ * admin key is made, printed once and kept in <dataDir>/admin-key (mode 0600) for the owner.
+ */
+export async function ensureAdminKey(db: Db, dataDir: string, log: Log): Promise<string | null> {
+  if ((await countActiveKeys(db)) > 0) return null;
+  const { key, apiKey } = await createApiKey(db, { name: 'admin', tenant: null, scopes: ['admin'], actorType: 'user' });
+  const file = path.join(path.resolve(dataDir), 'admin-key');
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o755 });
+  await writeFile(file, `${key}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  log.warn({ keyId: apiKey.id, file }, 'no API key existed: created an admin key');
+  process.stderr.write(`\nshipslog: created an admin API key (also stored in ${file}, mode 0600):\n\n  ${key}\n\n`);
+  return file;
+}
+
+/** `shipslog keys create|list|revoke`. */
+export function addKeysCommand(program: import('commander').Command, config: () => Config): void {
+  const keys = program.command('keys').description('manage API keys (stored hashed; a key is shown only when created)');
+  keys
+    .command('create')
+    .description('create an API key and print it once')
+    .requiredOption('--name <name>', 'who holds it; recorded as the actor of its changes')
+    .option('--tenant <tenant>', 'bind the key to one tenant (default: all tenants)')
+    .option('--scopes <list>', 'comma-separated: read, deploy, audit, admin', 'read')
+    .option('--actor-type <type>', 'user or service', 'service')
+    .action(async (opts: CreateKeyOptions) => keysCreateCommand(config(), opts));
+  keys.command('list').description('list keys (never their secrets)').action(async () => keysListCommand(config()));
+  keys
+    .command('revoke')
+    .description('revoke a key by id or prefix')
+    .argument('<id-or-prefix>')
+    .action(async (idOrPrefix: string) => keysRevokeCommand(config(), idOrPrefix));
+}
