@@ -59,11 +59,6 @@ create table shipslog.deployments (
 comment on table shipslog.deployments is
   'Desired and observed state of each app. Every insert, update and delete writes one row to shipslog.deployment_events.';
 
-create index deployments_pending_idx
-  on shipslog.deployments (updated_at)
-  where observed_generation < generation
-    or deletion_requested_at is not null;
-
 -- Bookkeeping that callers must not set themselves: version (optimistic concurrency),
 -- generation (bumped only when the desired state changes), timestamps and the chain head.
 create function shipslog.tg_deployments__touch()

@@ -37,11 +37,12 @@ create table shipslog.deployment_events (
   db_user text not null,
   application_name text,
   client_addr inet,
-  -- Changed paths only (the whole audited state on created and removed).
+  -- Changed paths only (the whole audited state on created and removed), nested as in the
+  -- row: {"config": {"storage": "8Gi"}} -> {"config": {"storage": "16Gi"}}. The readable
+  -- list [{path, from, to}] is derived from these two by shipslog.event_changes() rather
+  -- than stored a second time (it would repeat every value: ~100 bytes per event).
   previous_state jsonb,
   new_state jsonb,
-  -- [{path, from, to}], e.g. {"path": "config.storage", "from": "8Gi", "to": "16Gi"}.
-  changes jsonb not null,
   -- SHA-256 of the deployment's whole audited state after this event: proves the row in
   -- shipslog.deployments has not changed since without an event.
   state_hash bytea not null,
@@ -69,45 +70,54 @@ create index deployment_events_created_name_idx
 
 -- The exact payload that is hashed and exported. jsonb's text form is deterministic (keys
 -- sorted, fixed spacing), so an outside verifier needs only SHA-256 over these bytes.
+-- plpgsql rather than SQL: a non-inlinable SQL function (whole-row argument) re-plans on
+-- every call; this one runs on every audited write (~25 us here against ~45 us as SQL).
 create function shipslog.event_payload(e shipslog.deployment_events)
 returns jsonb
-language sql
+language plpgsql
 immutable
 parallel safe
 set search_path = ''
-return jsonb_build_object(
-  'seq', e.seq,
-  'deployment_id', e.deployment_id,
-  'chain_index', e.chain_index,
-  'tenant', e.tenant,
-  'name', e.name,
-  'action', e.action,
-  'occurred_at', shipslog.iso_utc(e.occurred_at),
-  'txid', e.txid::text,
-  'actor', e.actor,
-  'actor_type', e.actor_type,
-  'reason', e.reason,
-  'correlation_id', e.correlation_id,
-  'request_id', e.request_id,
-  'source_ip', e.source_ip::text,
-  'user_agent', e.user_agent,
-  'db_role', e.db_role,
-  'db_user', e.db_user,
-  'application_name', e.application_name,
-  'client_addr', e.client_addr::text,
-  'previous_state', e.previous_state,
-  'new_state', e.new_state,
-  'changes', e.changes,
-  'state_hash', encode(e.state_hash, 'hex')
-);
+as $$
+begin
+  return jsonb_build_object(
+    'seq', e.seq,
+    'deployment_id', e.deployment_id,
+    'chain_index', e.chain_index,
+    'tenant', e.tenant,
+    'name', e.name,
+    'action', e.action,
+    'occurred_at', shipslog.iso_utc(e.occurred_at),
+    'txid', e.txid::text,
+    'actor', e.actor,
+    'actor_type', e.actor_type,
+    'reason', e.reason,
+    'correlation_id', e.correlation_id,
+    'request_id', e.request_id,
+    'source_ip', e.source_ip::text,
+    'user_agent', e.user_agent,
+    'db_role', e.db_role,
+    'db_user', e.db_user,
+    'application_name', e.application_name,
+    'client_addr', e.client_addr::text,
+    'previous_state', e.previous_state,
+    'new_state', e.new_state,
+    'state_hash', encode(e.state_hash, 'hex')
+  );
+end
+$$;
 
 create function shipslog.event_hash(prev_hash bytea, e shipslog.deployment_events)
 returns bytea
-language sql
+language plpgsql
 immutable
 parallel safe
 set search_path = ''
-return sha256(coalesce(prev_hash, ''::bytea) || convert_to(shipslog.event_payload(e)::text, 'UTF8'));
+as $$
+begin
+  return sha256(coalesce(prev_hash, ''::bytea) || convert_to(shipslog.event_payload(e)::text, 'UTF8'));
+end
+$$;
 
 -- Append-only for every role, the owner included: grants keep other roles out, these
 -- triggers stop the owner (and a superuser, unless triggers are bypassed, which

@@ -5,32 +5,34 @@
 -- text so the state hash does not depend on the session's TimeZone.
 create function shipslog.audited_state(d shipslog.deployments)
 returns jsonb
-language sql
+language plpgsql
 immutable
 parallel safe
 set search_path = ''
-return (to_jsonb(d) - array['version', 'created_at', 'updated_at', 'generation', 'chain_length', 'chain_head'])
-  || jsonb_build_object(
-       'restarted_at', shipslog.iso_utc(d.restarted_at),
-       'deletion_requested_at', shipslog.iso_utc(d.deletion_requested_at));
+as $$
+begin
+  return (to_jsonb(d) - array['version', 'created_at', 'updated_at', 'generation', 'chain_length', 'chain_head'])
+    || jsonb_build_object(
+         'restarted_at', shipslog.iso_utc(d.restarted_at),
+         'deletion_requested_at', shipslog.iso_utc(d.deletion_requested_at));
+end
+$$;
 
 create function shipslog.state_hash(state jsonb)
 returns bytea
 language sql
 immutable
 parallel safe
-set search_path = ''
 return sha256(convert_to(state::text, 'UTF8'));
 
--- Field-level diff of two JSON objects: the changed subtrees of each side and a flat list
--- of {path, from, to}. Objects are compared key by key (recursively); anything else whole.
+-- Field-level diff of two JSON objects: the changed subtrees of each side. Objects are
+-- compared key by key (recursively); anything else as a whole. shipslog.event_changes()
+-- turns the result back into a flat list of {path, from, to}.
 create function shipslog.jsonb_diff(
   old_value jsonb,
   new_value jsonb,
-  prefix text default null,
   out old_part jsonb,
-  out new_part jsonb,
-  out changes jsonb
+  out new_part jsonb
 )
 language plpgsql
 immutable
@@ -41,26 +43,24 @@ declare
   key text;
   old_item jsonb;
   new_item jsonb;
-  path text;
   sub record;
 begin
   old_part := '{}';
   new_part := '{}';
-  changes := '[]';
+  -- Changed and added keys, then removed ones.
   for key, old_item, new_item in
-    select coalesce(o.key, n.key), o.value, n.value
+    select n.key, old_value -> n.key, n.value
+    from jsonb_each(new_value) as n
+    where (old_value -> n.key) is distinct from n.value
+    union all
+    select o.key, o.value, null
     from jsonb_each(old_value) as o
-    full join jsonb_each(new_value) as n
-      on n.key = o.key
-    where o.value is distinct from n.value
-    order by 1
+    where not new_value ? o.key
   loop
-    path := case when prefix is null then key else prefix || '.' || key end;
     if jsonb_typeof(old_item) = 'object' and jsonb_typeof(new_item) = 'object' then
-      sub := shipslog.jsonb_diff(old_item, new_item, path);
+      sub := shipslog.jsonb_diff(old_item, new_item);
       old_part := old_part || jsonb_build_object(key, sub.old_part);
       new_part := new_part || jsonb_build_object(key, sub.new_part);
-      changes := changes || sub.changes;
     else
       if old_item is not null then
         old_part := old_part || jsonb_build_object(key, old_item);
@@ -68,7 +68,6 @@ begin
       if new_item is not null then
         new_part := new_part || jsonb_build_object(key, new_item);
       end if;
-      changes := changes || jsonb_build_array(jsonb_build_object('path', path, 'from', old_item, 'to', new_item));
     end if;
   end loop;
 end
@@ -80,9 +79,7 @@ returns text
 language sql
 immutable
 parallel safe
-set search_path = ''
-as $$
-  select case
+return case
     when old_state is null then 'created'
     when new_state is null then 'removed'
     when old_state -> 'deletion_requested_at' is distinct from new_state -> 'deletion_requested_at'
@@ -97,8 +94,7 @@ as $$
     when (old_state -> 'health', old_state -> 'health_message')
       is distinct from (new_state -> 'health', new_state -> 'health_message') then 'health_changed'
     else 'status_changed'
-  end
-$$;
+  end;
 
 -- Reads one actor-context setting; unset and empty mean the same.
 create function shipslog.context_setting(setting_name text)
@@ -106,7 +102,6 @@ returns text
 language sql
 stable
 parallel safe
-set search_path = ''
 return nullif(current_setting(setting_name, true), '');
 
 -- Writes exactly one event per inserted, updated (with an audited change) or deleted row,
@@ -141,11 +136,9 @@ begin
     diff := shipslog.jsonb_diff(old_state, new_state);
     ev.previous_state := diff.old_part;
     ev.new_state := diff.new_part;
-    ev.changes := diff.changes;
   else
     ev.previous_state := old_state;
     ev.new_state := new_state;
-    ev.changes := '[]';
   end if;
 
   if tg_op = 'INSERT' then
@@ -218,6 +211,6 @@ drop trigger deployments_90_audit on shipslog.deployments;
 drop function shipslog.tg_deployments__audit();
 drop function shipslog.context_setting(text);
 drop function shipslog.derive_action(jsonb, jsonb);
-drop function shipslog.jsonb_diff(jsonb, jsonb, text);
+drop function shipslog.jsonb_diff(jsonb, jsonb);
 drop function shipslog.state_hash(jsonb);
 drop function shipslog.audited_state(shipslog.deployments);

@@ -90,6 +90,47 @@ as $$
   order by p.deployment_id, p.chain_index
 $$;
 
+-- The readable list of what an update changed, [{path, from, to}] with dotted paths such
+-- as "config.storage", derived from the event's two partial states: where both sides hold
+-- an object the walk goes deeper, anywhere else the two values are one change. Created and
+-- removed events (one side null) list none: their state is whole.
+create function shipslog.event_changes(previous_state jsonb, new_state jsonb)
+returns jsonb
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  with recursive walk(path, old_value, new_value) as (
+    select array[k.key], previous_state -> k.key, new_state -> k.key
+    from (
+      select jsonb_object_keys(previous_state)
+      union
+      select jsonb_object_keys(new_state)
+    ) as k(key)
+    union all
+    select w.path || k.key, w.old_value -> k.key, w.new_value -> k.key
+    from walk as w
+    cross join lateral (
+      select jsonb_object_keys(case when jsonb_typeof(w.old_value) = 'object' then w.old_value else '{}' end)
+      union
+      select jsonb_object_keys(case when jsonb_typeof(w.new_value) = 'object' then w.new_value else '{}' end)
+    ) as k(key)
+    where jsonb_typeof(w.old_value) = 'object'
+      and jsonb_typeof(w.new_value) = 'object'
+  )
+  select case
+    when previous_state is null or new_state is null then '[]'::jsonb
+    else coalesce(
+      jsonb_agg(
+        jsonb_build_object('path', array_to_string(w.path, '.'), 'from', w.old_value, 'to', w.new_value)
+        order by w.path),
+      '[]'::jsonb)
+  end
+  from walk as w
+  where not coalesce(jsonb_typeof(w.old_value) = 'object' and jsonb_typeof(w.new_value) = 'object', false)
+$$;
+
 -- "3 hours ago", as a person reads it.
 create function shipslog.relative_time(ts timestamptz, now_ts timestamptz default now())
 returns text
@@ -193,7 +234,7 @@ as $$
     e.occurred_at,
     shipslog.relative_time(e.occurred_at),
     e.action,
-    shipslog.describe_event(e.action, e.changes, e.previous_state, e.new_state),
+    shipslog.describe_event(e.action, shipslog.event_changes(e.previous_state, e.new_state), e.previous_state, e.new_state),
     e.actor,
     e.actor_type,
     e.reason,
@@ -224,4 +265,5 @@ drop function shipslog.describe_event(text, jsonb, jsonb, jsonb);
 drop function shipslog.describe_change(jsonb);
 drop function shipslog.describe_value(jsonb);
 drop function shipslog.relative_time(timestamptz, timestamptz);
+drop function shipslog.event_changes(jsonb, jsonb);
 drop function shipslog.verify_chains(uuid);

@@ -20,6 +20,7 @@ const roles = ['shipslog_app', 'shipslog_reconciler', 'shipslog_auditor', null] 
 async function as<T>(role: string | null, fn: (tx: Tx) => Promise<T>): Promise<T> {
   return t.db.begin(async (tx) => {
     if (role) await tx.unsafe(`set local role ${role}`); // role names come from the fixed list above
+    await tx`select set_config('shipslog.tenant', 'acme', true)`; // row-level security scope for shipslog_app
     return fn(tx);
   }) as Promise<T>;
 }
@@ -52,9 +53,9 @@ describe('deployment_events is append-only for every role', () => {
         as(role, (tx) => tx`
           insert into shipslog.deployment_events
             (deployment_id, chain_index, tenant, name, action, occurred_at, txid, actor, actor_type,
-             db_role, db_user, changes, state_hash, hash)
+             db_role, db_user, state_hash, hash)
           select deployment_id, chain_index + 100, tenant, name, 'config_changed', now(), txid, 'mallory', 'user',
-                 db_role, db_user, '[]', state_hash, hash
+                 db_role, db_user, state_hash, hash
           from shipslog.deployment_events
           limit 1
         `),

@@ -40,7 +40,7 @@ describe('audit trigger', () => {
     expect(storage?.changes).toEqual([{ path: 'config.storage', from: '8Gi', to: '16Gi' }]);
     expect(nested?.changes).toEqual([{ path: 'config.tuning.work_mem', from: '4MB', to: '8MB' }]);
     const [summary] = await t.db<{ s: string }[]>`
-      select shipslog.describe_event(action, changes, previous_state, new_state) as s
+      select shipslog.describe_event(action, shipslog.event_changes(previous_state, new_state), previous_state, new_state) as s
       from shipslog.deployment_events where deployment_id = ${d.id} and chain_index = 2`;
     expect(summary?.s).toBe('storage: 8Gi -> 16Gi');
   });
@@ -76,7 +76,7 @@ describe('audit trigger', () => {
     expect(events.map((e) => e.action)).toEqual(['created', ...steps.map(([, a]) => a), 'removed']);
     expect(events.map((e) => e.chain_index)).toEqual(events.map((_, i) => i + 1));
     const summaries = await t.db<{ s: string }[]>`
-      select shipslog.describe_event(action, changes, previous_state, new_state) as s
+      select shipslog.describe_event(action, shipslog.event_changes(previous_state, new_state), previous_state, new_state) as s
       from shipslog.deployment_events where deployment_id = ${d.id} order by chain_index`;
     expect(summaries.map((r) => r.s)).toContain('upgraded 16 -> 17');
     expect(summaries.map((r) => r.s)).toContain('secrets rotated');
@@ -123,6 +123,7 @@ describe('audit trigger', () => {
     // A role switched to with SET ROLE is what the database saw, even inside the SECURITY DEFINER trigger.
     await psql.begin(async (tx) => {
       await tx`set local role shipslog_app`;
+      await tx`select set_config('shipslog.tenant', 'acme', true)`;
       await tx`update shipslog.deployments set config = config || '{"storage": "64Gi"}' where id = ${d.id}`;
     });
     const last = (await eventsOf(t.db, d.id)).at(-1);

@@ -51,7 +51,7 @@ describe('tamper evidence: shipslog.verify_chains names the first broken link', 
   it('detects an edited payload', async () => {
     const id = await chain('edited');
     await asSuperuserBypassingTriggers((tx) =>
-      tx`update shipslog.deployment_events set changes = '[{"path":"config.storage","from":"8Gi","to":"9Gi"}]'
+      tx`update shipslog.deployment_events set new_state = '{"config": {"storage": "9Gi"}}'
          where deployment_id = ${id} and chain_index = 2`,
     );
     const f = await findingFor(id);
@@ -98,10 +98,10 @@ describe('tamper evidence: shipslog.verify_chains names the first broken link', 
     await asSuperuserBypassingTriggers((tx) => tx`
       insert into shipslog.deployment_events
         (seq, deployment_id, chain_index, tenant, name, action, occurred_at, txid, actor, actor_type,
-         db_role, db_user, previous_state, new_state, changes, state_hash, hash)
+         db_role, db_user, previous_state, new_state, state_hash, hash)
       overriding system value
       select nextval('shipslog.deployment_events_seq'), deployment_id, chain_index + 1, tenant, name, 'config_changed',
-             now(), txid, 'mallory', 'user', db_role, db_user, '{}', '{}', '[]', state_hash, ''::bytea
+             now(), txid, 'mallory', 'user', db_role, db_user, '{}', '{}', state_hash, ''::bytea
       from shipslog.deployment_events
       where deployment_id = ${id} and chain_index = 5`);
     await asSuperuserBypassingTriggers((tx) => tx`

@@ -28,13 +28,13 @@ const readable = (db: Queryable) => db`
   shipslog.iso_utc(e.occurred_at) as at,
   shipslog.relative_time(e.occurred_at) as "when",
   e.actor, e.actor_type, e.reason,
-  shipslog.describe_event(e.action, e.changes, e.previous_state, e.new_state) as summary,
+  shipslog.describe_event(e.action, shipslog.event_changes(e.previous_state, e.new_state), e.previous_state, e.new_state) as summary,
   case
-    when jsonb_array_length(e.changes) = 0
-      then array[shipslog.describe_event(e.action, e.changes, e.previous_state, e.new_state)]
+    when jsonb_array_length(shipslog.event_changes(e.previous_state, e.new_state)) = 0
+      then array[shipslog.describe_event(e.action, shipslog.event_changes(e.previous_state, e.new_state), e.previous_state, e.new_state)]
     else array(
       select shipslog.describe_change(c.item)
-      from jsonb_array_elements(e.changes) with ordinality as c(item, ord)
+      from jsonb_array_elements(shipslog.event_changes(e.previous_state, e.new_state)) with ordinality as c(item, ord)
       order by c.ord)
   end as changes,
   e.correlation_id, e.request_id

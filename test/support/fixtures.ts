@@ -54,7 +54,7 @@ export async function eventsOf(db: Queryable, deploymentId: string): Promise<Eve
   const rows = await db<EventRow[]>`
     select seq, chain_index, action, actor, actor_type, reason, correlation_id, request_id,
            host(source_ip) as source_ip, user_agent, db_role, db_user, application_name,
-           previous_state, new_state, changes, txid::text as txid, occurred_at
+           previous_state, new_state, shipslog.event_changes(previous_state, new_state) as changes, txid::text as txid, occurred_at
     from shipslog.deployment_events
     where deployment_id = ${deploymentId}
     order by chain_index

@@ -1,0 +1,57 @@
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { startEmbedded } from '../../src/db/embedded.ts';
+import { migrate } from '../../src/db/migrate.ts';
+
+export interface BenchDatabase {
+  url: string;
+  close: () => Promise<void>;
+}
+
+/**
+ * A fresh, migrated database for one benchmark run: on DATABASE_URL's server when set (a
+ * superuser's URL; the database is dropped afterwards), else on a throwaway embedded server.
+ */
+export async function benchDatabase(label: string): Promise<BenchDatabase> {
+  let adminUrl = process.env.DATABASE_URL;
+  let stopEmbedded = async () => {};
+  if (!adminUrl) {
+    const dir = await mkdtemp(path.join(tmpdir(), `shipslog-bench-${label}-`));
+    await chmod(dir, 0o755);
+    const server = await startEmbedded({ dataDir: dir, persistent: false });
+    adminUrl = server.url('postgres');
+    stopEmbedded = async () => {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    };
+  }
+  const name = `shipslog_bench_${label}_${process.pid}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin`drop database if exists ${admin(name)} with (force)`;
+  await admin`create database ${admin(name)}`;
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  await migrate(url);
+  return {
+    url,
+    close: async () => {
+      await admin`drop database if exists ${admin(name)} with (force)`;
+      await admin.end();
+      await stopEmbedded();
+    },
+  };
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function percentile(values: number[], p: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
