@@ -16,13 +16,11 @@ export function authMiddleware(deps: ApiDeps): MiddlewareHandler<AppEnv> {
     const match = /^Bearer ([^\s]+)$/i.exec(header.trim());
     const key = match?.[1];
     if (!key || !keyPattern.test(key)) {
-      c.header('www-authenticate', 'Bearer realm="shipslog"');
-      return problemResponse(c, 'unauthorized', 'send Authorization: Bearer <api key>');
+      return challenge(problemResponse(c, 'unauthorized', 'send Authorization: Bearer <api key>'), 'Bearer realm="shipslog"');
     }
     const found = await findActiveKey(deps.db, key);
     if (!found) {
-      c.header('www-authenticate', 'Bearer realm="shipslog", error="invalid_token"');
-      return problemResponse(c, 'unauthorized', 'unknown or revoked API key');
+      return challenge(problemResponse(c, 'unauthorized', 'unknown or revoked API key'), 'Bearer realm="shipslog", error="invalid_token"');
     }
     const principal: Principal = {
       keyId: found.id,
@@ -34,6 +32,11 @@ export function authMiddleware(deps: ApiDeps): MiddlewareHandler<AppEnv> {
     c.set('principal', principal);
     await next();
   };
+}
+
+function challenge(res: Response, value: string): Response {
+  res.headers.set('www-authenticate', value);
+  return res;
 }
 
 export function hasScope(principal: Principal, scope: Scope): boolean {
