@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Queryable } from './client.ts';
 
 /** Reconcile runs: written by the reconciler, read by the API and auditors. See migrations/0200-0204. */
@@ -40,6 +41,8 @@ export interface Run {
 }
 
 export interface NewRun {
+  /** Chosen by the caller when it must know the id first (it is also the correlation id). */
+  id?: string;
   deploymentId: string;
   tenant: string;
   name: string;
@@ -68,10 +71,10 @@ export async function insertRun(db: Queryable, run: NewRun): Promise<Run> {
   const skipped = run.phase === 'Skipped';
   const [row] = await db<Run[]>`
     insert into shipslog.reconcile_runs
-      (deployment_id, tenant, name, generation, config_hash, target, image, parameters, phase, outcome,
+      (id, deployment_id, tenant, name, generation, config_hash, target, image, parameters, phase, outcome,
        skip_reason, conflicting_run_id, dry_run, worker_id, correlation_id)
     values
-      (${run.deploymentId}, ${run.tenant}, ${run.name}, ${run.generation}, ${run.configHash}, ${run.target},
+      (${run.id ?? randomUUID()}, ${run.deploymentId}, ${run.tenant}, ${run.name}, ${run.generation}, ${run.configHash}, ${run.target},
        ${run.image ?? null}, ${db.json((run.parameters ?? {}) as never)}, ${run.phase}, ${skipped ? 'Skipped' : null},
        ${run.skipReason ?? null}, ${run.conflictingRunId ?? null}, ${run.dryRun ?? false}, ${run.workerId}, ${run.correlationId})
     returning ${columns(db)}

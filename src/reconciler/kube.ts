@@ -26,7 +26,7 @@ export class KubeError extends Error {
 export interface Kube {
   /** Where objects go, for run records and logs: the cluster's server URL (no credentials). */
   readonly target: string;
-  apply(obj: KubeObject, options: { dryRun: boolean }): Promise<KubeObject>;
+  apply(obj: KubeObject, options: { dryRun: boolean; fieldManager?: string }): Promise<KubeObject>;
   get(ref: ObjectRef): Promise<KubeObject | null>;
   list(apiVersion: string, kind: string, namespace: string, labelSelector: string): Promise<KubeObject[]>;
   /** 'deleted', or 'gone' when it did not exist (404): both leave nothing behind. */
@@ -48,12 +48,12 @@ class PlainObjectApi extends KubernetesObjectApi {
     return api;
   }
 
-  async serverSideApply(obj: KubeObject, dryRun: boolean): Promise<KubeObject> {
+  async serverSideApply(obj: KubeObject, dryRun: boolean, fieldManager: string): Promise<KubeObject> {
     const path = await this.specUriPath(obj as KubernetesObject, 'patch');
     const ctx: RequestContext = this.configuration.baseServer.makeRequestContext(path, 'PATCH' as never);
     ctx.setHeaderParam('Accept', 'application/json');
     ctx.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
-    ctx.setQueryParam('fieldManager', FIELD_MANAGER);
+    ctx.setQueryParam('fieldManager', fieldManager);
     // force: shipslog is the source of truth for the fields it sets; another manager's edit
     // of them is drift to correct, not a reason to stop (as Flux does).
     ctx.setQueryParam('force', 'true');
@@ -98,7 +98,7 @@ export function createKube(kc: KubeConfig): Kube {
   const header = (ref: ObjectRef) => ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } });
   return {
     target: kc.getCurrentCluster()?.server ?? 'unknown',
-    apply: (obj, { dryRun }) => translate(() => api.serverSideApply(structuredClone(obj), dryRun)),
+    apply: (obj, { dryRun, fieldManager }) => translate(() => api.serverSideApply(structuredClone(obj), dryRun, fieldManager ?? FIELD_MANAGER)),
     get: (ref) =>
       translate(async () => {
         try {

@@ -1,0 +1,184 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import type { Db } from '../db/client.ts';
+import type { Log } from '../log.ts';
+import { describeError } from './apply.ts';
+import { checkHealthBatch } from './health-loop.ts';
+import type { Kube } from './kube.ts';
+import { createReconcilerMetrics, type ReconcilerMetrics } from './metrics.ts';
+import { claimNext, claimOne, loadClaimed } from './queue.ts';
+import { runClaimed, type RunDeps } from './run.ts';
+import { noteSkip } from './skips.ts';
+import { sleep, Wake } from './wake.ts';
+
+export { createKube, loadKubeConfig, KubeError, type Kube } from './kube.ts';
+export { createKubeSecretWriter } from './secret-writer.ts';
+
+export interface ReconcilerConfig {
+  /** Parallel runs per instance; each holds one connection for its run (pool max >= concurrency + 2). */
+  concurrency?: number;
+  /** Catch-up poll when no NOTIFY arrives (a lost notification, a back-off ending). */
+  pollIntervalMs?: number;
+  healthIntervalMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  workerId?: string;
+  registry?: Registry;
+}
+
+export interface ReconcilerStatus {
+  workerId: string;
+  running: boolean;
+  /** 'apply' with a cluster; 'plan-only' when no cluster is configured (nothing is applied). */
+  mode: 'apply' | 'plan-only';
+  target: string | null;
+  message: string;
+  listening: boolean;
+  runs: number;
+  lastError: string | null;
+}
+
+export interface Reconciler {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  describe(): ReconcilerStatus;
+  readonly metrics: ReconcilerMetrics;
+}
+
+export interface ReconcilerDeps {
+  db: Db;
+  /** null: no cluster configured; runs render and record what they would apply. */
+  kube: Kube | null;
+  log: Log;
+  config?: ReconcilerConfig;
+}
+
+export function createReconciler(deps: ReconcilerDeps): Reconciler {
+  const config = deps.config ?? {};
+  const concurrency = config.concurrency ?? 2;
+  const pollIntervalMs = config.pollIntervalMs ?? 5000;
+  const healthIntervalMs = config.healthIntervalMs ?? 10_000;
+  const workerId = config.workerId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const log = deps.log.child({ component: 'reconciler', workerId });
+  const metrics = createReconcilerMetrics(config.registry);
+  const runDeps: RunDeps = {
+    db: deps.db, kube: deps.kube, log, workerId, metrics,
+    backoff: { baseMs: config.backoffBaseMs ?? 1000, maxMs: config.backoffMaxMs ?? 300_000 },
+  };
+  const poolMax = (deps.db as unknown as { options?: { max?: number } }).options?.max;
+  if (poolMax !== undefined && poolMax < concurrency + 2) {
+    throw new Error(`the reconciler's database pool has max ${poolMax}; it needs at least concurrency + 2 = ${concurrency + 2}`);
+  }
+
+  const wake = new Wake();
+  const hints = new Set<string>();
+  let stopping = false;
+  let running = false;
+  let listening = false;
+  let runs = 0;
+  let lastError: string | null = null;
+  let loops: Promise<void>[] = [];
+  let unlisten: (() => Promise<void>) | undefined;
+
+  /** One unit of work: a hinted deployment first, else the oldest pending one. False when idle. */
+  async function step(): Promise<boolean> {
+    const hinted = hints.values().next().value as string | undefined;
+    if (hinted) hints.delete(hinted);
+    return deps.db.begin(async (tx) => {
+      let id: string | null;
+      if (hinted) {
+        const outcome = await claimOne(tx, hinted);
+        if (outcome === 'busy' || outcome === 'backoff') await noteSkip(runDeps, hinted, outcome);
+        id = outcome === 'claimed' ? hinted : null;
+        if (!id) return true;
+      } else {
+        id = await claimNext(tx);
+        if (!id) return false;
+      }
+      const d = await loadClaimed(tx, id);
+      if (!d) return true; // another replica finished it while we waited
+      await runClaimed(runDeps, tx, d);
+      runs++;
+      return true;
+    }) as Promise<boolean>;
+  }
+
+  async function workLoop(): Promise<void> {
+    let failures = 0;
+    while (!stopping) {
+      let worked = false;
+      try {
+        worked = await step();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        lastError = describeError(err);
+        log.error({ err: lastError }, 'reconcile step failed');
+        // Database trouble: back off 0.5 s, 1 s, 2 s ... 30 s rather than spin.
+        await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6)));
+      }
+      if (!worked && !stopping) await wake.wait(pollIntervalMs);
+    }
+  }
+
+  async function healthLoop(kube: Kube): Promise<void> {
+    while (!stopping) {
+      try {
+        await checkHealthBatch(deps.db, kube, log, workerId, healthIntervalMs);
+      } catch (err) {
+        lastError = describeError(err);
+        log.error({ err: lastError }, 'health check batch failed');
+      }
+      if (!stopping) await wake.wait(Math.max(50, healthIntervalMs / 2));
+    }
+  }
+
+  return {
+    metrics,
+    async start() {
+      if (running) return;
+      stopping = false;
+      running = true;
+      await deps.db`select shipslog.ensure_reconcile_run_partitions(3)`;
+      // onlisten runs after every (re)connect of the LISTEN connection: notifications sent
+      // while it was down are lost, so wake every loop for a catch-up query.
+      const sub = await deps.db.listen(
+        'shipslog_reconcile',
+        (id) => {
+          hints.add(id);
+          wake.all();
+        },
+        () => {
+          listening = true;
+          wake.all();
+        },
+      );
+      unlisten = sub.unlisten;
+      if (deps.kube) log.info({ target: deps.kube.target, concurrency }, 'reconciler started');
+      else log.warn('no cluster configured (set KUBECONFIG): the reconciler renders and records what it would apply, and applies nothing');
+      loops = Array.from({ length: concurrency }, () => workLoop());
+      if (deps.kube) loops.push(healthLoop(deps.kube));
+    },
+    async stop() {
+      if (!running) return;
+      stopping = true;
+      wake.all();
+      await Promise.all(loops);
+      await unlisten?.().catch(() => {});
+      listening = false;
+      running = false;
+      log.info({ runs }, 'reconciler stopped');
+    },
+    describe() {
+      return {
+        workerId, running, listening, runs, lastError,
+        mode: deps.kube ? 'apply' : 'plan-only',
+        target: deps.kube?.target ?? null,
+        message: deps.kube
+          ? `applying to ${deps.kube.target}`
+          : 'no cluster configured: rendering and recording plans, applying nothing (set KUBECONFIG)',
+      };
+    },
+  };
+}

@@ -1,0 +1,160 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { setActorContext } from '../db/actor.ts';
+import type { Db, Tx } from '../db/client.ts';
+import { abandonRuns, finishRun, insertRun, type ChangeSetEntry, type RunOutcome } from '../db/runs.ts';
+import type { Log } from '../log.ts';
+import { render, type RecipeInput, type Rendered } from '../recipes/index.ts';
+import type { HealthStatus } from './health.ts';
+import type { InventoryItem } from './inventory.ts';
+import type { Kube } from './kube.ts';
+import type { ReconcilerMetrics } from './metrics.ts';
+import { applyPath, planPath, removalPath } from './paths.ts';
+import { backoffMs, recordFailure, recordSuccess, type DeploymentRow } from './queue.ts';
+
+export interface RunDeps {
+  db: Db;
+  kube: Kube | null;
+  log: Log;
+  workerId: string;
+  metrics: ReconcilerMetrics;
+  backoff: { baseMs: number; maxMs: number };
+}
+
+/** What a path decided: the run's result and what to write to the deployment row. */
+export interface Decision {
+  phase: 'Completed' | 'Failed';
+  outcome: RunOutcome;
+  failureReason?: string;
+  failureMessage?: string;
+  changeSet: ChangeSetEntry[];
+  /** 'delete' removes the row (-> removed event); otherwise these columns are written. */
+  deployment:
+    | 'delete'
+    | {
+        status: 'pending' | 'applied' | 'failed' | 'removing';
+        statusMessage: string;
+        managedResources: InventoryItem[];
+        observed: boolean;
+        health?: HealthStatus;
+        service?: { name: string; port: number; url: string };
+      };
+}
+
+export function recipeInput(d: Pick<DeploymentRow, 'id' | 'tenant' | 'name' | 'environment' | 'appVersion' | 'config' | 'secretsRef' | 'restartedAt'>): RecipeInput {
+  return {
+    id: d.id, tenant: d.tenant, name: d.name, environment: d.environment, appVersion: d.appVersion,
+    config: d.config, secretsRef: d.secretsRef, restartedAt: d.restartedAt ? d.restartedAt.toISOString() : null,
+  };
+}
+
+/** The desired state a run works from, hashed for the run record (equal hash: same inputs). */
+function configHash(d: DeploymentRow): string {
+  const desired = {
+    recipe: d.recipe, appVersion: d.appVersion, environment: d.environment, config: d.config, secretsRef: d.secretsRef,
+    secretsFingerprint: d.secretsFingerprint, restartedAt: d.restartedAt?.toISOString() ?? null, removal: d.deletionRequestedAt !== null,
+  };
+  return `sha256:${createHash('sha256').update(stableJson(desired)).digest('hex')}`;
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v ?? null);
+}
+
+/**
+ * One run for a claimed deployment: record it as Running (visible at once, on its own
+ * connection), do the work, then write the result, the deployment's new state (one audit
+ * event) and the back-off in the claim's transaction, which commits them together and
+ * releases the claim.
+ */
+export async function runClaimed(deps: RunDeps, tx: Tx, d: DeploymentRow): Promise<{ runId: string; outcome: RunOutcome }> {
+  const runId = randomUUID();
+  const started = performance.now();
+  const removal = d.deletionRequestedAt !== null;
+  let rendered: Rendered | null = null;
+  let renderError: unknown;
+  if (!removal) {
+    try {
+      rendered = render(d.recipe, recipeInput(d));
+    } catch (err) {
+      renderError = err;
+    }
+  }
+  const namespace = rendered?.namespace ?? d.tenant;
+  try {
+    await insertRun(deps.db, {
+      id: runId, deploymentId: d.id, tenant: d.tenant, name: d.name, generation: d.generation, configHash: configHash(d),
+      target: `${deps.kube?.target ?? 'no-cluster'}/${namespace}`, image: rendered?.image ?? null,
+      parameters: { recipe: d.recipe, appVersion: d.appVersion, environment: d.environment, config: d.config, secretsRef: d.secretsRef, restartedAt: d.restartedAt, removal },
+      phase: 'Running', dryRun: deps.kube === null, workerId: deps.workerId, correlationId: runId,
+    });
+  } catch (err) {
+    deps.metrics.auditRecordErrors.inc({ stage: 'start' });
+    throw err;
+  }
+  const abandoned = await abandonRuns(tx, d.id, runId);
+  if (abandoned > 0) deps.log.warn({ deploymentId: d.id, abandoned }, 'took over a deployment whose previous run never finished');
+
+  let decision: Decision;
+  if (removal) decision = await removalPath(deps.kube, d);
+  else if (!rendered) {
+    const message = renderError instanceof Error ? renderError.message : String(renderError);
+    decision = {
+      phase: 'Failed', outcome: 'Failed', failureReason: 'InvalidConfig', failureMessage: message, changeSet: [],
+      // Rendering is deterministic: retrying the same generation cannot help, so it counts as observed.
+      deployment: { status: 'failed', statusMessage: `cannot render generation ${d.generation}: ${message}`, managedResources: d.managedResources, observed: true },
+    };
+  } else if (!deps.kube) decision = planPath(d, rendered);
+  else decision = await applyPath(deps.kube, d, rendered);
+
+  try {
+    await record(deps, tx, d, runId, decision);
+  } catch (err) {
+    deps.metrics.auditRecordErrors.inc({ stage: 'result' });
+    throw err;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  deps.metrics.runs.inc({ outcome: decision.outcome });
+  deps.metrics.runDuration.observe({ outcome: decision.outcome }, seconds);
+  const logFields = { deploymentId: d.id, tenant: d.tenant, name: d.name, generation: d.generation, runId, outcome: decision.outcome, ms: Math.round(seconds * 1000) };
+  if (decision.phase === 'Failed') deps.log.warn({ ...logFields, reason: decision.failureReason, message: decision.failureMessage }, 'reconcile run failed');
+  else if (!deps.kube) deps.log.info({ ...logFields, objects: decision.changeSet.length }, 'no cluster configured: rendered and recorded the plan, applied nothing');
+  else deps.log.info(logFields, 'reconcile run completed');
+  return { runId, outcome: decision.outcome };
+}
+
+async function record(deps: RunDeps, tx: Tx, d: DeploymentRow, runId: string, decision: Decision): Promise<void> {
+  await setActorContext(tx, {
+    actor: `reconciler/${deps.workerId}`,
+    actorType: 'system',
+    correlationId: runId,
+    reason: decision.phase === 'Failed' ? `${decision.failureReason}: ${decision.failureMessage ?? ''}`.slice(0, 1000) : undefined,
+  });
+  const target = decision.deployment;
+  if (target === 'delete') {
+    await tx`delete from shipslog.deployments where id = ${d.id}`;
+  } else {
+    const h = target.health;
+    const s = target.service;
+    await tx`
+      update shipslog.deployments
+      set status = ${target.status},
+          status_message = ${target.statusMessage.slice(0, 2000)},
+          managed_resources = ${tx.json(target.managedResources as never)},
+          observed_generation = ${target.observed ? d.generation : d.observedGeneration},
+          health = ${h ? h.health : tx`health`},
+          health_message = ${h ? h.message.slice(0, 2000) : tx`health_message`},
+          service_name = ${s ? s.name : tx`service_name`},
+          service_port = ${s ? s.port : tx`service_port`},
+          url = ${s ? s.url : tx`url`}
+      where id = ${d.id}
+    `;
+  }
+  if (decision.phase === 'Completed') await recordSuccess(tx, d.id);
+  else await recordFailure(tx, d.id, d.generation, backoffMs(d.failures + 1, deps.backoff.baseMs, deps.backoff.maxMs));
+  await finishRun(tx, runId, {
+    phase: decision.phase, outcome: decision.outcome, failureReason: decision.failureReason ?? null,
+    failureMessage: decision.failureMessage ?? null, changeSet: decision.changeSet,
+  });
+}
