@@ -104,9 +104,14 @@ stable
 parallel safe
 return nullif(current_setting(setting_name, true), '');
 
--- Writes exactly one event per inserted, updated (with an audited change) or deleted row,
--- in the same transaction, and moves the chain head on the row. SECURITY DEFINER because
--- no caller may insert into deployment_events directly.
+-- One trigger does all of a write's bookkeeping, in this order: settle the columns callers
+-- must not set themselves (version for optimistic concurrency, generation bumped only when
+-- the desired state changes, timestamps, the chain head), then write exactly one event per
+-- inserted, updated (with an audited change) or deleted row, in the same transaction, and
+-- move the chain head on the row. One function rather than two triggers: the audited-state
+-- comparison doubles as the "did anything change" test. SECURITY DEFINER because no caller
+-- may insert into deployment_events directly. It must stay the last BEFORE trigger (names
+-- fire in order) so that it hashes the row as stored.
 create function shipslog.tg_deployments__audit()
 returns trigger
 language plpgsql
@@ -122,7 +127,26 @@ declare
   ev shipslog.deployment_events;
   session_role text := current_setting('role');
 begin
-  if tg_op <> 'INSERT' then
+  if tg_op = 'INSERT' then
+    new.version := 1;
+    new.generation := 1;
+    new.observed_generation := 0;
+    new.created_at := now();
+    new.updated_at := now();
+  elsif tg_op = 'UPDATE' then
+    if new.id <> old.id or new.tenant <> old.tenant or new.name <> old.name or new.recipe <> old.recipe then
+      raise exception 'deployment %/% cannot change its id, tenant, name or recipe', old.tenant, old.name
+        using errcode = 'SL010',
+              hint = 'Create a new deployment instead; these fields identify it in Kubernetes and in its history.';
+    end if;
+    new.version := old.version;
+    new.generation := old.generation;
+    new.created_at := old.created_at;
+    new.updated_at := old.updated_at;
+    new.chain_length := old.chain_length;
+    new.chain_head := old.chain_head;
+    old_state := shipslog.audited_state(old);
+  else
     old_state := shipslog.audited_state(old);
   end if;
   if tg_op <> 'DELETE' then
@@ -130,9 +154,19 @@ begin
   end if;
 
   if tg_op = 'UPDATE' then
+    -- Every column but the bookkeeping above is audited, so equal states mean no change.
     if old_state = new_state then
       return new;
     end if;
+    if (new.environment, new.app_version, new.config, new.secrets_ref, new.secrets_fingerprint,
+        new.depends_on, new.restarted_at, new.deletion_requested_at)
+       is distinct from
+       (old.environment, old.app_version, old.config, old.secrets_ref, old.secrets_fingerprint,
+        old.depends_on, old.restarted_at, old.deletion_requested_at) then
+      new.generation := old.generation + 1;
+    end if;
+    new.version := old.version + 1;
+    new.updated_at := now();
     diff := shipslog.jsonb_diff(old_state, new_state);
     ev.previous_state := diff.old_part;
     ev.new_state := diff.new_part;
@@ -200,14 +234,14 @@ begin
 end
 $$;
 
-create trigger deployments_90_audit
+create trigger deployments_audit
   before insert or update or delete
   on shipslog.deployments
   for each row
   execute function shipslog.tg_deployments__audit();
 
 -- Down Migration
-drop trigger deployments_90_audit on shipslog.deployments;
+drop trigger deployments_audit on shipslog.deployments;
 drop function shipslog.tg_deployments__audit();
 drop function shipslog.context_setting(text);
 drop function shipslog.derive_action(jsonb, jsonb);

@@ -139,9 +139,9 @@ describe('tamper evidence: shipslog.verify_chains names the first broken link', 
   it('detects a deployment changed after ALTER TABLE ... DISABLE TRIGGER', async () => {
     const id = await chain('disabled');
     await t.db.begin(async (tx) => {
-      await tx`alter table shipslog.deployments disable trigger deployments_90_audit`;
+      await tx`alter table shipslog.deployments disable trigger deployments_audit`;
       await tx`update shipslog.deployments set app_version = '18' where id = ${id}`;
-      await tx`alter table shipslog.deployments enable trigger deployments_90_audit`;
+      await tx`alter table shipslog.deployments enable trigger deployments_audit`;
     });
     expect((await findingFor(id)).problem).toMatch(/changed while audit triggers were bypassed/);
   });
