@@ -126,16 +126,16 @@ export async function abandonRuns(db: Queryable, deploymentId: string, exceptRun
   return rows.length;
 }
 
-export async function runningRunOf(db: Queryable, deploymentId: string): Promise<string | null> {
-  const [row] = await db<{ id: string }[]>`
-    select id
+export async function runningRunOf(db: Queryable, deploymentId: string): Promise<{ id: string; workerId: string } | null> {
+  const [row] = await db<{ id: string; workerId: string }[]>`
+    select id, worker_id as "workerId"
     from shipslog.reconcile_runs
     where deployment_id = ${deploymentId}
       and phase = 'Running'
     order by started_at desc
     limit 1
   `;
-  return row?.id ?? null;
+  return row ?? null;
 }
 
 export interface ListRunsOptions {

@@ -73,6 +73,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
 
   const wake = new Wake();
   const hints = new Set<string>();
+  /** Deployments this instance is running now: a wake-up for one of them is not another replica's conflict. */
+  const active = new Set<string>();
   let stopping = false;
   let running = false;
   let listening = false;
@@ -83,8 +85,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
 
   /** One unit of work: a hinted deployment first, else the oldest pending one. False when idle. */
   async function step(): Promise<boolean> {
-    const hinted = hints.values().next().value as string | undefined;
+    let hinted = hints.values().next().value as string | undefined;
     if (hinted) hints.delete(hinted);
+    if (hinted && active.has(hinted)) hinted = undefined;
     return deps.db.begin(async (tx) => {
       let id: string | null;
       if (hinted) {
@@ -98,7 +101,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       }
       const d = await loadClaimed(tx, id);
       if (!d) return true; // another replica finished it while we waited
-      await runClaimed(runDeps, tx, d);
+      active.add(id);
+      try {
+        await runClaimed(runDeps, tx, d);
+      } finally {
+        active.delete(id);
+      }
       runs++;
       return true;
     }) as Promise<boolean>;

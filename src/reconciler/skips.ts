@@ -12,20 +12,22 @@ const noted = new WeakMap<RunDeps, Set<string>>();
  * visible is a harmless race, not a skip: nothing is recorded then.
  */
 export async function noteSkip(deps: RunDeps, deploymentId: string, why: 'busy' | 'backoff'): Promise<void> {
-  const conflicting =
+  const run =
     why === 'busy'
       ? await runningRunOf(deps.db, deploymentId)
       : ((
-          await deps.db<{ id: string }[]>`
-            select id
+          await deps.db<{ id: string; workerId: string }[]>`
+            select id, worker_id as "workerId"
             from shipslog.reconcile_runs
             where deployment_id = ${deploymentId}
               and phase = 'Failed'
             order by started_at desc
             limit 1
           `
-        )[0]?.id ?? null);
-  if (!conflicting) return;
+        )[0] ?? null);
+  // Our own run (another loop of this instance) is no conflict between replicas.
+  if (!run || (why === 'busy' && run.workerId === deps.workerId)) return;
+  const conflicting = run.id;
   const seen = noted.get(deps) ?? new Set<string>();
   noted.set(deps, seen);
   const key = `${deploymentId}/${conflicting}`;
