@@ -32,6 +32,7 @@ import { createMetrics } from './metrics.ts';
 import { ProblemError, errorHandler, problemResponse, validationHook } from './problem.ts';
 import { requestContext } from './request.ts';
 import { registerTools } from './tools.ts';
+import { registerAgentMessages } from './agent-messages.ts';
 
 export type { App, AppDeps, ApiDeps } from './context.ts';
 
@@ -43,6 +44,7 @@ const routeModules: ((app: App, deps: ApiDeps) => void)[] = [
   registerEvents,
   registerTools,
   registerMcp,
+  registerAgentMessages,
 ];
 
 /** Request bodies above 256 KiB are refused (config itself is capped at 64 KiB in the table). */

@@ -187,6 +187,16 @@ export const historyEntrySchema = z
     changes: z.array(z.string()).openapi({ example: ['storage: 8Gi -> 16Gi'] }),
     correlation_id: z.string().nullable(),
     request_id: z.string().nullable(),
+    agent_message: z
+      .object({
+        message_id: z.string(),
+        model: z.string(),
+        tokens: z.object({ prompt: z.number().int(), completion: z.number().int(), total: z.number().int() }).nullable(),
+        cost: z.object({ prompt: z.string(), completion: z.string(), total: z.string() }).nullable(),
+      })
+      .nullable()
+      .optional()
+      .openapi({ description: 'The agent message whose id the change carried as X-Correlation-Id (issue 5)' }),
   })
   .openapi('HistoryEntry');
 

@@ -96,6 +96,16 @@ describe('tenant isolation in PostgreSQL', () => {
     expect(r.count).toBe(0);
   });
 
+  it('applies the same rule as shipslog.tenant_visible (the policy inlines it for speed)', async () => {
+    for (const tenant of ['', 'acme', 'globex', '*', 'nobody']) {
+      const [viaPolicy] = await asRole(t.db, 'shipslog_app', { tenant }, (tx) => tx<{ n: number }[]>`
+        select count(*)::int as n from shipslog.agent_messages`);
+      const [viaFunction] = await asRole(t.db, null, { tenant }, (tx) => tx<{ n: number }[]>`
+        select count(*)::int as n from shipslog.agent_messages where shipslog.tenant_visible(tenant)`);
+      expect([tenant, viaPolicy?.n]).toEqual([tenant, viaFunction?.n]);
+    }
+  });
+
   it('answers another tenant\'s project as not found, and refuses messages into it', async () => {
     await expect(
       asRole(t.db, 'shipslog_app', { tenant: 'globex' }, (tx) => agentAnalytics(tx, 'shop', from(), to())),

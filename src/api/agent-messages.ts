@@ -1,0 +1,147 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import {
+  agentAnalytics, deploymentChangesOfMessage, finaliseAgentMessage, getAgentMessage, startAgentMessage,
+} from '../db/agent-messages.ts';
+import { DomainError } from '../db/errors.ts';
+import {
+  agentMessageSchema, analyticsQuery, analyticsSchema, finaliseBody, messageId, messageJson, startBody,
+} from './agent-message-schemas.ts';
+import { requireScope } from './auth.ts';
+import type { ApiDeps, App } from './context.ts';
+import { tenantFor } from './deployment-input.ts';
+import { ProblemError } from './problem.ts';
+import { dnsLabel, problems } from './schemas.ts';
+import { inTenantTx } from './tx.ts';
+
+// The agent's model calls (issue 5). Writes need the deploy scope (the agent that deploys
+// records its calls); reads need read or audit. Every rule is PostgreSQL's (migrations/0300-
+// 0303): these handlers validate, set the caller's context and map the answer.
+
+const messageParam = z.object({ messageId: messageId.openapi({ param: { name: 'messageId', in: 'path' } }) });
+const projectParam = z.object({ projectId: dnsLabel.openapi({ param: { name: 'projectId', in: 'path' } }) });
+const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+
+const startRoute = createRoute({
+  method: 'post',
+  path: '/v1/agent-messages',
+  tags: ['agent messages'],
+  summary: 'Record that a model call started (a placeholder); a retry with the same fields returns it',
+  request: { body: { required: true, content: json(startBody) } },
+  responses: {
+    201: { description: 'recorded; Location names it', content: json(agentMessageSchema) },
+    200: { description: 'already recorded with the same fields (a retry)', content: json(agentMessageSchema) },
+    ...problems(403, 404, 409, 413, 415, 422),
+  },
+});
+
+const finaliseRoute = createRoute({
+  method: 'patch',
+  path: '/v1/agent-messages/{messageId}',
+  tags: ['agent messages'],
+  summary: 'Finalise a message once with reasoning, tokens and cost; the same values again are a no-op',
+  request: { params: messageParam, body: { required: true, content: json(finaliseBody) } },
+  responses: {
+    200: { description: 'finalised (or already finalised with these values)', content: json(agentMessageSchema) },
+    ...problems(403, 404, 409, 413, 415, 422),
+  },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/v1/agent-messages/{messageId}',
+  tags: ['agent messages'],
+  summary: 'One agent message and the deployment changes made under its id',
+  request: { params: messageParam },
+  responses: {
+    200: { description: 'the message', content: json(agentMessageSchema) },
+    ...problems(403, 404),
+  },
+});
+
+const analyticsRoute = createRoute({
+  method: 'get',
+  path: '/v1/projects/{projectId}/agent-analytics',
+  tags: ['agent messages'],
+  summary: 'Cost and tokens of a project over [from, to): totals, by UTC day (zero-filled), by model, most recent',
+  request: { params: projectParam, query: analyticsQuery },
+  responses: {
+    200: { description: 'analytics; costs are exact decimal strings', content: json(analyticsSchema) },
+    ...problems(403, 404, 422),
+  },
+});
+
+export function registerAgentMessages(app: App, deps: ApiDeps): void {
+  app.openapi(startRoute, async (c) => {
+    const principal = c.get('principal');
+    requireScope(principal, 'deploy');
+    const body = c.req.valid('json');
+    const tenant = tenantFor(c, body.tenant);
+    const input = {
+      messageId: body.message_id,
+      projectId: body.project_id,
+      model: body.model,
+      contextLayers: body.context_layers,
+      tenant,
+      createdAt: body.created_at ? new Date(body.created_at) : undefined,
+    };
+    try {
+      const m = await inTenantTx(c, deps, (tx) => startAgentMessage(tx, input), { write: true });
+      c.header('location', `/v1/agent-messages/${encodeURIComponent(m.messageId)}`);
+      return c.json(messageJson(m), 201);
+    } catch (err) {
+      if (!(err instanceof DomainError && err.code === '23505')) throw err;
+      // A retried start (the agent lost our answer): the same message again is not an error.
+      const existing = await inTenantTx(c, deps, (tx) => getAgentMessage(tx, body.message_id));
+      const same =
+        existing &&
+        existing.tenant === tenant &&
+        existing.projectId === body.project_id &&
+        existing.model === body.model &&
+        existing.contextLayers === body.context_layers;
+      if (!same) throw new ProblemError('conflict', `agent message ${body.message_id} already exists with other fields`);
+      return c.json(messageJson(existing), 200);
+    }
+  });
+
+  app.openapi(finaliseRoute, async (c) => {
+    requireScope(c.get('principal'), 'deploy');
+    const { messageId: id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const result = await inTenantTx(c, deps, (tx) => finaliseAgentMessage(tx, id, body), { write: true });
+    // Row-level security hides other tenants' messages: they are indistinguishable from absent ones.
+    if (!result) throw new ProblemError('not-found', `no agent message ${id}`);
+    c.header('x-shipslog-outcome', result.outcome);
+    return c.json(messageJson(result.message), 200);
+  });
+
+  app.openapi(getRoute, async (c) => {
+    requireScope(c.get('principal'), 'read', 'audit');
+    const { messageId: id } = c.req.valid('param');
+    const found = await inTenantTx(c, deps, async (tx) => {
+      const m = await getAgentMessage(tx, id);
+      return m ? { m, changes: await deploymentChangesOfMessage(tx, id) } : null;
+    });
+    if (!found) throw new ProblemError('not-found', `no agent message ${id}`);
+    const deployment_changes = found.changes.map((ch) => ({
+      deployment_id: ch.deploymentId,
+      name: ch.name,
+      action: ch.action,
+      chain_index: ch.chainIndex,
+      at: ch.occurredAt.toISOString(),
+    }));
+    return c.json({ ...messageJson(found.m), deployment_changes }, 200);
+  });
+
+  app.openapi(analyticsRoute, async (c) => {
+    requireScope(c.get('principal'), 'read', 'audit');
+    const { projectId } = c.req.valid('param');
+    const q = c.req.valid('query');
+    const to = q.to ? new Date(q.to) : new Date();
+    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * 86_400_000);
+    if (from >= to) {
+      throw new ProblemError('invalid-request', 'from must be before to', [{ path: 'from', message: 'must be before to' }]);
+    }
+    const a = await inTenantTx(c, deps, (tx) => agentAnalytics(tx, projectId, from, to, q.recent));
+    return c.json(a, 200);
+  });
+}
