@@ -1,3 +1,4 @@
+import { relativeTime, summaryOf } from '../audit/readable.ts';
 import type { Queryable } from './client.ts';
 
 /** One history entry as a person (or an agent) reads it. */
@@ -22,23 +23,44 @@ export interface HistoryEntry {
 /** The stored event (shipslog.event_payload, the exact hashed bytes' JSON) plus its hash. */
 export type RawEvent = Record<string, unknown> & { seq: number; hash: string };
 
-// Readable changes: one line per changed path; created/removed have none, so their summary.
+// Readable changes: one line per changed path (shipslog.describe_change), from the change
+// list derived once per row in the lateral `x`. `when` and the one-line summary are made in
+// TypeScript from these (src/audit/readable.ts), so a page costs few function calls per row.
 const readable = (db: Queryable) => db`
   e.seq::float8 as seq, e.deployment_id, e.chain_index, e.tenant, e.name, e.action,
   shipslog.iso_utc(e.occurred_at) as at,
-  shipslog.relative_time(e.occurred_at) as "when",
+  extract(epoch from now() - e.occurred_at)::float8 as age_seconds,
   e.actor, e.actor_type, e.reason,
-  shipslog.describe_event(e.action, shipslog.event_changes(e.previous_state, e.new_state), e.previous_state, e.new_state) as summary,
   case
-    when jsonb_array_length(shipslog.event_changes(e.previous_state, e.new_state)) = 0
-      then array[shipslog.describe_event(e.action, shipslog.event_changes(e.previous_state, e.new_state), e.previous_state, e.new_state)]
-    else array(
-      select shipslog.describe_change(c.item)
-      from jsonb_array_elements(shipslog.event_changes(e.previous_state, e.new_state)) with ordinality as c(item, ord)
-      order by c.ord)
-  end as changes,
+    when e.action in ('created', 'removed')
+      then shipslog.describe_event(e.action, '[]'::jsonb, e.previous_state, e.new_state)
+  end as whole,
+  array(
+    select shipslog.describe_change(c.item)
+    from jsonb_array_elements(x.changes) with ordinality as c(item, ord)
+    order by c.ord
+  ) as changes,
   e.correlation_id, e.request_id
 `;
+
+/** FROM clause for readable(): the event and its change list. */
+const readableFrom = (db: Queryable) => db`
+  shipslog.deployment_events as e
+  cross join lateral (
+    select shipslog.event_changes(e.previous_state, e.new_state) as changes
+  ) as x
+`;
+
+interface ReadableRow extends Omit<HistoryEntry, 'when' | 'summary'> {
+  age_seconds: number;
+  whole: string | null;
+}
+
+function toEntry(r: ReadableRow): HistoryEntry {
+  const { age_seconds, whole, ...rest } = r;
+  const summary = summaryOf(r.action, r.changes, whole);
+  return { ...rest, when: relativeTime(age_seconds), summary, changes: r.changes.length > 0 ? r.changes : [summary] };
+}
 
 const raw = (db: Queryable) => db`
   shipslog.event_payload(e) || jsonb_build_object('hash', encode(e.hash, 'hex')) as event
@@ -59,7 +81,7 @@ export interface HistoryFilter {
 export async function deploymentHistory(db: Queryable, f: HistoryFilter, format: 'readable' | 'raw'): Promise<(HistoryEntry | RawEvent)[]> {
   const rows = await db<{ event?: RawEvent }[]>`
     select ${format === 'raw' ? raw(db) : readable(db)}
-    from shipslog.deployment_events as e
+    from ${format === 'raw' ? db`shipslog.deployment_events as e` : readableFrom(db)}
     where e.deployment_id = ${f.deploymentId}
       ${f.before !== undefined ? db`and e.chain_index < ${f.before}` : db``}
       ${f.since ? db`and e.occurred_at >= ${f.since}` : db``}
@@ -69,7 +91,7 @@ export async function deploymentHistory(db: Queryable, f: HistoryFilter, format:
     order by e.chain_index desc
     limit ${f.limit}
   `;
-  return rows.map((r) => (format === 'raw' ? (r.event as RawEvent) : (r as unknown as HistoryEntry)));
+  return rows.map((r) => (format === 'raw' ? (r.event as RawEvent) : toEntry(r as unknown as ReadableRow)));
 }
 
 export async function hasHistory(db: Queryable, deploymentId: string): Promise<boolean> {
@@ -95,9 +117,9 @@ export interface EventFilter {
 
 /** Events across deployments, newest first, every filter combinable. */
 export async function queryEvents(db: Queryable, f: EventFilter): Promise<HistoryEntry[]> {
-  const rows = await db<HistoryEntry[]>`
+  const rows = await db<ReadableRow[]>`
     select ${readable(db)}
-    from shipslog.deployment_events as e
+    from ${readableFrom(db)}
     where true
       ${f.deploymentId ? db`and e.deployment_id = ${f.deploymentId}` : db``}
       ${f.tenant ? db`and e.tenant = ${f.tenant}` : db``}
@@ -112,7 +134,7 @@ export async function queryEvents(db: Queryable, f: EventFilter): Promise<Histor
     order by e.occurred_at desc, e.seq desc
     limit ${f.limit}
   `;
-  return [...rows];
+  return rows.map(toEntry);
 }
 
 /**
@@ -151,12 +173,12 @@ export async function historyIdsByName(db: Queryable, tenant: string, name: stri
 }
 
 export async function historyOfMany(db: Queryable, ids: string[], limit: number): Promise<HistoryEntry[]> {
-  const rows = await db<HistoryEntry[]>`
+  const rows = await db<ReadableRow[]>`
     select ${readable(db)}
-    from shipslog.deployment_events as e
+    from ${readableFrom(db)}
     where e.deployment_id = any(${ids}::uuid[])
     order by e.occurred_at desc, e.seq desc
     limit ${limit}
   `;
-  return [...rows];
+  return rows.map(toEntry);
 }
