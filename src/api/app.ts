@@ -33,6 +33,7 @@ import { ProblemError, errorHandler, problemResponse, validationHook } from './p
 import { requestContext } from './request.ts';
 import { registerTools } from './tools.ts';
 import { registerAgentMessages } from './agent-messages.ts';
+import { registerRuns } from './runs.ts';
 
 export type { App, AppDeps, ApiDeps } from './context.ts';
 
@@ -45,6 +46,7 @@ const routeModules: ((app: App, deps: ApiDeps) => void)[] = [
   registerTools,
   registerMcp,
   registerAgentMessages,
+  registerRuns,
 ];
 
 /** Request bodies above 256 KiB are refused (config itself is capped at 64 KiB in the table). */

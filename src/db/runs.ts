@@ -140,18 +140,24 @@ export async function runningRunOf(db: Queryable, deploymentId: string): Promise
 
 export interface ListRunsOptions {
   limit?: number;
-  /** Runs started before this one (keyset pagination, newest first). */
-  before?: { startedAt: Date; id: string } | undefined;
+  /** Runs started before this run (keyset pagination, newest first; exact to the microsecond). */
+  beforeRunId?: string | undefined;
 }
 
 export async function listRuns(db: Queryable, deploymentId: string, options: ListRunsOptions = {}): Promise<Run[]> {
   const limit = Math.min(Math.max(options.limit ?? 50, 1), 500);
-  const before = options.before;
+  const before = options.beforeRunId;
   const rows = await db<Run[]>`
     select ${columns(db)}
     from shipslog.reconcile_runs
     where deployment_id = ${deploymentId}
-      ${before ? db`and (started_at, id) < (${before.startedAt}, ${before.id})` : db``}
+      ${before
+        ? db`and (started_at, id) < (
+              select c.started_at, c.id
+              from shipslog.reconcile_runs as c
+              where c.id = ${before}
+                and c.deployment_id = ${deploymentId})`
+        : db``}
     order by started_at desc, id desc
     limit ${limit}
   `;

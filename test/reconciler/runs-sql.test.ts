@@ -101,7 +101,7 @@ describe('reconcile runs in SQL', () => {
     expect((await getRun(t.db, a.id, r1.id))!.failureReason).toBe('WorkerLost');
     expect(await getRun(t.db, b.id, r1.id)).toBeNull();
     expect(await getRunAudit(t.db, b.id, r1.id)).toBeNull();
-    const page = await listRuns(t.db, a.id, { limit: 1, before: { startedAt: r2.startedAt, id: r2.id } });
+    const page = await listRuns(t.db, a.id, { limit: 1, beforeRunId: r2.id });
     expect(page.map((r) => r.id)).toEqual([r1.id]);
   });
 
