@@ -204,6 +204,47 @@ describe('audit trigger', () => {
     expect(after[0]!.n).toBe(before[0]!.n);
   });
 
+  it('checks the shape of managed_resources in PostgreSQL', async () => {
+    const d = await insertDeployment(t.db, { name: 'inventory' });
+    const set = (value: unknown) => t.db`update shipslog.deployments set managed_resources = ${t.db.json(value as never)} where id = ${d.id}`;
+    await set([
+      { kind: 'StatefulSet', name: 'inventory', namespace: 'acme', apiVersion: 'apps/v1' },
+      { kind: 'ClusterRole', name: 'reader', namespace: null },
+    ]);
+    for (const bad of [
+      {},
+      [{ kind: 'Service', name: 'x' }],
+      [{ kind: 'Service', name: 'x', namespace: 'acme', extra: 1 }],
+      [{ kind: 'Service', name: 7, namespace: 'acme' }],
+      [{ kind: 'Service', name: 'x', namespace: 'acme', apiVersion: 1 }],
+      ['Service/x'],
+    ]) {
+      await expect(set(bad)).rejects.toMatchObject({ code: '23514', constraint_name: 'deployments_managed_resources_check' });
+    }
+    const events = await eventsOf(t.db, d.id);
+    expect(events.map((e) => e.action)).toEqual(['created', 'resources_changed']);
+  });
+
+  it('history() reads as a timeline: relative time, readable summary, actor', async () => {
+    const d = await withActor(t.db, { actor: 'agent', actorType: 'service', reason: 'user asked' }, (tx) =>
+      insertDeployment(tx, { name: 'timeline', config: { storage: '8Gi' } }),
+    );
+    await withActor(t.db, { actor: 'agent', actorType: 'service', reason: 'disk 90% full' }, (tx) =>
+      tx`update shipslog.deployments set config = config || '{"storage": "16Gi"}' where id = ${d.id}`,
+    );
+    const rows = await t.db<{ when: string; action: string; summary: string; actor: string; reason: string }[]>`
+      select "when", action, summary, actor, reason from shipslog.history('acme', 'timeline')`;
+    expect(rows).toEqual([
+      { when: 'just now', action: 'config_changed', summary: 'storage: 8Gi -> 16Gi', actor: 'agent', reason: 'disk 90% full' },
+      { when: 'just now', action: 'created', summary: 'created postgresql 16', actor: 'agent', reason: 'user asked' },
+    ]);
+    const [ago] = await t.db<{ a: string; b: string; c: string }[]>`
+      select shipslog.relative_time(now() - interval '3 hours') as a,
+             shipslog.relative_time(now() - interval '2 days') as b,
+             shipslog.relative_time(now() - interval '20 minutes') as c`;
+    expect(ago).toEqual({ a: '3 hours ago', b: '2 days ago', c: '20 minutes ago' });
+  });
+
   it('rejects an invalid actor type or source ip in the context and rolls the change back', async () => {
     await expect(
       withActor(t.db, { actor: 'x', actorType: 'robot' as never }, (tx) => insertDeployment(tx, { name: 'bad-actor' })),
