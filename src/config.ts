@@ -13,6 +13,11 @@ const schema = z.object({
   SHIPSLOG_DATA_DIR: z.string().min(1).default('.shipslog'),
   KUBECONFIG: z.string().min(1).optional(),
   SHIPSLOG_FINGERPRINT_KEY: z.string().min(43, 'must be at least 32 bytes, hex or base64').optional(),
+  // Set by Kubernetes in every pod: the reconciler then uses the pod's service account.
+  KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
+  // `off` keeps the reconciler out of `shipslog serve` (run `shipslog reconciler` separately).
+  SHIPSLOG_RECONCILER: z.enum(['on', 'off']).default('on'),
+  SHIPSLOG_RECONCILER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   // Agent messages older than this are purged daily; `0` keeps them forever (see src/agent/).
   SHIPSLOG_AGENT_MESSAGE_RETENTION: z
     .string()
@@ -35,6 +40,10 @@ export type Config = {
   dataDir: string;
   kubeconfig: string | undefined;
   fingerprintKey: string | undefined;
+  /** Running in a pod (in-cluster service account), used when KUBECONFIG is not set. */
+  inCluster?: boolean;
+  /** The reconciler inside `serve`, and its parallel runs per process. */
+  reconciler?: { enabled: boolean; concurrency: number };
   /** Agent message retention in seconds; 0 keeps messages forever. */
   agentMessageRetentionSeconds: number;
 };
@@ -58,6 +67,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: c.SHIPSLOG_DATA_DIR,
     kubeconfig: c.KUBECONFIG,
     fingerprintKey: c.SHIPSLOG_FINGERPRINT_KEY,
+    inCluster: c.KUBERNETES_SERVICE_HOST !== undefined,
+    reconciler: { enabled: c.SHIPSLOG_RECONCILER === 'on', concurrency: c.SHIPSLOG_RECONCILER_CONCURRENCY },
     agentMessageRetentionSeconds: c.SHIPSLOG_AGENT_MESSAGE_RETENTION,
   };
 }

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { addAgentMessagesCommand } from './agent-messages.ts';
 import { migrateCommand } from './migrate.ts';
+import { reconcilerCommand } from './reconciler.ts';
 import { serveCommand } from './serve.ts';
 import { addKeysCommand } from './keys.ts';
 import { verifyCommand } from './verify.ts';
@@ -31,6 +32,11 @@ export async function main(argv: string[]): Promise<void> {
     .description('check every audit hash chain; exits 1 and names the first broken link per deployment')
     .option('--deployment <id>', 'check only this deployment id')
     .action(async (opts: { deployment?: string }) => verifyCommand(config(), opts.deployment));
+
+  program
+    .command('reconciler')
+    .description('run only the reconciler: apply deployments to Kubernetes (plan only without KUBECONFIG); replicas are safe')
+    .action(async () => reconcilerCommand(config()));
 
   addAgentMessagesCommand(program, config);
   addKeysCommand(program, config);

@@ -7,6 +7,7 @@ import { migrate } from '../db/migrate.ts';
 import { createLog } from '../log.ts';
 import { openDatabase } from './database.ts';
 import { ensureAdminKey } from './keys.ts';
+import { kubeFromConfig, secretWriterFor, startReconciler } from './reconciler.ts';
 
 /** `shipslog serve`: database (embedded by default), migrations, HTTP; clean shutdown on SIGINT/SIGTERM. */
 export async function serveCommand(config: Config): Promise<void> {
@@ -35,7 +36,15 @@ export async function serveCommand(config: Config): Promise<void> {
     // Embedded default, first start: make the admin key so the API is usable at all.
     if (database.embedded) await ensureAdminKey(db, config.dataDir, log);
 
-    const app = createApp({ db, config, log });
+    // The reconciler (own pool; SHIPSLOG_RECONCILER=off leaves it to `shipslog reconciler`),
+    // stopped before the API's pool closes. Secrets go to the same cluster it applies to.
+    const kube = kubeFromConfig(config, log);
+    if (config.reconciler?.enabled ?? true) {
+      const reconciler = await startReconciler(config, database.url, kube, log);
+      stops.push(reconciler.stop);
+    }
+
+    const app = createApp({ db, config, log, secretWriter: secretWriterFor(kube) });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);

@@ -1,0 +1,77 @@
+import type { Registry } from 'prom-client';
+import type { Config } from '../config.ts';
+import { createDb } from '../db/client.ts';
+import { migrate } from '../db/migrate.ts';
+import { createLog, type Log } from '../log.ts';
+import { createKube, createKubeSecretWriter, createReconciler, loadKubeConfig, type Kube, type Reconciler } from '../reconciler/index.ts';
+import { noClusterSecretWriter, type SecretWriter } from '../secrets.ts';
+import { openDatabase } from './database.ts';
+
+/** The cluster from KUBECONFIG or the pod's service account; null when neither (plan-only mode). */
+export function kubeFromConfig(config: Config, log: Log): Kube | null {
+  const kc = loadKubeConfig({ kubeconfig: config.kubeconfig, inCluster: config.inCluster ?? false });
+  if (!kc) return null;
+  const kube = createKube(kc);
+  log.info({ target: kube.target, from: config.kubeconfig ? 'KUBECONFIG' : 'in-cluster service account' }, 'Kubernetes cluster configured');
+  return kube;
+}
+
+/** Secrets go to Kubernetes when a cluster is configured; otherwise they are dropped (and the API says so). */
+export function secretWriterFor(kube: Kube | null): SecretWriter {
+  return kube ? createKubeSecretWriter(kube) : noClusterSecretWriter;
+}
+
+export interface ReconcilerHandle {
+  reconciler: Reconciler;
+  stop: () => Promise<void>;
+}
+
+/** Starts a reconciler with its own pool (a run holds a connection; the API's pool stays free). */
+export async function startReconciler(config: Config, databaseUrl: string, kube: Kube | null, log: Log, registry?: Registry): Promise<ReconcilerHandle> {
+  const concurrency = config.reconciler?.concurrency ?? 2;
+  const db = createDb(databaseUrl, { max: concurrency + 2, applicationName: 'shipslog reconciler' });
+  const reconciler = createReconciler({ db, kube, log, config: { concurrency, ...(registry ? { registry } : {}) } });
+  try {
+    await reconciler.start();
+  } catch (err) {
+    await db.end({ timeout: 5 });
+    throw err;
+  }
+  return {
+    reconciler,
+    stop: async () => {
+      await reconciler.stop();
+      await db.end({ timeout: 5 });
+    },
+  };
+}
+
+/** `shipslog reconciler`: the reconciler alone (any number of replicas may run against one database). */
+export async function reconcilerCommand(config: Config): Promise<void> {
+  const log = createLog(config.logLevel);
+  const database = await openDatabase(config, log);
+  let handle: ReconcilerHandle | undefined;
+  try {
+    const applied = await migrate(database.url, (m) => log.warn(m));
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    handle = await startReconciler(config, database.url, kubeFromConfig(config, log), log);
+    log.info(handle.reconciler.describe(), 'shipslog reconciler running');
+  } catch (err) {
+    await handle?.stop().catch(() => {});
+    await database.stop();
+    throw err;
+  }
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      log.info({ signal }, 'shutting down: finishing runs in progress');
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await handle.stop().catch((err: unknown) => log.error({ err }, 'error stopping the reconciler'));
+  await database.stop();
+  log.info('stopped');
+}
