@@ -1,10 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Tx } from '../db/client.ts';
-import { getDeployment, mergedConfig, updateDeployment, type Deployment, type DeploymentChange } from '../db/deployments.ts';
+import { applyChange, getDeployment, type Deployment, type DeploymentChange } from '../db/deployments.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App, AppEnv } from './context.ts';
-import { checkedConfig, secretColumns } from './deployment-input.ts';
+import { checkedConfig, secretFingerprint } from './deployment-input.ts';
 import { idempotent, sendAnswer } from './idempotency.ts';
 import { ProblemError } from './problem.ts';
 import {
@@ -77,24 +77,30 @@ const deleteRoute = createRoute({
   responses: { 202: { description: 'removal requested', content: json(deploymentSchema) }, ...problems(403, 404, 412) },
 });
 
-/** Locks the row, checks If-Match and that removal is not underway, then applies the change. */
+/**
+ * Applies a change in one guarded UPDATE (src/db/deployments.ts applyChange). When nothing
+ * was written, one read tells why: unknown (or another tenant's, hidden by RLS) -> 404,
+ * stale If-Match -> 412, removal underway -> 409, else the change was a no-op (200, no event).
+ */
 async function change(
   tx: Tx,
   id: string,
   ifMatch: string | undefined,
-  build: (d: Deployment) => Promise<DeploymentChange> | DeploymentChange,
+  set: DeploymentChange,
   allowRemoving = false,
-): Promise<Deployment> {
-  const current = await getDeployment(tx, id, true);
+): Promise<{ d: Deployment; written: boolean }> {
+  const version = parseIfMatch(ifMatch);
+  const d = await applyChange(tx, id, set, { version, allowRemoving });
+  if (d) return { d, written: true };
+  const current = await getDeployment(tx, id);
   if (!current) throw new ProblemError('not-found', `no deployment ${id}`);
-  const expected = parseIfMatch(ifMatch);
-  if (expected !== undefined && expected !== current.version) {
-    throw new ProblemError('precondition-failed', `deployment is at version ${current.version}, not ${expected}; read it again`);
+  if (version !== undefined && version !== current.version) {
+    throw new ProblemError('precondition-failed', `deployment is at version ${current.version}, not ${version}; read it again`);
   }
   if (current.deletion_requested_at && !allowRemoving) {
     throw new ProblemError('conflict', 'removal of this deployment has been requested; it can no longer change');
   }
-  return updateDeployment(tx, id, await build(current));
+  return { d: current, written: false };
 }
 
 function withEtag<S extends 200 | 202>(c: Context<AppEnv>, d: Deployment, status: S) {
@@ -103,30 +109,38 @@ function withEtag<S extends 200 | 202>(c: Context<AppEnv>, d: Deployment, status
 }
 
 export function registerDeploymentActions(app: App, deps: ApiDeps): void {
+  // Counted after commit; the label is the action the trigger derives for this kind of change.
+  const counted = (action: string, r: { d: Deployment; written: boolean }) => {
+    if (r.written) deps.metrics.auditEvents.inc({ action });
+    return r.d;
+  };
+
   app.openapi(patchRoute, async (c) => {
     requireScope(c.get('principal'), 'deploy');
     const { id } = c.req.valid('param');
     const body = (c.req.valid('json') ?? {}) as z.infer<typeof patchBody>;
     const ifMatch = c.req.valid('header')['if-match'];
-    const d = await inTenantTx(
+    const fingerprint = body.secrets ? await secretFingerprint(deps, body.secrets) : undefined;
+    const set: DeploymentChange = {};
+    if (body.config) set.configPatch = body.config;
+    if (body.environment) set.environment = body.environment;
+    if (body.depends_on) set.depends_on = body.depends_on;
+    if (fingerprint) set.secrets_fingerprint = fingerprint;
+    const result = await inTenantTx(
       c,
       deps,
-      (tx) =>
-        change(tx, id, ifMatch, async (current) => {
-          const next: DeploymentChange = {};
-          if (body.config) next.config = checkedConfig(current.recipe, await mergedConfig(tx, current.config, body.config));
-          if (body.environment) next.environment = body.environment;
-          if (body.depends_on) next.depends_on = body.depends_on;
-          const cols = await secretColumns(deps, current.name, body.secrets);
-          if (cols && body.secrets) {
-            Object.assign(next, cols);
-            await deps.secretWriter.write(current.tenant, cols.secrets_ref, body.secrets);
-          }
-          return next;
-        }),
-      { reason: body.reason, write: true },
+      async (tx) => {
+        const r = await change(tx, id, ifMatch, set);
+        // The merged config is checked against the recipe inside the transaction: a 400 here
+        // rolls the UPDATE (and its event) back.
+        if (r.written && body.config) checkedConfig(r.d.recipe, r.d.config);
+        if (r.written && body.secrets && r.d.secrets_ref) await deps.secretWriter.write(r.d.tenant, r.d.secrets_ref, body.secrets);
+        return r;
+      },
+      { reason: body.reason },
     );
-    return withEtag(c, d, 200);
+    const action = body.config || body.environment || body.depends_on ? 'config_changed' : 'secrets_rotated';
+    return withEtag(c, counted(action, result), 200);
   });
 
   app.openapi(upgradeRoute, async (c) => {
@@ -134,16 +148,19 @@ export function registerDeploymentActions(app: App, deps: ApiDeps): void {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     const headers = c.req.valid('header');
+    let written = false;
     const answer = await inTenantTx(
       c,
       deps,
       (tx) =>
         idempotent(c, tx, headers['idempotency-key'], { id, ...body }, async () => {
-          const d = await change(tx, id, headers['if-match'], () => ({ app_version: body.app_version }));
-          return { status: 200, body: d, etag: `"${d.version}"` };
+          const r = await change(tx, id, headers['if-match'], { app_version: body.app_version });
+          written = r.written;
+          return { status: 200, body: r.d, etag: `"${r.d.version}"` };
         }),
-      { reason: body.reason, write: true },
+      { reason: body.reason },
     );
+    if (written) deps.metrics.auditEvents.inc({ action: 'upgraded' });
     return sendAnswer(c, answer) as never;
   });
 
@@ -152,16 +169,19 @@ export function registerDeploymentActions(app: App, deps: ApiDeps): void {
     const { id } = c.req.valid('param');
     const body = ((c.req.valid('json') as unknown) ?? {}) as z.infer<typeof restartBody>;
     const headers = c.req.valid('header');
+    let written = false;
     const answer = await inTenantTx(
       c,
       deps,
       (tx) =>
         idempotent(c, tx, headers['idempotency-key'], { id, ...body }, async () => {
-          const d = await change(tx, id, headers['if-match'], () => ({ restart: true }));
-          return { status: 200, body: d, etag: `"${d.version}"` };
+          const r = await change(tx, id, headers['if-match'], { restart: true });
+          written = r.written;
+          return { status: 200, body: r.d, etag: `"${r.d.version}"` };
         }),
-      { reason: body.reason, write: true },
+      { reason: body.reason },
     );
+    if (written) deps.metrics.auditEvents.inc({ action: 'restarted' });
     return sendAnswer(c, answer) as never;
   });
 
@@ -170,7 +190,7 @@ export function registerDeploymentActions(app: App, deps: ApiDeps): void {
     const { id } = c.req.valid('param');
     const ifMatch = c.req.valid('header')['if-match'];
     // Asking again changes nothing: deletion_requested_at keeps its first value, so no new event.
-    const d = await inTenantTx(c, deps, (tx) => change(tx, id, ifMatch, () => ({ requestRemoval: true }), true), { write: true });
-    return withEtag(c, d, 202);
+    const r = await inTenantTx(c, deps, (tx) => change(tx, id, ifMatch, { requestRemoval: true }, true));
+    return withEtag(c, counted('removal_requested', r), 202);
   });
 }

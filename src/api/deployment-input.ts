@@ -19,6 +19,11 @@ export function secretsRefOf(name: string): string {
   return `${name}-secrets`;
 }
 
+/** The HMAC fingerprint of secret values; the values themselves go only to the SecretWriter. */
+export async function secretFingerprint(deps: ApiDeps, values: Record<string, string>): Promise<string | undefined> {
+  return Object.keys(values).length === 0 ? undefined : fingerprintSecrets(await deps.fingerprintKey(), values);
+}
+
 /** Fingerprints secret values (HMAC) for the row; the values themselves go only to the SecretWriter. */
 export async function secretColumns(deps: ApiDeps, name: string, values: Record<string, string> | undefined) {
   if (!values || Object.keys(values).length === 0) return undefined;

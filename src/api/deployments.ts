@@ -107,8 +107,9 @@ export function registerDeployments(app: App, deps: ApiDeps): void {
           if (body.secrets && secretCols) await deps.secretWriter.write(tenant, secretCols.secrets_ref, body.secrets);
           return { status: 201, body: d, location: `/v1/deployments/${d.id}`, etag: `"${d.version}"` };
         }),
-      { reason: body.reason, write: true },
+      { reason: body.reason },
     );
+    if (!answer.replayed) deps.metrics.auditEvents.inc({ action: 'created' });
     return sendAnswer(c, answer) as never;
   });
 

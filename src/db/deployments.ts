@@ -1,3 +1,4 @@
+import type postgres from 'postgres';
 import type { Queryable } from './client.ts';
 
 /** A deployment as the API shows it (snake_case, as stored). version is the ETag. */
@@ -103,44 +104,55 @@ export async function listDeployments(db: Queryable, f: ListFilter): Promise<Dep
   return [...rows];
 }
 
-/** The config after an RFC 7396 merge patch, computed by the same SQL function psql users call. */
-export async function mergedConfig(db: Queryable, config: Record<string, unknown>, patch: Record<string, unknown>): Promise<unknown> {
-  const [row] = await db<{ merged: unknown }[]>`
-    select shipslog.jsonb_merge_patch(${db.json(config as never)}, ${db.json(patch as never)}) as merged
-  `;
-  return row?.merged;
-}
-
 export interface DeploymentChange {
-  config?: Record<string, unknown>;
+  /** RFC 7396 merge patch of config, applied in SQL to the row as it is when locked. */
+  configPatch?: Record<string, unknown>;
   environment?: string;
   depends_on?: string[];
   app_version?: string;
-  secrets_ref?: string | null;
-  secrets_fingerprint?: string | null;
+  /** New secrets: the fingerprint changes and secrets_ref becomes <name>-secrets. */
+  secrets_fingerprint?: string;
   restart?: boolean;
   requestRemoval?: boolean;
 }
 
+export interface ChangeGuard {
+  /** If-Match: change only this version. */
+  version?: number | undefined;
+  /** DELETE may repeat on a row being removed; nothing else may change it. */
+  allowRemoving?: boolean;
+}
+
 /**
- * Applies a change to a row the caller has locked (getDeployment(tx, id, true)). Setting a
- * column to its current value writes no event (the trigger compares audited state).
+ * Applies a change in ONE statement: the new values are computed from the row as the
+ * UPDATE locks it (a concurrent writer's change is merged, not lost), and the row is
+ * written only when the guard holds and something actually changes. Returns the row after
+ * the change, or null when nothing was written (unknown id, other tenant's row, stale
+ * version, removal underway, or no change): the caller tells these apart with a read.
  */
-export async function updateDeployment(db: Queryable, id: string, change: DeploymentChange): Promise<Deployment> {
+export async function applyChange(db: Queryable, id: string, change: DeploymentChange, guard: ChangeGuard = {}): Promise<Deployment | null> {
+  const sets: [string, postgres.PendingQuery<postgres.Row[]>][] = [];
+  if (change.configPatch) sets.push(['config', db`shipslog.jsonb_merge_patch(config, ${db.json(change.configPatch as never)})`]);
+  if (change.environment) sets.push(['environment', db`${change.environment}::text`]);
+  if (change.depends_on) sets.push(['depends_on', db`${change.depends_on}::text[]`]);
+  if (change.app_version) sets.push(['app_version', db`${change.app_version}::text`]);
+  if (change.secrets_fingerprint) {
+    sets.push(['secrets_fingerprint', db`${change.secrets_fingerprint}::text`]);
+    sets.push(['secrets_ref', db`name || '-secrets'`]);
+  }
+  if (change.restart) sets.push(['restarted_at', db`now()`]);
+  if (change.requestRemoval) sets.push(['deletion_requested_at', db`coalesce(deletion_requested_at, now())`]);
+  if (sets.length === 0) return null;
+  const list = (f: (s: [string, postgres.PendingQuery<postgres.Row[]>]) => postgres.PendingQuery<postgres.Row[]>) =>
+    sets.map(f).reduce((acc, x) => db`${acc}, ${x}`);
   const [row] = await db<Deployment[]>`
     update shipslog.deployments
-    set
-      config = ${change.config ? db`${db.json(change.config as never)}` : db`config`},
-      environment = ${change.environment ? db`${change.environment}` : db`environment`},
-      depends_on = ${change.depends_on ? db`${change.depends_on}::text[]` : db`depends_on`},
-      app_version = ${change.app_version ? db`${change.app_version}` : db`app_version`},
-      secrets_ref = ${change.secrets_ref !== undefined ? db`${change.secrets_ref}` : db`secrets_ref`},
-      secrets_fingerprint = ${change.secrets_fingerprint !== undefined ? db`${change.secrets_fingerprint}` : db`secrets_fingerprint`},
-      restarted_at = ${change.restart ? db`now()` : db`restarted_at`},
-      deletion_requested_at = ${change.requestRemoval ? db`coalesce(deletion_requested_at, now())` : db`deletion_requested_at`}
+    set ${list(([c, e]) => db`${db(c)} = ${e}`)}
     where id = ${id}
+      and row(${list(([c]) => db`${db(c)}`)}) is distinct from row(${list(([, e]) => e)})
+      ${guard.version !== undefined ? db`and version = ${guard.version}` : db``}
+      ${guard.allowRemoving ? db`` : db`and deletion_requested_at is null`}
     returning ${columns(db)}
   `;
-  if (!row) throw new Error(`deployment ${id} vanished under its row lock`);
-  return row;
+  return row ?? null;
 }

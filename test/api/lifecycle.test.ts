@@ -100,4 +100,34 @@ describe('deployment lifecycle', () => {
     const [e] = await api.t.db`select action from shipslog.deployment_events where deployment_id = ${d.id} and chain_index = 2`;
     expect(e?.action).toBe('secrets_rotated');
   });
+
+  it('merges concurrent config patches (none lost), and a no-op patch writes no event', async () => {
+    const d = await (await create('merge-db')).json();
+    // Five callers change five different keys at once: each merge sees the others' results.
+    const patches = [{ storage: '20Gi' }, { resources: { cpu: '500m' } }, { resources: { memory: '1Gi' } }, { database: 'orders' }, { storageClassName: 'fast' }];
+    const answers = await Promise.all(patches.map((config) => api.call(key, 'PATCH', `/v1/deployments/${d.id}`, { config })));
+    expect(answers.map((r) => r.status)).toEqual(patches.map(() => 200));
+    const [row] = await api.t.db`select version, chain_length, config from shipslog.deployments where id = ${d.id}`;
+    expect(row).toMatchObject({ version: '6', chain_length: 6 });
+    expect(row?.config).toEqual({ storage: '20Gi', replicas: 1, resources: { cpu: '500m', memory: '1Gi' }, database: 'orders', storageClassName: 'fast' });
+    const before = await api.t.db`select count(*)::int as n from shipslog.deployment_events where deployment_id = ${d.id}`;
+    const noop = await api.call(key, 'PATCH', `/v1/deployments/${d.id}`, { config: { storage: (await (await api.call(key, 'GET', `/v1/deployments/${d.id}`)).json()).config.storage } });
+    expect(noop.status).toBe(200);
+    const after = await api.t.db`select count(*)::int as n from shipslog.deployment_events where deployment_id = ${d.id}`;
+    expect(after).toEqual(before);
+  });
+
+  it('a patch that makes the merged config invalid is a 400 and changes nothing', async () => {
+    const d = await (await create('strict-db')).json();
+    for (const config of [{ storage: 'lots' }, { replicas: 3 }, { unknown_knob: true }]) {
+      const res = await api.call(key, 'PATCH', `/v1/deployments/${d.id}`, { config });
+      expect(res.status).toBe(400);
+      expect((await res.json()).errors[0].path).toMatch(/^config/);
+    }
+    const [row] = await api.t.db`select version, config from shipslog.deployments where id = ${d.id}`;
+    expect(row).toMatchObject({ version: '1', config: { storage: '8Gi' } });
+    const removed = await api.call(key, 'PATCH', `/v1/deployments/${d.id}`, { config: { storage: null } }, { 'content-type': 'application/merge-patch+json' });
+    expect(removed.status).toBe(200);
+    expect((await removed.json()).config).toEqual({ replicas: 1 });
+  });
 });
