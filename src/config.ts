@@ -13,6 +13,9 @@ const schema = z.object({
   SHIPSLOG_DATA_DIR: z.string().min(1).default('.shipslog'),
   KUBECONFIG: z.string().min(1).optional(),
   SHIPSLOG_FINGERPRINT_KEY: z.string().min(43, 'must be at least 32 bytes, hex or base64').optional(),
+  // Ed25519 keys for signed audit checkpoints: PEM text or a path (see src/audit/checkpoints.ts).
+  SHIPSLOG_CHECKPOINT_KEY: z.string().min(1).optional(),
+  SHIPSLOG_CHECKPOINT_PUBLIC_KEY: z.string().min(1).optional(),
   // Set by Kubernetes in every pod: the reconciler then uses the pod's service account.
   KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
   // `off` keeps the reconciler out of `shipslog serve` (run `shipslog reconciler` separately).
@@ -40,6 +43,8 @@ export type Config = {
   dataDir: string;
   kubeconfig: string | undefined;
   fingerprintKey: string | undefined;
+  checkpointKey?: string | undefined;
+  checkpointPublicKey?: string | undefined;
   /** Running in a pod (in-cluster service account), used when KUBECONFIG is not set. */
   inCluster?: boolean;
   /** The reconciler inside `serve`, and its parallel runs per process. */
@@ -67,6 +72,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: c.SHIPSLOG_DATA_DIR,
     kubeconfig: c.KUBECONFIG,
     fingerprintKey: c.SHIPSLOG_FINGERPRINT_KEY,
+    checkpointKey: c.SHIPSLOG_CHECKPOINT_KEY,
+    checkpointPublicKey: c.SHIPSLOG_CHECKPOINT_PUBLIC_KEY,
     inCluster: c.KUBERNETES_SERVICE_HOST !== undefined,
     reconciler: { enabled: c.SHIPSLOG_RECONCILER === 'on', concurrency: c.SHIPSLOG_RECONCILER_CONCURRENCY },
     agentMessageRetentionSeconds: c.SHIPSLOG_AGENT_MESSAGE_RETENTION,

@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-// @ts-expect-error: plain JavaScript entry without type declarations, on purpose (see the file).
 import { nodeProblem } from '../bin/check-node.js';
 import { freePort } from '../src/db/embedded.ts';
 import { withDatabase } from './support/global-setup.ts';

@@ -5,7 +5,7 @@ import { migrateCommand } from './migrate.ts';
 import { reconcilerCommand } from './reconciler.ts';
 import { serveCommand } from './serve.ts';
 import { addKeysCommand } from './keys.ts';
-import { verifyCommand } from './verify.ts';
+import { checkpointCommand, verifyCommand } from './verify.ts';
 
 /** `shipslog <command>`. The only place that reads process.env (through loadConfig). */
 export async function main(argv: string[]): Promise<void> {
@@ -31,7 +31,15 @@ export async function main(argv: string[]): Promise<void> {
     .command('verify')
     .description('check every audit hash chain; exits 1 and names the first broken link per deployment')
     .option('--deployment <id>', 'check only this deployment id')
-    .action(async (opts: { deployment?: string }) => verifyCommand(config(), opts.deployment));
+    .option('--all-checkpoints', 'recompute every signed checkpoint, not only the newest')
+    .action(async (opts: { deployment?: string; allCheckpoints?: boolean }) =>
+      verifyCommand(config(), { deploymentId: opts.deployment, allCheckpoints: opts.allCheckpoints === true }),
+    );
+
+  program
+    .command('checkpoint')
+    .description('sign a digest of every audit chain head as committed now; keep the printed line outside the database')
+    .action(async () => checkpointCommand(config()));
 
   program
     .command('reconciler')
