@@ -17,7 +17,7 @@ export const minimumRetentionSeconds = 86_400;
 
 export function formatDuration(seconds: number): string {
   if (seconds === 0) return 'forever';
-  for (const [unit, size] of [['w', 604_800], ['d', 86_400], ['h', 3600], ['m', 60]] as const) {
+  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60]] as const) {
     if (seconds % size === 0) return `${seconds / size}${unit}`;
   }
   return `${seconds}s`;
