@@ -77,4 +77,27 @@ describe('operations', () => {
     }
     expect((await api.app.request('/readyz')).status).toBe(200);
   });
+
+  it('over real HTTP, records the source IP, user agent and correlation id of a change', async () => {
+    const { serve } = await import('@hono/node-server');
+    const port = await freePort();
+    const server = serve({ fetch: api.app.fetch, port, hostname: '127.0.0.1' });
+    try {
+      await new Promise((r) => server.once('listening', r));
+      const res = await fetch(`http://127.0.0.1:${port}/v1/deployments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'user-agent': 'agent/1.0', 'x-correlation-id': 'chat-77' },
+        body: JSON.stringify({ name: 'over-http', recipe: 'redis', app_version: '7', reason: 'asked in chat' }),
+      });
+      expect(res.status).toBe(201);
+      const { id } = (await res.json()) as { id: string };
+      const [e] = await api.t.db`
+        select host(source_ip) as ip, user_agent, correlation_id, reason, request_id
+        from shipslog.deployment_events where deployment_id = ${id}`;
+      expect(e).toMatchObject({ ip: '127.0.0.1', user_agent: 'agent/1.0', correlation_id: 'chat-77', reason: 'asked in chat' });
+      expect(e?.request_id).toBe(res.headers.get('x-request-id'));
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
