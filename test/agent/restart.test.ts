@@ -82,7 +82,7 @@ describe('agent messages across a service restart', () => {
       insert into shipslog.agent_messages (message_id, tenant, project_id, model, created_at)
       values ('msg-ancient', 'acme', 'shop', 'm', now() - interval '8 days'), ('msg-recent', 'acme', 'shop', 'm', now() - interval '6 days')`;
     const { stdout } = await run(process.execPath, ['bin/shipslog.js', 'agent-messages', 'purge', '--older-than', '7d'], { env: env() });
-    expect(stdout).toMatch(/^removed 1 agent message\(s\) older than 1w \(created before .+\); recorded as retention run \d+\n$/);
+    expect(stdout).toMatch(/^removed 1 agent message\(s\) older than 7d \(created before .+\); recorded as retention run \d+\n$/);
     const left = await t.db<{ message_id: string }[]>`select message_id from shipslog.agent_messages order by 1`;
     expect(left.map((r) => r.message_id)).toEqual(['msg-recent', 'msg-restart']);
     const [runRow] = await t.db<{ kind: string; actor: string }[]>`
