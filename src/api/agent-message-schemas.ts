@@ -10,15 +10,19 @@ export const messageId = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/, 'must be 1-200 characters: letters, digits, . _ : - (a UUID fits)');
 export const modelName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,199}$/, 'must be a model name such as claude-sonnet-4');
 
+const decimalPattern = /^\d{1,9}(\.\d{1,12})?$/;
+
 /** Exact decimals travel as strings: a JSON number would pass through a float. */
 const decimal = z
   .string()
-  .regex(/^\d{1,9}(\.\d{1,12})?$/, 'must be a decimal string such as "0.0081" (at most 9 integer and 12 fractional digits)')
+  .regex(decimalPattern, 'must be a decimal string such as "0.0081" (at most 9 integer and 12 fractional digits)')
   .openapi({ example: '0.0081' });
 const tokenCount = z.number().int().min(0).max(2_147_483_647);
 
-/** A decimal string as an integer count of 10^-12 units, for an exact total check. */
-function picos(value: string): bigint {
+/** A decimal string as an integer count of 10^-12 units, for an exact total check; null if not one. */
+function picos(value: unknown): bigint | null {
+  // zod 4 runs an object's refinement even when a field failed: never trust the shape here.
+  if (typeof value !== 'string' || !decimalPattern.test(value)) return null;
   const [whole = '0', fraction = ''] = value.split('.');
   return BigInt(whole) * 10n ** 12n + BigInt(fraction.padEnd(12, '0'));
 }
@@ -44,10 +48,14 @@ export const finaliseBody = z
     cost: z.strictObject({ prompt: decimal, completion: decimal, total: decimal }),
   })
   .superRefine((body, ctx) => {
-    if (body.tokens.total !== body.tokens.prompt + body.tokens.completion) {
+    const t = body.tokens as Partial<Record<string, unknown>> | undefined;
+    if (Number.isInteger(t?.prompt) && Number.isInteger(t?.completion) && Number.isInteger(t?.total)
+        && t!.total !== (t!.prompt as number) + (t!.completion as number)) {
       ctx.addIssue({ code: 'custom', path: ['tokens', 'total'], message: 'must equal prompt + completion' });
     }
-    if (picos(body.cost.total) !== picos(body.cost.prompt) + picos(body.cost.completion)) {
+    const c = body.cost as Partial<Record<string, unknown>> | undefined;
+    const [prompt, completion, total] = [picos(c?.prompt), picos(c?.completion), picos(c?.total)];
+    if (prompt !== null && completion !== null && total !== null && total !== prompt + completion) {
       ctx.addIssue({ code: 'custom', path: ['cost', 'total'], message: 'must equal prompt + completion exactly' });
     }
   })
