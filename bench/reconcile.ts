@@ -3,14 +3,15 @@
 // real REST) with a fixed latency added to every API request, as a real API server has.
 //
 // Each phase inserts N fresh deployments (half redis, half web: 2 objects each) in one
-// statement, starts the replicas (each its own connection pool, like a separate pod), and
+// statement, starts the replicas (each its own process and pool, like a separate pod), and
 // waits until every deployment's generation is observed as applied. Health polling is off
 // (it is not part of convergence). Afterwards it checks that no object was applied twice and
 // no deployment has two completed runs for one generation.
-import { pino } from 'pino';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { withActor } from '../src/db/actor.ts';
 import { createDb } from '../src/db/client.ts';
-import { createKube, createReconciler } from '../src/reconciler/index.ts';
 import { startKubeApiTestServer } from '../test/support/kube-api-server.ts';
 import { benchDatabase } from './support/database.ts';
 
@@ -26,12 +27,12 @@ interface Phase {
   doubleApplies: number;
   doubleRuns: number;
   maxConcurrentWrites: number;
+  connections: number;
 }
 
 async function phase(url: string, replicas: number): Promise<Phase> {
   const server = await startKubeApiTestServer();
   server.latencyMs = LATENCY_MS;
-  const kube = createKube(server.kubeConfig());
   const tenant = `bench${replicas}`;
   const admin = createDb(url, { max: 2 });
   await withActor(admin, { actor: 'bench', actorType: 'service' }, (tx) => tx`
@@ -39,13 +40,14 @@ async function phase(url: string, replicas: number): Promise<Phase> {
     select ${tenant}, 'app-' || i, case when i % 2 = 0 then 'redis' else 'web' end, '1',
            case when i % 2 = 0 then '{}'::jsonb else '{"image": "ghcr.io/acme/app"}'::jsonb end
     from generate_series(1, ${N}) as i`);
-  const log = pino({ level: 'warn' });
-  const pools = Array.from({ length: replicas }, () => createDb(url, { max: CONCURRENCY + 2, applicationName: 'shipslog bench reconciler' }));
-  const reconcilers = pools.map((db, i) =>
-    createReconciler({ db, kube, log, config: { workerId: `replica-${i + 1}`, concurrency: CONCURRENCY, healthIntervalMs: 3_600_000, pollIntervalMs: 1000 } }),
+  const script = fileURLToPath(new URL('./reconcile-replica.ts', import.meta.url));
+  const children: ChildProcess[] = Array.from({ length: replicas }, (_, i) =>
+    fork(script, [url, server.url, `replica-${i + 1}`, String(CONCURRENCY)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.env.BENCH_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [] }),
   );
+  // Start the clock when every replica has loaded and connected.
+  await Promise.all(children.map((c) => once(c, 'message')));
   const t0 = performance.now();
-  await Promise.all(reconcilers.map((r) => r.start()));
+  for (const c of children) c.send('go');
   for (;;) {
     const [row] = await admin<{ n: number }[]>`
       select count(*)::int as n
@@ -57,7 +59,10 @@ async function phase(url: string, replicas: number): Promise<Phase> {
     await new Promise((r) => setTimeout(r, 50));
   }
   const seconds = (performance.now() - t0) / 1000;
-  await Promise.all(reconcilers.map((r) => r.stop()));
+  await Promise.all(children.map((c) => {
+    c.send('stop');
+    return once(c, 'exit');
+  }));
   const perObject = new Map<string, number>();
   // Objects of deployments (the shared tenant namespace is ensured by whichever run comes first).
   for (const a of server.applies().filter((q) => q.kind !== 'Namespace')) perObject.set(a.path, (perObject.get(a.path) ?? 0) + 1);
@@ -73,8 +78,8 @@ async function phase(url: string, replicas: number): Promise<Phase> {
     replicas, seconds, runs: runs!.completed, requests: server.requests.length,
     doubleApplies: [...perObject.values()].filter((n) => n > 1).length, doubleRuns: runs!.doubled,
     maxConcurrentWrites: server.maxConcurrentWritesPerDeployment,
+    connections: server.connections,
   };
-  await Promise.all(pools.map((p) => p.end({ timeout: 5 })));
   await admin.end({ timeout: 5 });
   await server.stop();
   return result;
@@ -91,6 +96,7 @@ try {
     'deployments/s': (N / p.seconds).toFixed(1),
     runs: p.runs,
     'API requests': p.requests,
+    'TCP connections': p.connections,
     'objects applied twice': p.doubleApplies,
     'generations run twice': p.doubleRuns,
     'max concurrent writes/deployment': p.maxConcurrentWrites,

@@ -9,7 +9,7 @@ import type { Kube } from './kube.ts';
 import { createReconcilerMetrics, type ReconcilerMetrics } from './metrics.ts';
 import { claimNext, claimOne, loadClaimed } from './queue.ts';
 import { runClaimed, type RunDeps } from './run.ts';
-import { noteSkip } from './skips.ts';
+import { noteBackoffs, noteSkip } from './skips.ts';
 import { sleep, Wake } from './wake.ts';
 
 export { createKube, loadKubeConfig, KubeError, type Kube } from './kube.ts';
@@ -126,7 +126,10 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         // Database trouble: back off 0.5 s, 1 s, 2 s ... 30 s rather than spin.
         await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6)));
       }
-      if (!worked && !stopping) await wake.wait(pollIntervalMs);
+      if (!worked && !stopping) {
+        await noteBackoffs(runDeps).catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not record back-off skips'));
+        await wake.wait(pollIntervalMs);
+      }
     }
   }
 

@@ -43,8 +43,26 @@ export interface Kube {
 class PlainObjectApi extends KubernetesObjectApi {
   static fromConfig(kc: KubeConfig): PlainObjectApi {
     const base = KubernetesObjectApi.makeApiClient(kc);
-    const api = new PlainObjectApi((base as unknown as { configuration: ConstructorParameters<typeof KubernetesObjectApi>[0] }).configuration);
+    const configuration = (base as unknown as { configuration: ConstructorParameters<typeof KubernetesObjectApi>[0] }).configuration;
+    const api = new PlainObjectApi(configuration);
     api.setDefaultNamespace(kc);
+    // KubeConfig builds a new undici Agent for every request (in applySecurityAuthentication),
+    // so every request opened a new connection - with TLS, a handshake per request. Keep the
+    // first one and reuse it: its TLS options come from the same kubeconfig. Measured against
+    // the test server: 1,600 requests opened 1,600 connections before, a handful after.
+    let shared: unknown;
+    const keep = <T>(value: T) => ({ toPromise: () => Promise.resolve(value) });
+    (configuration.middleware as unknown as object[]).push({
+      pre: (ctx: RequestContext) => {
+        const dispatcher = ctx.getDispatcher();
+        if (dispatcher) {
+          shared ??= dispatcher;
+          if (dispatcher !== shared) ctx.setDispatcher(shared as typeof dispatcher);
+        }
+        return keep(ctx);
+      },
+      post: (response: ResponseContext) => keep(response),
+    });
     return api;
   }
 

@@ -79,7 +79,12 @@ export async function claimOne(tx: Tx, id: string): Promise<ClaimOutcome> {
  * generation is never applied twice. Null when there is no work left.
  */
 export async function loadClaimed(tx: Tx, id: string): Promise<DeploymentRow | null> {
-  const [row] = await tx<DeploymentRow[]>`
+  return readDeployment(tx, id, true);
+}
+
+/** The deployment with its queue state; with onlyPending, null unless there is work. */
+export async function readDeployment(db: Queryable, id: string, onlyPending = false): Promise<DeploymentRow | null> {
+  const [row] = await db<DeploymentRow[]>`
     select d.id, d.tenant, d.name, d.environment, d.recipe, d.app_version as "appVersion", d.config,
            d.secrets_ref as "secretsRef", d.secrets_fingerprint as "secretsFingerprint",
            d.generation::int as generation, d.observed_generation::int as "observedGeneration",
@@ -90,7 +95,7 @@ export async function loadClaimed(tx: Tx, id: string): Promise<DeploymentRow | n
     join shipslog.reconcile_queue as q
       on q.deployment_id = d.id
     where d.id = ${id}
-      and ${pending(tx)}
+      ${onlyPending ? db`and ${pending(db)}` : db``}
   `;
   return row ?? null;
 }

@@ -48,7 +48,7 @@ export function recipeInput(d: Pick<DeploymentRow, 'id' | 'tenant' | 'name' | 'e
 }
 
 /** The desired state a run works from, hashed for the run record (equal hash: same inputs). */
-function configHash(d: DeploymentRow): string {
+export function configHash(d: DeploymentRow): string {
   const desired = {
     recipe: d.recipe, appVersion: d.appVersion, environment: d.environment, config: d.config, secretsRef: d.secretsRef,
     secretsFingerprint: d.secretsFingerprint, restartedAt: d.restartedAt?.toISOString() ?? null, removal: d.deletionRequestedAt !== null,

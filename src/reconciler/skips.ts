@@ -1,5 +1,6 @@
 import { insertRun, runningRunOf } from '../db/runs.ts';
-import type { RunDeps } from './run.ts';
+import { readDeployment } from './queue.ts';
+import { configHash, type RunDeps } from './run.ts';
 
 // One skip record per (deployment, conflicting run) and worker: a burst of notifications
 // about one busy deployment is one fact, not many.
@@ -34,17 +35,43 @@ export async function noteSkip(deps: RunDeps, deploymentId: string, why: 'busy' 
   if (seen.has(key)) return;
   if (seen.size > 10_000) seen.clear();
   seen.add(key);
-  const [d] = await deps.db<{ tenant: string; name: string; generation: number }[]>`
-    select tenant, name, generation::int as generation
-    from shipslog.deployments
-    where id = ${deploymentId}
+  const skipReason = why === 'busy' ? 'ResourceBusy' : 'RecentlyRemediated';
+  // Another replica may have noted the same fact already.
+  const [dup] = await deps.db`
+    select 1
+    from shipslog.reconcile_runs
+    where deployment_id = ${deploymentId}
+      and skip_reason = ${skipReason}
+      and conflicting_run_id = ${conflicting}
+    limit 1
   `;
+  if (dup) return;
+  const d = await readDeployment(deps.db, deploymentId);
   if (!d) return;
   await insertRun(deps.db, {
-    deploymentId, tenant: d.tenant, name: d.name, generation: d.generation, configHash: `sha256:${'0'.repeat(64)}`,
+    deploymentId, tenant: d.tenant, name: d.name, generation: d.generation, configHash: configHash(d),
     target: `${deps.kube?.target ?? 'no-cluster'}/${d.tenant}`, phase: 'Skipped',
-    skipReason: why === 'busy' ? 'ResourceBusy' : 'RecentlyRemediated', conflictingRunId: conflicting,
+    skipReason, conflictingRunId: conflicting,
     workerId: deps.workerId, correlationId: `skip/${conflicting}`,
   });
   deps.metrics.runs.inc({ outcome: 'Skipped' });
+}
+
+/**
+ * When idle: deployments with work that back-off holds back get one RecentlyRemediated
+ * record per failed run, so auditors see why a pending change is waiting and until when.
+ */
+export async function noteBackoffs(deps: RunDeps): Promise<void> {
+  const rows = await deps.db<{ id: string }[]>`
+    select d.id
+    from shipslog.deployments as d
+    join shipslog.reconcile_queue as q
+      on q.deployment_id = d.id
+    where (d.observed_generation < d.generation or d.deletion_requested_at is not null)
+      and q.not_before > now()
+      and q.failed_generation = d.generation
+    order by q.not_before
+    limit 20
+  `;
+  for (const { id } of rows) await noteSkip(deps, id, 'backoff');
 }

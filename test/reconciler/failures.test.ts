@@ -29,7 +29,11 @@ describe('reconciler: partial failure, removal, prune', () => {
     const s = await converged(h.t.db, id);
     expect(fault.hits).toBe(2);
     expect(s.managed_resources.map((m) => m.kind).sort()).toEqual(['PersistentVolumeClaim', 'Service', 'StatefulSet']);
-    const runs = await runsOf(h.t.db, id);
+    const all = await runsOf(h.t.db, id);
+    // While it waited, the back-off was recorded as a skip naming the failed run.
+    const skips = all.filter((x) => x.phase === 'Skipped');
+    expect(skips.every((x) => x.skip_reason === 'RecentlyRemediated')).toBe(true);
+    const runs = all.filter((x) => x.phase !== 'Skipped');
     expect(runs.map((x) => x.phase)).toEqual(['Failed', 'Failed', 'Completed']);
     expect(runs[0]!.change_set.map((c) => `${c.kind}:${c.action}`)).toEqual(['Namespace:created', 'Service:created', 'StatefulSet:failed']);
     // After the first failure the Service was unchanged; the retry applied only the StatefulSet.
@@ -72,7 +76,7 @@ describe('reconciler: partial failure, removal, prune', () => {
     expect(labelled(bystander).length).toBeGreaterThan(0);
     const events = await eventsOf(h.t.db, id);
     expect(events.at(-1)).toMatchObject({ action: 'removed', actor_type: 'system' });
-    const runs = await runsOf(h.t.db, id);
+    const runs = (await runsOf(h.t.db, id)).filter((x) => x.phase !== 'Skipped');
     expect(runs.slice(-2).map((x) => [x.phase, x.outcome])).toEqual([['Failed', 'Removing'], ['Completed', 'Removed']]);
     // The Service was checked for ownership, then deleted; the StatefulSet was retried.
     const deletes = h.server.requests.filter((q) => q.method === 'DELETE' && q.name?.includes('to-remove'));
@@ -108,5 +112,25 @@ describe('reconciler: partial failure, removal, prune', () => {
     expect(await h.kube.get({ apiVersion: 'v1', kind: 'ConfigMap', name: 'pruned-conf', namespace: 'acme' })).toBeNull();
     const runs = await runsOf(h.t.db, id);
     expect(runs.at(-1)!.change_set.find((c) => c.kind === 'ConfigMap')!.action).toBe('deleted');
+  });
+
+  it('records ResourceBusy when a change arrives while another replica holds the deployment, and RecentlyRemediated during back-off', async () => {
+    const other = h.reconciler({ workerId: 'other-replica', backoffBaseMs: 1500, backoffMaxMs: 1500 }).r;
+    await other.start();
+    const slow = h.server.inject({ match: { method: 'PATCH', kind: 'StatefulSet', name: 'busy-db', dryRun: false }, delayMs: 800, times: 1 });
+    const id = await createDeployment(h.t.db, { name: 'busy-db' });
+    const running = await waitFor('a running run', async () => (await runsOf(h.t.db, id)).find((x) => x.phase === 'Running'));
+    await asUser(h.t.db, (tx) => tx`update shipslog.deployments set config = ${tx.json({ storage: '1Gi', resources: { memory: '1Gi' } })} where id = ${id}`);
+    const busy = await waitFor('a ResourceBusy skip', async () => (await runsOf(h.t.db, id)).find((x) => x.skip_reason === 'ResourceBusy'));
+    expect(busy.worker_id).not.toBe(running.worker_id);
+    const [row] = await h.t.db`select conflicting_run_id from shipslog.reconcile_runs where id = ${busy.id}`;
+    expect(row!.conflicting_run_id).toBe(running.id);
+    await converged(h.t.db, id);
+    expect(slow.hits).toBe(1);
+    const completed = (await runsOf(h.t.db, id)).filter((x) => x.phase === 'Completed');
+    expect(completed.map((x) => x.generation)).toEqual([1, 2]);
+    await other.stop();
+    const [view] = await h.t.db`select runs from shipslog.reconcile_lock_effectiveness where skip_reason = 'ResourceBusy'`;
+    expect(Number(view!.runs)).toBeGreaterThanOrEqual(1);
   });
 });

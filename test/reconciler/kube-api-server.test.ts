@@ -94,4 +94,18 @@ describe('Kubernetes API test server through the real client', () => {
     expect(err.status).toBe(422);
     expect(err.message).toMatch(/Forbidden/);
   });
+
+  it('reuses connections (the stock client opens one per request)', async () => {
+    const before = server.connections;
+    for (let i = 0; i < 20; i++) await kube.get({ apiVersion: 'v1', kind: 'Service', name: 'web', namespace: 'acme' });
+    expect(server.connections - before).toBeLessThanOrEqual(2);
+  });
+
+  it('the stock client drops fields its models do not know: why kube.ts sends plain JSON', async () => {
+    const { KubernetesObjectApi, PatchStrategy } = await import('@kubernetes/client-node');
+    const stock = KubernetesObjectApi.makeApiClient(server.kubeConfig());
+    await stock.patch(svc('stock', { futureField: { enabled: true } }) as never, undefined, undefined, 'shipslog', true, PatchStrategy.ServerSideApply);
+    const wire = JSON.parse(server.requests.filter((r) => r.method === 'PATCH').at(-1)!.raw) as { spec: Record<string, unknown> };
+    expect(wire.spec.futureField).toBeUndefined();
+  });
 });

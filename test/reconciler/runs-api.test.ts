@@ -35,19 +35,26 @@ describe('GET /v1/deployments/{id}/runs', () => {
   it('lists runs newest first with outcome, failure reason and change set, and pages', async () => {
     const res = await api.call(key, 'GET', `/v1/deployments/${id}/runs`);
     expect(res.status).toBe(200);
-    const { items, next_cursor } = await res.json();
-    expect(next_cursor).toBeNull();
+    const body = await res.json();
+    expect(body.next_cursor).toBeNull();
+    // Back-off waits may add Skipped (RecentlyRemediated) runs; the work itself is three runs.
+    const items = body.items.filter((r: { phase: string }) => r.phase !== 'Skipped');
     expect(items.map((r: { generation: number; phase: string }) => [r.generation, r.phase])).toEqual([[2, 'Completed'], [2, 'Failed'], [1, 'Completed']]);
     expect(items[1]).toMatchObject({ failure_reason: 'ApplyFailed', worker_id: 'api-test', image: 'postgres:17', target: expect.stringMatching(/\/acme$/) });
     expect(items[2].change_set.map((c: { kind: string; action: string }) => `${c.kind}:${c.action}`)).toContain('StatefulSet:created');
-    const p1 = await (await api.call(key, 'GET', `/v1/deployments/${id}/runs?limit=2`)).json();
-    const p2 = await (await api.call(key, 'GET', `/v1/deployments/${id}/runs?limit=2&cursor=${p1.next_cursor}`)).json();
-    expect([...p1.items, ...p2.items].map((r: { id: string }) => r.id)).toEqual(items.map((r: { id: string }) => r.id));
+    const pages: { id: string }[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: { id: string }[]; next_cursor: string | null } = await (await api.call(key, 'GET', `/v1/deployments/${id}/runs?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).json();
+      pages.push(...page.items);
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(pages.map((r) => r.id)).toEqual(body.items.map((r: { id: string }) => r.id));
   });
 
   it('returns one run and its audited transitions; 404 for another deployment\'s run or another tenant', async () => {
     const { items } = await (await api.call(key, 'GET', `/v1/deployments/${id}/runs`)).json();
-    const failed = items[1];
+    const failed = items.find((r: { phase: string }) => r.phase === 'Failed');
     const one = await api.call(key, 'GET', `/v1/deployments/${id}/runs/${failed.id}`);
     expect((await one.json()).id).toBe(failed.id);
     const audit = await (await api.call(key, 'GET', `/v1/deployments/${id}/runs/${failed.id}/audit`)).json();

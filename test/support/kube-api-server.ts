@@ -58,9 +58,12 @@ export class KubeApiTestServer {
   private inflight = new Map<string, number>();
   private server: Server | undefined;
   url = '';
+  /** TCP connections accepted: a client that reuses connections opens few. */
+  connections = 0;
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.on('connection', () => this.connections++);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
