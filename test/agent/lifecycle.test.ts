@@ -143,6 +143,17 @@ describe('agent message lifecycle', () => {
     expect(await count()).toBe(before);
   });
 
+  it('lets an API session neither purge nor register projects for another tenant', async () => {
+    for (const role of ['shipslog_app', 'shipslog_auditor', 'shipslog_reconciler'] as const) {
+      const purge = asRole(t.db, role, { tenant: '*' }, (tx) => tx`select * from shipslog.purge_agent_messages(interval '7 days')`);
+      expect([role, await sqlState(purge)]).toEqual([role, '42501']);
+    }
+    const squat = asRole(t.db, 'shipslog_app', { tenant: 'acme' }, (tx) => tx`select shipslog.register_project('globex', 'squatted')`);
+    expect(await sqlState(squat)).toBe('SL306');
+    const [n] = await t.db<{ n: number }[]>`select count(*)::int as n from shipslog.projects where id = 'squatted'`;
+    expect(n?.n).toBe(0);
+  });
+
   it('keeps projects immutable', async () => {
     expect(await sqlState(t.db`update shipslog.projects set tenant = 'other' where id = 'shop'`)).toBe('SL310');
     expect(await sqlState(t.db`delete from shipslog.projects where id = 'shop'`)).toBe('SL310');
