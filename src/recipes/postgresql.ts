@@ -9,6 +9,10 @@ export const postgresqlConfig = z.strictObject({
   storageClassName: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/).max(253).optional(),
   resources,
   database: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase PostgreSQL identifier').optional(),
+  // Server settings, passed as `postgres -c name=value` (e.g. { shared_buffers: '256MB' }).
+  tuning: z
+    .record(z.string().regex(/^[a-z][a-z0-9_.]{0,62}$/, 'must be a PostgreSQL setting name'), z.union([z.string().max(1024), z.number(), z.boolean()]))
+    .optional(),
 });
 
 const PORT = 5432;
@@ -33,6 +37,11 @@ function render(input: RecipeInput): Rendered {
             {
               name: 'postgresql',
               image,
+              args: config.tuning
+                ? Object.entries(config.tuning)
+                    .sort(([a], [b]) => a.localeCompare(b))
+                    .flatMap(([name, value]) => ['-c', `${name}=${String(value)}`])
+                : undefined,
               ports: [{ name: 'postgresql', containerPort: PORT }],
               env,
               // The Secret (secrets_ref) holds POSTGRES_PASSWORD; its values never reach PostgreSQL.
