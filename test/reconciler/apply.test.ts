@@ -85,7 +85,12 @@ describe('reconciler: apply through the real client', () => {
     expect(ev.reason).toMatch(/^InvalidConfig: /);
   });
 
-  it('describes itself for /readyz', () => {
+  it('describes itself for /readyz and counts runs in its metrics', async () => {
     expect(r.describe()).toMatchObject({ running: true, mode: 'apply', listening: true });
+    const text = await r.metrics.registry.metrics();
+    expect(text).toMatch(/shipslog_reconcile_runs_total\{outcome="Applied"\} [1-9]/);
+    expect(text).toMatch(/shipslog_reconcile_runs_total\{outcome="Failed"\} [1-9]/);
+    expect(text).toContain('shipslog_reconcile_run_duration_seconds_bucket');
+    expect(text).toContain('shipslog_reconcile_audit_record_errors_total');
   });
 });
