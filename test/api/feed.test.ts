@@ -24,11 +24,25 @@ async function tail(cursor: string, seen: number[]): Promise<string> {
   }
 }
 
+/**
+ * Tails until `seen` holds n events. xmin is cluster-wide: an open transaction in another
+ * database on the same server (a parallel test file) holds every feed back until it ends,
+ * which is correct (withholding is always safe) but takes a moment.
+ */
+async function tailUntil(cursor: string, seen: number[], n: number, ms = 20_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    cursor = await tail(cursor, seen);
+    if (seen.length >= n || Date.now() > deadline) return cursor;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('GET /v1/events/feed', () => {
   it('never skips an event whose transaction took an earlier txid but a later seq, and committed late or early', async () => {
     const d = await insertDeployment(api.t.db, { name: 'tail-me' });
     const seen: number[] = [];
-    let cursor = await tail('0:0', seen);
+    let cursor = await tailUntil('0:0', seen, 1);
     expect(seen).toHaveLength(1);
 
     const a = await api.t.connect(1).reserve();
@@ -51,12 +65,12 @@ describe('GET /v1/events/feed', () => {
 
       await a`insert into shipslog.deployments (tenant, name, recipe, app_version) values ('acme', 'late', 'redis', '7')`;
       await a`commit`;
-      cursor = await tail(cursor, seen);
+      cursor = await tailUntil(cursor, seen, 2);
       // A (lowest txid) is done; B still blocks everything after it.
       expect(seen).toHaveLength(2);
 
       await b`commit`;
-      cursor = await tail(cursor, seen);
+      cursor = await tailUntil(cursor, seen, 4);
     } finally {
       a.release();
       b.release();
@@ -72,8 +86,11 @@ describe('GET /v1/events/feed', () => {
     const writers = api.t.connect(8);
     const ds = await Promise.all(Array.from({ length: 8 }, (_, i) => insertDeployment(writers, { name: `w${i}` })));
     const seen: number[] = [];
-    let cursor = await tail('0:0', []);
-    const before = new Set((await api.t.db<{ seq: string }[]>`select seq from shipslog.deployment_events`).map((r) => Number(r.seq)));
+    // Start from everything already in the table (the 8 created events and the first test's).
+    const [existing] = await api.t.db<{ n: number }[]>`select count(*)::int as n from shipslog.deployment_events`;
+    const initial: number[] = [];
+    let cursor = await tailUntil('0:0', initial, existing?.n ?? 0);
+    const before = new Set(initial);
     let done = false;
     const tailer = (async () => {
       while (!done) {
@@ -97,6 +114,7 @@ describe('GET /v1/events/feed', () => {
     );
     done = true;
     await tailer;
+    cursor = await tailUntil(cursor, seen, 40);
     const expected = (await api.t.db<{ seq: string }[]>`select seq from shipslog.deployment_events order by txid, seq`)
       .map((r) => Number(r.seq))
       .filter((s) => !before.has(s));
