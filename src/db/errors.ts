@@ -52,6 +52,7 @@ const kindByCode: Record<string, DomainErrorKind> = {
   SL310: 'forbidden', // project changed or removed
   SL311: 'invalid', // message starts in the future
   SL312: 'not_found', // project unknown (or another tenant's)
+  SL313: 'forbidden', // daily sums written outside their triggers
   '22003': 'invalid', // numeric_value_out_of_range
   '23505': 'conflict', // unique_violation
   '23514': 'invalid', // check_violation
