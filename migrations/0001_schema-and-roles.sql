@@ -25,10 +25,9 @@ grant usage
   on schema shipslog
   to shipslog_app, shipslog_reconciler, shipslog_auditor;
 
--- Functions are executable by PUBLIC by default; every grant in this schema is explicit.
-alter default privileges
-  in schema shipslog
-  revoke execute on functions from public;
+-- Functions are executable by PUBLIC by default, and per-schema default privileges can only
+-- add to that, not take it away. So every migration that creates functions revokes PUBLIC's
+-- EXECUTE on them itself; test/append-only.test.ts fails if one is left executable.
 
 -- Small SQL functions use SQL-standard bodies without SET clauses: the body is bound to
 -- its objects when created (so search_path cannot redirect it) and the planner can inline

@@ -86,6 +86,25 @@ describe('deployment_events is append-only for every role', () => {
     expect(auditorWrites?.any).toBe(false);
   });
 
+  it('no function in schema shipslog is executable by PUBLIC, and no table is readable by it', async () => {
+    const functions = await t.db<{ name: string }[]>`
+      select p.oid::regprocedure::text as name
+      from pg_proc as p
+      where p.pronamespace = 'shipslog'::regnamespace
+        and (p.proacl is null
+             or exists (select from aclexplode(p.proacl) as a where a.grantee = 0 and a.privilege_type = 'EXECUTE'))
+      order by 1`;
+    expect(functions.map((f) => f.name)).toEqual([]);
+    const tables = await t.db<{ name: string }[]>`
+      select c.oid::regclass::text as name
+      from pg_class as c
+      where c.relnamespace = 'shipslog'::regnamespace
+        and c.relkind in ('r', 'p', 'v', 'm')
+        and exists (select from aclexplode(c.relacl) as a where a.grantee = 0)
+      order by 1`;
+    expect(tables.map((r) => r.name)).toEqual([]);
+  });
+
   it('the auditor can read both tables but change nothing', async () => {
     const rows = await as('shipslog_auditor', (tx) => tx`select count(*)::int as n from shipslog.deployment_events`);
     expect(rows[0]?.n).toBeGreaterThan(0);
