@@ -96,6 +96,20 @@ describe('agent message retention', () => {
     await Promise.all(replicas.map((r) => r.stop()));
   });
 
+  it('checks on its timer after start, and stops cleanly', async () => {
+    const { log, lines } = capturingLog();
+    const scheduler = createRetentionScheduler({ db: t.db, log, retentionSeconds: 7 * 86_400, firstCheckMs: 10, checkIntervalMs: 40 });
+    scheduler.start();
+    await new Promise((r) => setTimeout(r, 400));
+    await scheduler.stop();
+    // Today's run is recorded (previous test): every timed check since found it done.
+    const checks = lines.filter((l) => l.outcome === 'already_ran').length;
+    expect(checks).toBeGreaterThanOrEqual(2);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(lines.filter((l) => l.outcome === 'already_ran').length).toBe(checks); // stopped: no more checks
+    expect(lines.some((l) => l.msg === 'agent message retention scheduled daily')).toBe(true);
+  });
+
   it('a manual purge waits for a running purge instead of skipping it', async () => {
     const holder = t.connect(1, 'lock holder');
     let release!: () => void;
