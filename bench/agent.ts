@@ -9,11 +9,13 @@
 // Analytics reads the daily sums (0307/0308) for whole days and the messages for the partial
 // first and last day (~2 x 333 here); agent_analytics_scan, which reads all 10,000, is
 // measured alongside as (c) for comparison.
+// (d) and (e) write a new message through every rule (start, then finalise), for the cost
+// of the guard, attribution and daily-sum triggers.
 // Each sample is what one API request does: a transaction as role shipslog_app with the
 // tenant and actor context set (row-level security on), the read, commit. Target p95 < 100 ms,
 // goal 20 ms.
 import postgres from 'postgres';
-import { agentAnalytics, getAgentMessage } from '../src/db/agent-messages.ts';
+import { agentAnalytics, finaliseAgentMessage, getAgentMessage, startAgentMessage } from '../src/db/agent-messages.ts';
 import type { Tx } from '../src/db/client.ts';
 import { benchDatabase, percentile } from './support/database.ts';
 
@@ -111,6 +113,8 @@ async function main(): Promise<void> {
     const lookups: number[] = [];
     const analytics: number[] = [];
     const scans: number[] = [];
+    const starts: number[] = [];
+    const finalises: number[] = [];
     const to = new Date();
     const from = new Date(to.getTime() - 30 * 86_400_000);
     let rowsSeen = 0;
@@ -137,6 +141,19 @@ async function main(): Promise<void> {
       t0 = performance.now();
       await asApp(sql, `tenant-${Math.floor(p / 10)}`, (tx) => tx`select shipslog.agent_analytics_scan(${`project-${p}`}, ${from}, ${to}, 10)`);
       scans.push(performance.now() - t0);
+
+      // Writes through every rule: guard trigger, attribution, project check, RLS, daily sums.
+      const tenantP = `tenant-${Math.floor(p / 10)}`;
+      t0 = performance.now();
+      await asApp(sql, tenantP, (tx) => startAgentMessage(tx, { messageId: `bench-w-${s}`, projectId: `project-${p}`, model: 'claude-sonnet-4' }));
+      starts.push(performance.now() - t0);
+      t0 = performance.now();
+      await asApp(sql, tenantP, (tx) =>
+        finaliseAgentMessage(tx, `bench-w-${s}`, {
+          reasoning: ['bench'], tokens: { prompt: 900, completion: 100, total: 1000 }, cost: { prompt: '0.0027', completion: '0.0015', total: '0.0042' },
+        }),
+      );
+      finalises.push(performance.now() - t0);
     }
 
     const lines = [
@@ -145,6 +162,8 @@ async function main(): Promise<void> {
       summary('(a) lookup by message id', lookups),
       summary('(b) 30-day analytics, one project', analytics),
       summary('(c) same, scanning every message', scans),
+      summary('(d) start a message (placeholder)', starts),
+      summary('(e) finalise it', finalises),
       `    analytics covered ${Math.round(rowsSeen / SAMPLES).toLocaleString('en')} messages per call on average`,
       `target p95 < 100 ms: ${percentile(lookups, 95) < 100 && percentile(analytics, 95) < 100 ? 'met' : 'MISSED'}; goal 20 ms: ${percentile(lookups, 95) < 20 && percentile(analytics, 95) < 20 ? 'met' : 'missed'}`,
     ];
