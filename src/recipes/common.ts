@@ -38,9 +38,15 @@ export function meta(input: RecipeInput, name: string): KubeObject['metadata'] {
   return { name, namespace: namespaceOf(input), labels: ownerLabels(input) };
 }
 
-/** A changed restartedAt changes the pod template, which is how `kubectl rollout restart` works too. */
+/**
+ * A changed restartedAt changes the pod template, which is how `kubectl rollout restart` works
+ * too. So does a rotated secret: env from a Secret is read only when a container starts.
+ */
 export function podAnnotations(input: RecipeInput): Record<string, string> {
-  return input.restartedAt ? { 'shipslog.io/restarted-at': input.restartedAt } : {};
+  const annotations: Record<string, string> = {};
+  if (input.restartedAt) annotations['shipslog.io/restarted-at'] = input.restartedAt;
+  if (input.secretsRef && input.secretsFingerprint) annotations['shipslog.io/secrets-fingerprint'] = input.secretsFingerprint.replace(/^hmac-sha256:/, '').slice(0, 16);
+  return annotations;
 }
 
 export function service(input: RecipeInput, port: number, targetPort: number): KubeObject {

@@ -23,6 +23,8 @@ export interface RecipeInput {
   appVersion: string;
   config: unknown;
   secretsRef: string | null;
+  /** The keyed fingerprint of the Secret's values: a rotation changes it and so rolls the pods. */
+  secretsFingerprint?: string | null;
   restartedAt: string | null;
 }
 

@@ -8,7 +8,7 @@ import type { Kube } from './kube.ts';
 import { recipeInput } from './run.ts';
 import type { DeploymentRow } from './queue.ts';
 
-type HealthRow = Pick<DeploymentRow, 'id' | 'tenant' | 'name' | 'environment' | 'recipe' | 'appVersion' | 'config' | 'secretsRef' | 'restartedAt' | 'health' | 'healthMessage'>;
+type HealthRow = Pick<DeploymentRow, 'id' | 'tenant' | 'name' | 'environment' | 'recipe' | 'appVersion' | 'config' | 'secretsRef' | 'secretsFingerprint' | 'restartedAt' | 'health' | 'healthMessage'>;
 
 /**
  * Polls the health of applied deployments not checked within intervalMs, up to `batch` at a
@@ -19,7 +19,7 @@ export async function checkHealthBatch(db: Db, kube: Kube, log: Log, workerId: s
   return db.begin(async (tx) => {
     const rows = await tx<HealthRow[]>`
       select d.id, d.tenant, d.name, d.environment, d.recipe, d.app_version as "appVersion", d.config,
-             d.secrets_ref as "secretsRef", d.restarted_at as "restartedAt", d.health, d.health_message as "healthMessage"
+             d.secrets_ref as "secretsRef", d.secrets_fingerprint as "secretsFingerprint", d.restarted_at as "restartedAt", d.health, d.health_message as "healthMessage"
       from shipslog.deployments as d
       join shipslog.reconcile_queue as q
         on q.deployment_id = d.id

@@ -72,6 +72,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   }
 
   const wake = new Wake();
+  // Health polls on its own timer: a burst of NOTIFYs must not turn into a burst of polls.
+  const healthWake = new Wake();
   const hints = new Set<string>();
   /** Deployments this instance is running now: a wake-up for one of them is not another replica's conflict. */
   const active = new Set<string>();
@@ -141,7 +143,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         lastError = describeError(err);
         log.error({ err: lastError }, 'health check batch failed');
       }
-      if (!stopping) await wake.wait(Math.max(50, healthIntervalMs / 2));
+      if (!stopping) await healthWake.wait(Math.max(50, healthIntervalMs / 2));
     }
   }
 
@@ -175,6 +177,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       if (!running) return;
       stopping = true;
       wake.all();
+      healthWake.all();
       await Promise.all(loops);
       await unlisten?.().catch(() => {});
       listening = false;

@@ -40,10 +40,13 @@ export interface Decision {
       };
 }
 
-export function recipeInput(d: Pick<DeploymentRow, 'id' | 'tenant' | 'name' | 'environment' | 'appVersion' | 'config' | 'secretsRef' | 'restartedAt'>): RecipeInput {
+export function recipeInput(
+  d: Pick<DeploymentRow, 'id' | 'tenant' | 'name' | 'environment' | 'appVersion' | 'config' | 'secretsRef' | 'restartedAt'> & { secretsFingerprint?: string | null },
+): RecipeInput {
   return {
     id: d.id, tenant: d.tenant, name: d.name, environment: d.environment, appVersion: d.appVersion,
-    config: d.config, secretsRef: d.secretsRef, restartedAt: d.restartedAt ? d.restartedAt.toISOString() : null,
+    config: d.config, secretsRef: d.secretsRef, secretsFingerprint: d.secretsFingerprint ?? null,
+    restartedAt: d.restartedAt ? d.restartedAt.toISOString() : null,
   };
 }
 

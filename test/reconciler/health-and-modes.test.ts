@@ -51,6 +51,14 @@ describe('reconciler: health, secrets, no cluster, restart mid-run', () => {
     // The value never reached PostgreSQL.
     const [found] = await h.t.db`select count(*)::int as n from shipslog.deployment_events where new_state::text like '%s3cret%'`;
     expect(found!.n).toBe(0);
+    // Rotation: new values (written by the API through the writer) and a new fingerprint
+    // roll the pods, because env from a Secret is only read when a container starts.
+    await createKubeSecretWriter(h.kube).write('beta', 'db-creds', { POSTGRES_PASSWORD: 'rotated' });
+    await asUser(h.t.db, (tx) => tx`update shipslog.deployments set secrets_fingerprint = ${`hmac-sha256:${'b'.repeat(64)}`} where id = ${id}`);
+    await converged(h.t.db, id);
+    const [rotation] = await h.t.db<{ change_set: { kind: string; action: string }[] }[]>`
+      select change_set from shipslog.reconcile_runs where deployment_id = ${id} and phase = 'Completed' order by started_at desc limit 1`;
+    expect(rotation!.change_set.map((c) => `${c.kind}:${c.action}`)).toEqual(['Secret:unchanged', 'Service:unchanged', 'StatefulSet:configured']);
     await asUser(h.t.db, (tx) => tx`update shipslog.deployments set deletion_requested_at = now() where id = ${id}`);
     await waitFor('removal', async () => !(await stateOf(h.t.db, id)));
     expect(h.server.objects(['shipslog.io/deployment-id', id])).toEqual([]);

@@ -36,6 +36,9 @@ describe('recipes', () => {
     expect(text).toContain('"shipslog.io/restarted-at":"2026-11-22T00:00:00.000Z"');
     expect(sts.metadata.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'shipslog', 'shipslog.io/deployment-id': input({}).id });
     expect(claimsOf(sts).map((c) => c.name)).toEqual(['data-orders-db-0']);
+    // A secret rotation (new fingerprint) changes the pod template, so pods restart with the new values.
+    const rotated = (fp: string) => JSON.stringify(render('postgresql', input({}, { secretsRef: 'c', secretsFingerprint: `hmac-sha256:${fp.repeat(64)}` })).objects[1]);
+    expect(rotated('a')).not.toBe(rotated('b'));
     expect(JSON.stringify(r.objects)).not.toContain('undefined');
     expect(r.namespace).toBe('acme');
   });
