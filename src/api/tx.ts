@@ -37,13 +37,16 @@ export async function inTenantTx<T>(
     ['shipslog.action', options.action ?? ''],
   ];
   const result = await deps.db.begin(async (tx) => {
-    await tx`
+    // Sent now and not awaited before fn's first query: the two travel pipelined on the
+    // transaction's one connection and run in order, saving a round trip per request (of
+    // ~5). If it fails, the transaction is aborted and fn's query fails too.
+    const context = tx`
       select set_config(s.name, s.value, true)
       from unnest(${settings.map((s) => s[0])}::text[], ${settings.map((s) => s[1])}::text[])
         with ordinality as s(name, value, ord)
       order by s.ord
-    `;
-    const value = await fn(tx);
+    `.execute();
+    const [, value] = await Promise.all([context, fn(tx)]);
     if (options.write) {
       const written = await tx<{ action: string; n: number }[]>`
         select action, count(*)::int as n

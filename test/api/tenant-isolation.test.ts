@@ -51,7 +51,13 @@ describe('tenant isolation through every route', () => {
       const events = await (await api.call(keyA, 'GET', `/v1/events?${q}`)).json();
       expect(events.items.every((e: { tenant: string }) => e.tenant === 'acme'), q).toBe(true);
     }
-    const feed = await (await api.call(keyA, 'GET', '/v1/events/feed?limit=1000')).json();
+    // The feed holds events back while any older transaction on the server is open (xmin is
+    // cluster-wide, and parallel test files share the server): poll until they show.
+    let feed = { events: [] as { tenant: string }[] };
+    for (const deadline = Date.now() + 20_000; feed.events.length === 0 && Date.now() < deadline; ) {
+      feed = await (await api.call(keyA, 'GET', '/v1/events/feed?limit=1000')).json();
+      if (feed.events.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
     expect(feed.events.length).toBeGreaterThan(0);
     expect(feed.events.every((e: { tenant: string }) => e.tenant === 'acme')).toBe(true);
     // The bare name resolves in the caller's own tenant.
