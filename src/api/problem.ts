@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
+import postgres from 'postgres';
 import { DomainError, toDomainError } from '../db/errors.ts';
 import type { Log } from '../log.ts';
 import type { AppEnv } from './context.ts';
@@ -97,6 +98,8 @@ export function errorHandler(log: Log) {
         : 'internal';
       return problemResponse(c, type, status < 500 ? err.message : undefined);
     }
+    const own = shipslogRuleError(err);
+    if (own) return problemResponse(c, own.type, own.detail, own.extra);
     const mapped = toDomainError(err);
     if (mapped instanceof DomainError) {
       const type = kindToType[mapped.kind];
@@ -106,4 +109,24 @@ export function errorHandler(log: Log) {
     log.error({ err, requestId: c.get('requestId') }, 'unhandled error');
     return problemResponse(c, 'internal');
   };
+}
+
+/**
+ * shipslog's own SQLSTATEs (class SL) are raised on purpose, with a message and hint meant
+ * for the caller. SL210 (a deployment's config breaks its recipe; migration 0205) is bad
+ * input, so 400 naming the fields, as zod would; any other SL code not in db/errors.ts is a
+ * rule of the database: 422 with its message and hint.
+ */
+function shipslogRuleError(err: unknown): { type: string; detail: string; extra: Partial<Problem> } | null {
+  if (!(err instanceof postgres.PostgresError) || !err.code.startsWith('SL')) return null;
+  if (err.code === 'SL210') {
+    const list = err.message.replace(/^.*? config: /, '');
+    const errors = list.split('; ').map((item) => {
+      const at = item.indexOf(': ');
+      return at > 0 ? { path: item.slice(0, at), message: item.slice(at + 2) } : { path: 'config', message: item };
+    });
+    return { type: 'invalid-request', detail: err.message, extra: { errors } };
+  }
+  if (toDomainError(err) instanceof DomainError) return null; // mapped in db/errors.ts
+  return { type: 'rule-violated', detail: err.message, extra: err.hint ? { hint: err.hint } : {} };
 }
