@@ -88,6 +88,40 @@ describe('daily sums of agent messages', () => {
     await compare('main', new Date(Date.now() - 30 * day), new Date());
   });
 
+  it('stay exact when a write into a purged day commits while the purge waits for it', async () => {
+    const oldDay = Math.floor(Date.now() / day) * day - 20 * day;
+    await recordMessage(t.db, 'acme', { messageId: 'race-x', projectId: 'race', model: 'model-r', createdAt: new Date(oldDay + hour) });
+    const writer = t.connect(1, 'race writer');
+    const purger = t.connect(1, 'race purge');
+    let commit!: () => void;
+    const written = new Promise<void>((ready) => {
+      void writer.begin(async (tx) => {
+        await tx`select set_config('shipslog.tenant', 'acme', true)`;
+        await tx`insert into shipslog.agent_messages (message_id, project_id, model, created_at)
+                 values ('race-y', 'race', 'model-r', ${new Date(oldDay + 2 * hour)})`;
+        ready();
+        await new Promise<void>((r) => (commit = r));
+      });
+    });
+    await written;
+    const purge = purgeAgentMessages(purger, 9 * 86_400, 'manual', pino({ level: 'silent' }));
+    // The purge removes race-x, then waits for the writer's lock on the day's sum row.
+    for (let i = 0; ; i++) {
+      const [w] = await t.db<{ n: number }[]>`
+        select count(*)::int as n from pg_stat_activity where application_name = 'race purge' and wait_event_type = 'Lock'`;
+      if (w?.n) break;
+      if (i > 100) throw new Error('the purge never waited for the writer');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    commit();
+    expect((await purge).deletedCount).toBeGreaterThanOrEqual(1);
+    expect(await drift()).toEqual([]);
+    const [g] = await t.db<{ message_count: string }[]>`
+      select message_count::text from shipslog.agent_message_daily where project_id = 'race'`;
+    // race-y committed after the purge's snapshot: it survives this purge and is counted.
+    expect(g?.message_count).toBe('1');
+  });
+
   it('cannot be written except by the triggers, for any role', async () => {
     const refused = async (p: Promise<unknown>) => {
       try {
