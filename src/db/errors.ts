@@ -4,7 +4,7 @@ import postgres from 'postgres';
  * Domain errors raised by PostgreSQL, mapped from SQLSTATE and constraint names.
  * SQLSTATEs in class SL are shipslog's own (see migrations/): SL001 append-only,
  * SL002 forged event, SL003 reused deployment id, SL010 immutable field.
- * SL301-SL312: agent messages (see migrations/0300-0303 and docs/agent-messages.md).
+ * SL301-SL313: agent messages (see migrations/0300-0303 and docs/agent-messages.md).
  */
 export type DomainErrorKind =
   | 'not_found'
