@@ -35,6 +35,8 @@ export interface ReconcilerStatus {
   target: string | null;
   message: string;
   listening: boolean;
+  /** LISTEN (re)connections; each one ran a catch-up for notifications missed meanwhile. */
+  listenConnects: number;
   runs: number;
   lastError: string | null;
 }
@@ -80,6 +82,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   let stopping = false;
   let running = false;
   let listening = false;
+  let listenConnects = 0;
   let runs = 0;
   let lastError: string | null = null;
   let loops: Promise<void>[] = [];
@@ -164,6 +167,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         },
         () => {
           listening = true;
+          listenConnects++;
+          if (listenConnects > 1) log.info({ listenConnects }, 'LISTEN reconnected: catching up on missed notifications');
           wake.all();
         },
       );
@@ -186,7 +191,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     },
     describe() {
       return {
-        workerId, running, listening, runs, lastError,
+        workerId, running, listening, listenConnects, runs, lastError,
         mode: deps.kube ? 'apply' : 'plan-only',
         target: deps.kube?.target ?? null,
         message: deps.kube
