@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import {
-  agentAnalytics, deploymentChangesOfMessage, finaliseAgentMessage, getAgentMessage, startAgentMessage,
+  agentAnalytics, deploymentAgentCost, deploymentChangesOfMessage, finaliseAgentMessage, getAgentMessage, startAgentMessage,
 } from '../db/agent-messages.ts';
+import { hasHistory } from '../db/events.ts';
 import { DomainError } from '../db/errors.ts';
 import {
   agentMessageSchema, analyticsQuery, analyticsSchema, finaliseBody, messageId, messageJson, startBody,
@@ -10,7 +11,7 @@ import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { tenantFor } from './deployment-input.ts';
 import { ProblemError } from './problem.ts';
-import { dnsLabel, problems } from './schemas.ts';
+import { dnsLabel, idParam, problems } from './schemas.ts';
 import { inTenantTx } from './tx.ts';
 
 // The agent's model calls (issue 5). Writes need the deploy scope (the agent that deploys
@@ -67,6 +68,21 @@ const analyticsRoute = createRoute({
   responses: {
     200: { description: 'analytics; costs are exact decimal strings', content: json(analyticsSchema) },
     ...problems(403, 404, 422),
+  },
+});
+
+const deploymentCostRoute = createRoute({
+  method: 'get',
+  path: '/v1/deployments/{id}/agent-cost',
+  tags: ['agent messages'],
+  summary: "What the agent's messages behind a deployment's changes cost (each message once)",
+  request: { params: idParam },
+  responses: {
+    200: {
+      description: 'messages whose id a change of this deployment carried as X-Correlation-Id',
+      content: json(z.object({ deployment_id: z.string(), message_count: z.number().int(), total_tokens: z.number().int(), total_cost: z.string() })),
+    },
+    ...problems(403, 404),
   },
 });
 
@@ -130,6 +146,15 @@ export function registerAgentMessages(app: App, deps: ApiDeps): void {
       at: ch.occurredAt.toISOString(),
     }));
     return c.json({ ...messageJson(found.m), deployment_changes }, 200);
+  });
+
+  app.openapi(deploymentCostRoute, async (c) => {
+    requireScope(c.get('principal'), 'read', 'audit');
+    const { id } = c.req.valid('param');
+    const cost = await inTenantTx(c, deps, async (tx) => ((await hasHistory(tx, id)) ? deploymentAgentCost(tx, id) : null));
+    // No history visible: no such deployment, or another tenant's (row-level security).
+    if (!cost) throw new ProblemError('not-found', `no deployment ${id}`);
+    return c.json({ deployment_id: id, message_count: cost.messageCount, total_tokens: cost.totalTokens, total_cost: cost.totalCost }, 200);
   });
 
   app.openapi(analyticsRoute, async (c) => {

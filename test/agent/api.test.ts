@@ -151,11 +151,14 @@ describe('agent message API', () => {
       correlation_id: 'msg-deploy',
       agent_message: { message_id: 'msg-deploy', model: 'claude-opus-4', tokens: finalise.tokens, cost: finalise.cost },
     });
+    const cost = await api.call(reader, 'GET', `/v1/deployments/${id}/agent-cost`);
+    expect(await cost.json()).toEqual({ deployment_id: id, message_count: 1, total_tokens: 1250, total_cost: '0.00675' });
+    expect((await api.call(globex, 'GET', `/v1/deployments/${id}/agent-cost`)).status).toBe(404);
     const message = await (await api.call(reader, 'GET', '/v1/agent-messages/msg-deploy')).json();
     expect(message.deployment_changes).toMatchObject([{ deployment_id: id, name: 'orders-db', action: 'created', chain_index: 1 }]);
     const spec = await (await api.call(null, 'GET', '/openapi.json')).json();
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining([
-      '/v1/agent-messages', '/v1/agent-messages/{messageId}', '/v1/projects/{projectId}/agent-analytics',
+      '/v1/agent-messages', '/v1/agent-messages/{messageId}', '/v1/projects/{projectId}/agent-analytics', '/v1/deployments/{id}/agent-cost',
     ]));
   });
 });
