@@ -43,9 +43,6 @@ create table shipslog.deployment_events (
   -- than stored a second time (it would repeat every value: ~100 bytes per event).
   previous_state jsonb,
   new_state jsonb,
-  -- SHA-256 of the deployment's whole audited state after this event: proves the row in
-  -- shipslog.deployments has not changed since without an event.
-  state_hash bytea not null,
   -- SHA-256(previous event's hash || exact UTF-8 bytes of shipslog.event_payload(event)).
   hash bytea not null,
   constraint deployment_events_chain_key unique (deployment_id, chain_index)
@@ -101,8 +98,7 @@ begin
     'application_name', e.application_name,
     'client_addr', e.client_addr::text,
     'previous_state', e.previous_state,
-    'new_state', e.new_state,
-    'state_hash', encode(e.state_hash, 'hex')
+    'new_state', e.new_state
   );
 end
 $$;
@@ -130,13 +126,9 @@ set search_path = ''
 as $$
 begin
   if tg_op = 'INSERT' then
-    -- Depth 1 is a statement typed by a client; the audit trigger's insert runs at depth 2.
-    if pg_trigger_depth() < 2 then
-      raise exception 'shipslog.deployment_events is written only by the audit trigger on shipslog.deployments'
-        using errcode = 'SL002',
-              hint = 'Change the deployment instead; its trigger records the event.';
-    end if;
-    return new;
+    raise exception 'shipslog.deployment_events is written only by the audit trigger on shipslog.deployments'
+      using errcode = 'SL002',
+            hint = 'Change the deployment instead; its trigger records the event.';
   end if;
   raise exception 'shipslog.deployment_events is append-only: % refused', tg_op
     using errcode = 'SL001',
@@ -145,7 +137,7 @@ end
 $$;
 
 create trigger deployment_events_append_only
-  before insert or update or delete
+  before update or delete
   on shipslog.deployment_events
   for each row
   execute function shipslog.tg_deployment_events__append_only();
@@ -154,6 +146,16 @@ create trigger deployment_events_no_truncate
   before truncate
   on shipslog.deployment_events
   for each statement
+  execute function shipslog.tg_deployment_events__append_only();
+
+-- WHEN is evaluated before this trigger counts itself: depth 0 is an INSERT typed by a
+-- client, depth 1 the audit trigger's own insert. The WHEN clause keeps the legitimate
+-- path from calling a function at all.
+create trigger deployment_events_no_forged_insert
+  before insert
+  on shipslog.deployment_events
+  for each row
+  when (pg_trigger_depth() = 0)
   execute function shipslog.tg_deployment_events__append_only();
 
 -- Down Migration

@@ -1,9 +1,56 @@
 -- Up Migration
 
+-- Replays one event onto a deployment's audited state: the inverse of the diff the audit
+-- trigger stored. Where both partial states hold an object the walk goes deeper; a path the
+-- new side holds is set, a path only the old side holds was removed. A created event (no
+-- previous state) starts the state, a removed event (no new state) ends it.
+create function shipslog.apply_event(state jsonb, previous_part jsonb, new_part jsonb)
+returns jsonb
+language plpgsql
+immutable
+parallel safe
+set search_path = ''
+as $$
+declare
+  key text;
+begin
+  if previous_part is null then
+    return new_part;
+  end if;
+  if new_part is null then
+    return null;
+  end if;
+  for key in
+    select jsonb_object_keys(previous_part)
+    union
+    select jsonb_object_keys(new_part)
+  loop
+    if jsonb_typeof(previous_part -> key) = 'object' and jsonb_typeof(new_part -> key) = 'object' then
+      state := coalesce(state, '{}') || jsonb_build_object(
+        key, shipslog.apply_event(coalesce(state -> key, '{}'), previous_part -> key, new_part -> key));
+    elsif new_part ? key then
+      state := coalesce(state, '{}') || jsonb_build_object(key, new_part -> key);
+    else
+      state := state - key;
+    end if;
+  end loop;
+  return state;
+end
+$$;
+
+-- select shipslog.replay_state(previous_state, new_state order by chain_index): the audited
+-- state a deployment's events add up to. Verification compares it with the row, so a row
+-- changed while the audit trigger was bypassed stands out without the writer paying for a
+-- whole-state hash on every event.
+create aggregate shipslog.replay_state(jsonb, jsonb) (
+  sfunc = shipslog.apply_event,
+  stype = jsonb
+);
+
 -- Checks every chain (or one deployment's) and returns the first broken link per
 -- deployment. Each link is checked on its own: hash = SHA-256(stored previous hash ||
 -- payload), so one pass with lag() suffices. Then the chain's end is held against the
--- deployment row: its chain head and the state hash of its current contents.
+-- deployment row: its chain head, and its contents against the state the events replay to.
 create function shipslog.verify_chains(p_deployment_id uuid default null)
 returns table (deployment_id uuid, tenant text, name text, chain_index integer, problem text)
 language sql
@@ -43,11 +90,22 @@ as $$
   ),
   heads as (
     select distinct on (e.deployment_id)
-      e.deployment_id, e.tenant, e.name, e.chain_index, e.hash, e.state_hash, e.action
+      e.deployment_id, e.tenant, e.name, e.chain_index, e.hash, e.action
     from shipslog.deployment_events as e
     where p_deployment_id is null
       or e.deployment_id = p_deployment_id
     order by e.deployment_id, e.chain_index desc
+  ),
+  replays as (
+    select e.deployment_id, shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index) as state
+    from shipslog.deployment_events as e
+    where e.deployment_id in (
+      select d.id
+      from shipslog.deployments as d
+      where p_deployment_id is null
+        or d.id = p_deployment_id
+    )
+    group by e.deployment_id
   ),
   rows as (
     select d.*
@@ -72,12 +130,14 @@ as $$
         when d.id is not null and (d.chain_length <> h.chain_index or d.chain_head is distinct from h.hash) then
           format('deployment row''s chain head is #%s but the chain ends at #%s: events removed, truncated or forged',
                  d.chain_length, h.chain_index)
-        when d.id is not null and shipslog.state_hash(shipslog.audited_state(d)) <> h.state_hash then
-          'deployment row differs from its last audited state: changed while audit triggers were bypassed'
+        when d.id is not null and shipslog.audited_state(d) is distinct from r.state then
+          'deployment row differs from the state its events replay to: changed while audit triggers were bypassed'
       end as problem
     from heads as h
     full join rows as d
       on d.id = h.deployment_id
+    left join replays as r
+      on r.deployment_id = d.id
   )
   select distinct on (p.deployment_id)
     p.deployment_id, p.tenant, p.name, p.chain_index, p.problem
@@ -267,3 +327,5 @@ drop function shipslog.describe_value(jsonb);
 drop function shipslog.relative_time(timestamptz, timestamptz);
 drop function shipslog.event_changes(jsonb, jsonb);
 drop function shipslog.verify_chains(uuid);
+drop aggregate shipslog.replay_state(jsonb, jsonb);
+drop function shipslog.apply_event(jsonb, jsonb, jsonb);

@@ -53,9 +53,9 @@ describe('deployment_events is append-only for every role', () => {
         as(role, (tx) => tx`
           insert into shipslog.deployment_events
             (deployment_id, chain_index, tenant, name, action, occurred_at, txid, actor, actor_type,
-             db_role, db_user, state_hash, hash)
+             db_role, db_user, hash)
           select deployment_id, chain_index + 100, tenant, name, 'config_changed', now(), txid, 'mallory', 'user',
-                 db_role, db_user, state_hash, hash
+                 db_role, db_user, hash
           from shipslog.deployment_events
           limit 1
         `),

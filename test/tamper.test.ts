@@ -98,10 +98,10 @@ describe('tamper evidence: shipslog.verify_chains names the first broken link', 
     await asSuperuserBypassingTriggers((tx) => tx`
       insert into shipslog.deployment_events
         (seq, deployment_id, chain_index, tenant, name, action, occurred_at, txid, actor, actor_type,
-         db_role, db_user, previous_state, new_state, state_hash, hash)
+         db_role, db_user, previous_state, new_state, hash)
       overriding system value
       select nextval('shipslog.deployment_events_seq'), deployment_id, chain_index + 1, tenant, name, 'config_changed',
-             now(), txid, 'mallory', 'user', db_role, db_user, '{}', '{}', state_hash, ''::bytea
+             now(), txid, 'mallory', 'user', db_role, db_user, '{}', '{}', ''::bytea
       from shipslog.deployment_events
       where deployment_id = ${id} and chain_index = 5`);
     await asSuperuserBypassingTriggers((tx) => tx`
@@ -133,7 +133,7 @@ describe('tamper evidence: shipslog.verify_chains names the first broken link', 
     const id = await chain('bypassed');
     await asSuperuserBypassingTriggers((tx) => tx`update shipslog.deployments set config = config || '{"storage": "1Ti"}' where id = ${id}`);
     const f = await findingFor(id);
-    expect(f.problem).toBe('deployment row differs from its last audited state: changed while audit triggers were bypassed');
+    expect(f.problem).toBe('deployment row differs from the state its events replay to: changed while audit triggers were bypassed');
   });
 
   it('detects a deployment changed after ALTER TABLE ... DISABLE TRIGGER', async () => {

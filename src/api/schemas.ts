@@ -201,6 +201,6 @@ export const historyEntrySchema = z
   .openapi('HistoryEntry');
 
 export const rawEventSchema = z
-  .object({ seq: z.number().int(), chain_index: z.number().int(), hash: z.string(), state_hash: z.string() })
+  .object({ seq: z.number().int(), chain_index: z.number().int(), hash: z.string() })
   .catchall(z.unknown())
   .openapi('RawEvent', { description: 'shipslog.event_payload(e) plus hash: SHA-256(previous hash || payload text)' });
