@@ -41,7 +41,7 @@ export interface Kube {
  * server's JSON as is. Discovery, auth, TLS and URL building stay the library's.
  */
 class PlainObjectApi extends KubernetesObjectApi {
-  static fromConfig(kc: KubeConfig): PlainObjectApi {
+  static fromConfig(kc: KubeConfig, requestTimeoutMs: number): PlainObjectApi {
     const base = KubernetesObjectApi.makeApiClient(kc);
     const configuration = (base as unknown as { configuration: ConstructorParameters<typeof KubernetesObjectApi>[0] }).configuration;
     const api = new PlainObjectApi(configuration);
@@ -54,6 +54,8 @@ class PlainObjectApi extends KubernetesObjectApi {
     const keep = <T>(value: T) => ({ toPromise: () => Promise.resolve(value) });
     (configuration.middleware as unknown as object[]).push({
       pre: (ctx: RequestContext) => {
+        // A hung API server must not hold a deployment's claim forever.
+        ctx.setSignal(AbortSignal.timeout(requestTimeoutMs));
         const dispatcher = ctx.getDispatcher();
         if (dispatcher) {
           shared ??= dispatcher;
@@ -94,6 +96,9 @@ class PlainObjectApi extends KubernetesObjectApi {
 }
 
 function toKubeError(err: unknown): unknown {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+    return new KubeError(504, 'Timeout', `the API server did not answer in time (${err.message})`);
+  }
   if (err instanceof ApiException) {
     const body = err.body as { reason?: string; message?: string } | string | undefined;
     const reason = typeof body === 'object' && body?.reason ? body.reason : `HTTP${err.code}`;
@@ -111,8 +116,13 @@ async function translate<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createKube(kc: KubeConfig): Kube {
-  const api = PlainObjectApi.fromConfig(kc);
+export interface KubeOptions {
+  /** Per request, including reading the answer (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
+export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
+  const api = PlainObjectApi.fromConfig(kc, options.requestTimeoutMs ?? 30_000);
   const header = (ref: ObjectRef) => ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } });
   return {
     target: kc.getCurrentCluster()?.server ?? 'unknown',

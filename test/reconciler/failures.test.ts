@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Reconciler } from '../../src/reconciler/index.ts';
+import { createKube, type Reconciler } from '../../src/reconciler/index.ts';
 import { asUser, converged, createDeployment, eventsOf, harness, runsOf, stateOf, waitFor, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -132,5 +132,27 @@ describe('reconciler: partial failure, removal, prune', () => {
     await other.stop();
     const [view] = await h.t.db`select runs from shipslog.reconcile_lock_effectiveness where skip_reason = 'ResourceBusy'`;
     expect(Number(view!.runs)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a conflict (409) or an API server that hangs fails the run with the reason; the retry converges', async () => {
+    const impatient = h.reconciler({ workerId: 'impatient', backoffBaseMs: 1500, backoffMaxMs: 1500, kube: createKube(h.server.kubeConfig(), { requestTimeoutMs: 300 }) });
+    await r.stop();
+    await impatient.r.start();
+    h.server.inject({ match: { method: 'PATCH', kind: 'Service', name: 'conflicted', dryRun: false }, status: 409, message: 'Operation cannot be fulfilled: the object has been modified', times: 1 });
+    const c = await createDeployment(h.t.db, { name: 'conflicted', recipe: 'redis', app_version: '7', config: {} });
+    await converged(h.t.db, c);
+    const cRuns = (await runsOf(h.t.db, c)).filter((x) => x.phase !== 'Skipped');
+    expect(cRuns[0]!.failure_message).toMatch(/409 Conflict: Operation cannot be fulfilled/);
+    // The API server takes 1 s for one apply (and still performs it): the client gives up at 300 ms.
+    h.server.inject({ match: { method: 'PATCH', kind: 'Deployment', name: 'hung', dryRun: false }, delayMs: 1000, times: 1 });
+    const id = await createDeployment(h.t.db, { name: 'hung', recipe: 'redis', app_version: '7', config: {} });
+    await converged(h.t.db, id);
+    const runs = (await runsOf(h.t.db, id)).filter((x) => x.phase !== 'Skipped');
+    expect(runs[0]).toMatchObject({ phase: 'Failed', failure_reason: 'ApplyFailed' });
+    expect(runs[0]!.failure_message).toMatch(/504 Timeout/);
+    // The late apply did land; the retry found it as wanted and only recorded it.
+    expect(runs.at(-1)!.change_set.find((x) => x.kind === 'Deployment')!.action).toBe('unchanged');
+    await impatient.r.stop();
+    await r.start();
   });
 });

@@ -108,4 +108,13 @@ describe('Kubernetes API test server through the real client', () => {
     const wire = JSON.parse(server.requests.filter((r) => r.method === 'PATCH').at(-1)!.raw) as { spec: Record<string, unknown> };
     expect(wire.spec.futureField).toBeUndefined();
   });
+
+  it('gives up on a request the API server does not answer in time', async () => {
+    const impatient = createKube(server.kubeConfig(), { requestTimeoutMs: 150 });
+    const hang = server.inject({ match: { method: 'GET', name: 'web' }, delayMs: 1000, times: 1 });
+    const err = (await impatient.get({ apiVersion: 'v1', kind: 'Service', name: 'web', namespace: 'acme' }).catch((e: unknown) => e)) as KubeError;
+    expect(err).toBeInstanceOf(KubeError);
+    expect(err).toMatchObject({ status: 504, reason: 'Timeout' });
+    hang.remove();
+  });
 });
