@@ -134,6 +134,13 @@ export async function removalPath(kube: Kube | null, d: DeploymentRow): Promise<
   try {
     const found = await Promise.all(discoverable.map(([apiVersion, kind]) => kube.list(apiVersion, kind, d.tenant, `${DEPLOYMENT_ID}=${d.id}`)));
     inventory = union(inventory, found.flat().filter((o) => isOwned(o, d.id)).map(itemOf));
+    // The Secret shipslog wrote for it but no run adopted yet (no apply since it was written):
+    // adopt it now, so that the ownership check before its delete can pass.
+    const secret = await secretToAdopt(kube, d, d.tenant);
+    if (secret) {
+      await kube.apply(secret, { dryRun: false });
+      inventory = union(inventory, [itemOf(secret)]);
+    }
   } catch (err) {
     return { ...failed(d, 'DeleteFailed', `listing objects to remove: ${describeError(err)}`, [], inventory), outcome: 'Removing', deployment: { status: 'removing', statusMessage: `removal: ${describeError(err)}`, managedResources: inventory, observed: false } };
   }

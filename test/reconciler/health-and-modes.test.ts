@@ -66,6 +66,21 @@ describe('reconciler: health, secrets, no cluster, restart mid-run', () => {
     await r.stop();
   });
 
+  it('removal also takes the Secret shipslog wrote for a deployment that no run adopted yet', async () => {
+    const { r } = h.reconciler({ kube: null }); // plans only: nothing applied, nothing adopted
+    await r.start();
+    await createKubeSecretWriter(h.kube).write('delta', 'late-creds', { TOKEN: 'x' });
+    const id = await createDeployment(h.t.db, { tenant: 'delta', name: 'late', recipe: 'redis', app_version: '7', config: {}, secrets_ref: 'late-creds' });
+    await waitFor('plan', async () => (await stateOf(h.t.db, id))?.observed_generation === 1);
+    await r.stop();
+    const applier = h.reconciler();
+    await asUser(h.t.db, (tx) => tx`update shipslog.deployments set deletion_requested_at = now() where id = ${id}`);
+    await applier.r.start();
+    await waitFor('removal', async () => !(await stateOf(h.t.db, id)));
+    expect(await h.kube.get({ apiVersion: 'v1', kind: 'Secret', name: 'late-creds', namespace: 'delta' })).toBeNull();
+    await applier.r.stop();
+  });
+
   it('with no cluster configured it renders and records the plan, applies nothing, and says so', async () => {
     const { r } = h.reconciler({ kube: null });
     await r.start();
