@@ -138,6 +138,15 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     }
   }
 
+  /** Monthly run partitions, 3 months ahead: at start and daily (a replica may run for months). */
+  async function partitionLoop(): Promise<void> {
+    while (!stopping) {
+      await healthWake.wait(24 * 3600 * 1000);
+      if (stopping) break;
+      await deps.db`select shipslog.ensure_reconcile_run_partitions(3)`.catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not create run partitions'));
+    }
+  }
+
   async function healthLoop(kube: Kube): Promise<void> {
     while (!stopping) {
       try {
@@ -176,6 +185,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       if (deps.kube) log.info({ target: deps.kube.target, concurrency }, 'reconciler started');
       else log.warn('no cluster configured (set KUBECONFIG): the reconciler renders and records what it would apply, and applies nothing');
       loops = Array.from({ length: concurrency }, () => workLoop());
+      loops.push(partitionLoop());
       if (deps.kube) loops.push(healthLoop(deps.kube));
     },
     async stop() {
