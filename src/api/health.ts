@@ -7,6 +7,7 @@ const healthz = createRoute({
   method: 'get',
   path: '/healthz',
   tags: ['operations'],
+  security: [],
   summary: 'Liveness: the process answers',
   responses: { 200: { description: 'alive', content: { 'application/json': { schema: status } } } },
 });
@@ -15,6 +16,7 @@ const readyz = createRoute({
   method: 'get',
   path: '/readyz',
   tags: ['operations'],
+  security: [],
   summary: 'Readiness: the database answers within 2 s',
   responses: {
     200: { description: 'ready', content: { 'application/json': { schema: status } } },
@@ -26,6 +28,7 @@ const metrics = createRoute({
   method: 'get',
   path: '/metrics',
   tags: ['operations'],
+  security: [],
   summary: 'Prometheus metrics: request durations by route and status, audit events by action',
   responses: { 200: { description: 'Prometheus text format', content: { 'text/plain': { schema: z.string() } } } },
 });

@@ -78,4 +78,16 @@ describe('Idempotency-Key', () => {
     expect(res.status).toBe(201);
     expect((await res.json()).name).toBe('k2');
   });
+
+  it('replays for 24 hours; an older answer is purged and its key runs afresh', async () => {
+    const first = await api.call(key, 'POST', '/v1/deployments', body('aging'), { 'idempotency-key': 'old-key' });
+    expect(first.status).toBe(201);
+    await api.t.db`update shipslog.idempotency_keys set created_at = now() - interval '25 hours' where idempotency_key = 'old-key'`;
+    await api.t.db`delete from shipslog.deployments where name = 'aging'`;
+    const again = await api.call(key, 'POST', '/v1/deployments', body('aging'), { 'idempotency-key': 'old-key' });
+    expect(again.status).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBeNull();
+    const rows = await api.t.db`select created_at > now() - interval '1 hour' as fresh from shipslog.idempotency_keys where idempotency_key = 'old-key'`;
+    expect(rows).toEqual([{ fresh: true }]);
+  });
 });
