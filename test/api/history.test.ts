@@ -53,7 +53,8 @@ describe('GET /v1/deployments/{id}/history', () => {
 
   it('format=raw returns the stored events with hashes that chain', async () => {
     const { items } = await (await api.call(key, 'GET', `/v1/deployments/${id}/history?format=raw`)).json();
-    expect(items[0]).toMatchObject({ chain_index: 5, tenant: 'acme', db_role: 'postgres' });
+    const [login] = await api.t.db<{ u: string }[]>`select session_user as u`;
+    expect(items[0]).toMatchObject({ chain_index: 5, tenant: 'acme', db_role: login?.u });
     expect(items[1]).toMatchObject({ chain_index: 4, db_role: 'shipslog_app', actor: 'alice' });
     expect(items[0].hash).toMatch(/^[0-9a-f]{64}$/);
     const { createHash } = await import('node:crypto');
@@ -82,7 +83,8 @@ describe('GET /v1/events', () => {
     const res = await api.call(key, 'GET', `/v1/events?status=failed&environment=production&since=${since}`);
     const { items } = await res.json();
     expect(items).toHaveLength(1);
-    expect(items[0]).toMatchObject({ name: 'orders-db', action: 'status_changed', actor: 'postgres', actor_type: 'database' });
+    const [login] = await api.t.db<{ u: string }[]>`select session_user as u`;
+    expect(items[0]).toMatchObject({ name: 'orders-db', action: 'status_changed', actor: login?.u, actor_type: 'database' });
     const staging = await (await api.call(key, 'GET', `/v1/events?status=failed&environment=staging`)).json();
     expect(staging.items).toEqual([]);
   });
