@@ -163,4 +163,65 @@ describe('fuzz: hostile requests', () => {
     // Every class of refusal was exercised.
     for (const s of [400, 401, 403, 404, 412, 413, 415]) expect(statuses.get(s) ?? 0, `status ${s}`).toBeGreaterThan(0);
   });
+
+  it('over raw TCP: broken HTTP, bad header bytes, lying lengths and bad UTF-8 bodies get 4xx, never 5xx', { timeout: 60_000 }, async () => {
+    const { serve } = await import('@hono/node-server');
+    const { connect } = await import('node:net');
+    const { freePort } = await import('../../src/db/embedded.ts');
+    const before = await fingerprint();
+    const port = await freePort();
+    const server = serve({ fetch: api.app.fetch, port, hostname: '127.0.0.1' });
+    await new Promise((r) => server.once('listening', r));
+    const send = (bytes: Buffer) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        let out = '';
+        socket.on('data', (d) => (out += d.toString('latin1')));
+        socket.on('close', () => resolve(out));
+        socket.on('error', () => resolve(out));
+        socket.setTimeout(5000, () => socket.destroy());
+        // Write without half-closing: a client FIN makes Node drop the socket before an
+        // asynchronous answer. Every request says Connection: close, or is refused outright.
+        socket.write(bytes);
+      });
+    const auth = `Authorization: Bearer ${key}\r\n`;
+    const post = (headers: string, body: Buffer | string) =>
+      Buffer.concat([Buffer.from(`POST /v1/deployments HTTP/1.1\r\nHost: x\r\n${headers}Connection: close\r\n\r\n`, 'latin1'), Buffer.isBuffer(body) ? body : Buffer.from(body)]);
+    const badUtf8 = Buffer.concat([Buffer.from('{"name":"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('","recipe":"redis","app_version":"7"}')]);
+    const payloads: Buffer[] = [
+      Buffer.from('GARBAGE\r\n\r\n'),
+      Buffer.from('GET /v1/deployments HTTP/9.9\r\nConnection: close\r\n\r\n'),
+      Buffer.from(`GET /v1/deployments HTTP/1.1\r\nHost: x\r\nX-Bad: \u0001\u0002\r\n\r\n`, 'latin1'),
+      Buffer.concat([Buffer.from('GET /v1/deployments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer '), Buffer.from([0xff, 0xfe, 0x00]), Buffer.from('\r\nConnection: close\r\n\r\n')]),
+      Buffer.from(`GET /v1/deployments HTTP/1.1\r\nHost: x\r\nX-Huge: ${'a'.repeat(70_000)}\r\nConnection: close\r\n\r\n`),
+      post(`${auth}Content-Type: application/json\r\nContent-Length: ${badUtf8.length}\r\n`, badUtf8),
+      post(`${auth}Content-Type: application/json\r\nContent-Length: 5\r\n`, '{"name": "much longer than five"}'),
+      post(`${auth}Content-Type: application/json\r\nContent-Length: 10\r\nContent-Length: 20\r\n`, '{"a":1}'),
+      post(`${auth}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n`, '5\r\n{"a":\r\n0\r\n\r\n'),
+      post(`${auth}Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n`, 'zz\r\nnot hex\r\n0\r\n\r\n'),
+      post(`${auth}Content-Type: application/json; charset=latin1\r\nContent-Length: 2\r\n`, '{}'),
+      post(`${auth}Content-Type: application/json\r\nContent-Length: 300000\r\n`, 'x'.repeat(300_000)),
+      Buffer.from(`GET /v1/deployments/%ZZ%00/history HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`),
+      Buffer.from(`GET /v1/events?since=%ff%fe&action=%00 HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`),
+    ];
+    // A body shorter than its Content-Length: the server waits for the rest (until its request
+    // timeout) and answers nothing; the client gives up. Not an error, and no row changes.
+    const short = await Promise.race([
+      send(post(`${auth}Content-Type: application/json\r\nContent-Length: 999\r\n`, '{"name":"x"}')),
+      new Promise<string>((r) => setTimeout(() => r('waiting'), 1000)),
+    ]);
+    expect(short === 'waiting' || /^HTTP\/1\.1 4\d\d/.test(short)).toBe(true);
+    try {
+      for (const [i, p] of payloads.entries()) {
+        const answer = await send(p);
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
+        expect(status >= 400 && status < 500, `payload #${i}: ${JSON.stringify(answer.slice(0, 160))}`).toBe(true);
+      }
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    expect(await fingerprint()).toBe(before);
+  });
 });
