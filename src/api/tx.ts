@@ -35,6 +35,9 @@ export async function inTenantTx<T>(
     ['shipslog.source_ip', sourceIp(c)],
     ['shipslog.user_agent', clip(headerText(c, 'user-agent'), 500)],
     ['shipslog.action', options.action ?? ''],
+    // No request holds a connection and its locks for long: a runaway query is cancelled
+    // (57014 -> 503) instead of queueing every request behind it.
+    ['statement_timeout', '10s'],
   ];
   const result = await deps.db.begin(async (tx) => {
     // Sent now and not awaited before fn's first query: the two travel pipelined on the

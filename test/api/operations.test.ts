@@ -100,4 +100,22 @@ describe('operations', () => {
       await new Promise((r) => server.close(r));
     }
   });
+
+  it('runs request transactions as shipslog_app with the tenant, actor and a 10 s statement timeout', async () => {
+    const { inTenantTx } = await import('../../src/api/tx.ts');
+    const { createMetrics } = await import('../../src/api/metrics.ts');
+    const { noClusterSecretWriter } = await import('../../src/secrets.ts');
+    const deps = {
+      db: api.t.db, config: loadConfig({}), log: pino({ level: 'silent' }), secretWriter: noClusterSecretWriter,
+      fingerprintKey: async () => Buffer.alloc(32), metrics: createMetrics(),
+    };
+    const app = createApp({ db: api.t.db, config: loadConfig({}), log: pino({ level: 'silent' }), fingerprintKey: Buffer.alloc(32) });
+    app.get('/v1/probe-context', async (c) =>
+      c.json(await inTenantTx(c, deps, async (tx) => (await tx`
+        select current_user as role, current_setting('shipslog.tenant') as tenant,
+               current_setting('shipslog.actor') as actor, current_setting('statement_timeout') as timeout`)[0])),
+    );
+    const res = await app.request('/v1/probe-context', { headers: { authorization: `Bearer ${key}` } });
+    expect(await res.json()).toEqual({ role: 'shipslog_app', tenant: 'acme', actor: 'ops', timeout: '10s' });
+  });
 });
