@@ -76,7 +76,7 @@ export async function applyPath(kube: Kube, d: DeploymentRow, r: Rendered): Prom
     const secret = await secretToAdopt(kube, d, r.namespace);
     if (secret) objects = [secret, ...objects];
   } catch (err) {
-    return failed(d, 'ApplyFailed', `namespace ${r.namespace}: ${describeError(err)}`, changeSet, old);
+    return failed(d, 'ApplyFailed', `preparing namespace ${r.namespace} (namespace, Secret): ${describeError(err)}`, changeSet, old);
   }
   const result = await applyAll(kube, objects);
   changeSet.push(...result.changeSet);
