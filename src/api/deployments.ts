@@ -68,10 +68,14 @@ const getRoute = createRoute({
   method: 'get',
   path: '/v1/deployments/{id}',
   tags: ['deployments'],
-  summary: 'One deployment; ETag is its version',
-  request: { params: idParam },
+  summary: 'One deployment; ETag is its version (If-None-Match: 304 while unchanged)',
+  request: {
+    params: idParam,
+    headers: z.object({ 'if-none-match': z.string().max(1000).optional() }),
+  },
   responses: {
     200: { description: 'the deployment', content: { 'application/json': { schema: deploymentSchema } } },
+    304: { description: 'unchanged since the ETag given in If-None-Match' },
     ...problems(403, 404),
   },
 });
@@ -131,7 +135,11 @@ export function registerDeployments(app: App, deps: ApiDeps): void {
     const d = await inTenantTx(c, deps, (tx) => getDeployment(tx, id));
     // Row-level security hides other tenants' rows: they are indistinguishable from absent ones.
     if (!d) throw new ProblemError('not-found', `no deployment ${id}`);
-    c.header('etag', `"${d.version}"`);
+    const etag = `"${d.version}"`;
+    c.header('etag', etag);
+    // A poller (an agent waiting for status) gets 304 and no body while nothing changed.
+    const known = c.req.valid('header')['if-none-match']?.split(',').map((t) => t.trim().replace(/^W\//, ''));
+    if (known?.includes(etag) || known?.includes('*')) return c.body(null, 304);
     return c.json(d, 200);
   });
 

@@ -33,6 +33,8 @@ describe('deployment lifecycle', () => {
     const got = await api.call(key, 'GET', `/v1/deployments/${d.id}`);
     expect(got.status).toBe(200);
     expect(got.headers.get('etag')).toBe('"1"');
+    const unchanged = await api.call(key, 'GET', `/v1/deployments/${d.id}`, undefined, { 'if-none-match': '"1"' });
+    expect(unchanged.status).toBe(304);
 
     const list = await (await api.call(key, 'GET', '/v1/deployments?limit=200')).json();
     expect(list.items.map((x: { name: string }) => x.name)).toContain('shop-db');
@@ -43,6 +45,7 @@ describe('deployment lifecycle', () => {
     });
     expect(patched.status).toBe(200);
     expect(patched.headers.get('etag')).toBe('"2"');
+    expect((await api.call(key, 'GET', `/v1/deployments/${d.id}`, undefined, { 'if-none-match': '"1"' })).status).toBe(200);
     expect((await patched.json()).config.storage).toBe('16Gi');
 
     const stale = await api.call(key, 'PATCH', `/v1/deployments/${d.id}`, { config: { storage: '32Gi' } }, { 'if-match': '"1"' });
