@@ -4,6 +4,7 @@ import { routePath } from 'hono/route';
 import type { ApiDeps, AppEnv } from './context.ts';
 
 const requestIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
+const quietRoutes = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * First middleware: a request id (the caller's X-Request-Id when sane, else a UUID), one
@@ -33,6 +34,8 @@ export function requestContext(deps: ApiDeps): MiddlewareHandler<AppEnv> {
         keyId: c.get('principal')?.keyId,
       };
       if (status >= 500) deps.log.error(line, 'request failed');
+      // Probes and scrapes come every few seconds: at debug, so they do not drown the rest.
+      else if (quietRoutes.has(route) && status < 400) deps.log.debug(line, 'request');
       else deps.log.info(line, 'request');
     }
   };
