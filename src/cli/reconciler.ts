@@ -1,9 +1,11 @@
+import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import { createDb } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLog, type Log } from '../log.ts';
 import { createKube, createKubeSecretWriter, createReconciler, loadKubeConfig, type Kube, type Reconciler } from '../reconciler/index.ts';
+import { probeHandler } from '../reconciler/probe.ts';
 import { noClusterSecretWriter, type SecretWriter } from '../secrets.ts';
 import { openDatabase } from './database.ts';
 
@@ -23,6 +25,7 @@ export function secretWriterFor(kube: Kube | null): SecretWriter {
 
 export interface ReconcilerHandle {
   reconciler: Reconciler;
+  db: ReturnType<typeof createDb>;
   stop: () => Promise<void>;
 }
 
@@ -39,6 +42,7 @@ export async function startReconciler(config: Config, databaseUrl: string, kube:
   }
   return {
     reconciler,
+    db,
     stop: async () => {
       await reconciler.stop();
       await db.end({ timeout: 5 });
@@ -61,6 +65,21 @@ export async function reconcilerCommand(config: Config): Promise<void> {
     await database.stop();
     throw err;
   }
+  // Probes and metrics on PORT (no API runs in this process).
+  const running = handle;
+  const onRequest = probeHandler(running.reconciler, running.db);
+  const probes = createServer((req, res) => void onRequest(req, res));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probes.once('error', reject);
+      probes.listen(config.port, config.host, resolve);
+    });
+    log.info({ port: config.port, host: config.host }, 'probes listening: /healthz /readyz /metrics');
+  } catch (err) {
+    await running.stop().catch(() => {});
+    await database.stop();
+    throw err;
+  }
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       process.off('SIGINT', onSignal);
@@ -71,7 +90,8 @@ export async function reconcilerCommand(config: Config): Promise<void> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
-  await handle.stop().catch((err: unknown) => log.error({ err }, 'error stopping the reconciler'));
+  await new Promise<void>((resolve) => probes.close(() => resolve()));
+  await running.stop().catch((err: unknown) => log.error({ err }, 'error stopping the reconciler'));
   await database.stop();
   log.info('stopped');
 }
