@@ -32,18 +32,19 @@ export async function idempotent(
   const hash = createHash('sha256').update(`${c.req.method} ${c.req.path}\n${JSON.stringify(request ?? null)}`).digest();
   // Answers live 24 hours: this key's expired ones go first (pipelined with the claim, and
   // in this transaction, so an expired key is claimed afresh).
-  const purge = tx`
-    delete from shipslog.idempotency_keys
-    where api_key_id = ${principal.keyId}
-      and created_at < now() - ${`${retentionHours} hours`}::interval
-  `.execute();
-  const claimed = await tx`
-    insert into shipslog.idempotency_keys (api_key_id, idempotency_key, tenant, request_hash)
-    values (${principal.keyId}, ${key}, ${principal.tenant ?? '*'}, ${hash})
-    on conflict do nothing
-    returning 1
-  `;
-  await purge;
+  const [, claimed] = await Promise.all([
+    tx`
+      delete from shipslog.idempotency_keys
+      where api_key_id = ${principal.keyId}
+        and created_at < now() - ${`${retentionHours} hours`}::interval
+    `.execute(),
+    tx`
+      insert into shipslog.idempotency_keys (api_key_id, idempotency_key, tenant, request_hash)
+      values (${principal.keyId}, ${key}, ${principal.tenant ?? '*'}, ${hash})
+      on conflict do nothing
+      returning 1
+    `.execute(),
+  ]);
   if (claimed.length === 0) {
     const [row] = await tx<{ request_hash: Buffer; status: number; response: unknown; location: string | null }[]>`
       select request_hash, status, response, location
