@@ -297,6 +297,24 @@ begin
     ev.deployment_id, ev.tenant, ev.name, ev.seq, ev.occurred_at, ev.txid, ev.action, ev.actor,
     ev.actor_type, ev.reason, ev.correlation_id, ev.request_id, ev.user_agent, ev.db_role,
     ev.db_user, ev.application_name, ev.client_addr;
+  -- The caller-supplied settings, checked here so that the error names the setting.
+  if ev.actor_type not in ('user', 'service', 'system', 'database') then
+    raise exception 'shipslog.actor_type must be user, service or system, not "%"', ev.actor_type
+      using errcode = '22023',
+            hint = 'Set shipslog.actor_type with set_config(''shipslog.actor_type'', ''user'', true), or leave it unset.';
+  end if;
+  if ev.action not in ('created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
+                       'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back') then
+    raise exception 'shipslog.action "%" is not an audit action', ev.action
+      using errcode = '22023',
+            hint = 'Use one of created, config_changed, upgraded, secrets_rotated, restarted, health_changed, status_changed, resources_changed, removal_requested, removed, rolled_back; or leave it unset.';
+  end if;
+  if length(ev.actor) > 200 or length(ev.reason) > 1000 or length(ev.correlation_id) > 200
+     or length(ev.request_id) > 200 or length(ev.user_agent) > 500 then
+    raise exception 'an actor context setting is too long'
+      using errcode = '22001',
+            hint = 'Limits: shipslog.actor 200, shipslog.reason 1000, shipslog.correlation_id 200, shipslog.request_id 200, shipslog.user_agent 500 characters.';
+  end if;
   begin
     ev.source_ip := shipslog.context_setting('shipslog.source_ip')::inet;
   exception when invalid_text_representation then

@@ -251,11 +251,17 @@ describe('audit trigger', () => {
   it('rejects an invalid actor type or source ip in the context and rolls the change back', async () => {
     await expect(
       withActor(t.db, { actor: 'x', actorType: 'robot' as never }, (tx) => insertDeployment(tx, { name: 'bad-actor' })),
-    ).rejects.toMatchObject({ code: '23514', constraint_name: 'deployment_events_actor_type_check' });
+    ).rejects.toMatchObject({ code: '22023', message: 'shipslog.actor_type must be user, service or system, not "robot"' });
+    await expect(
+      withActor(t.db, { actor: 'x', actorType: 'user', action: 'exploded' }, (tx) => insertDeployment(tx, { name: 'bad-action' })),
+    ).rejects.toMatchObject({ code: '22023', message: 'shipslog.action "exploded" is not an audit action' });
+    await expect(
+      withActor(t.db, { actor: 'x', actorType: 'user', reason: 'r'.repeat(1001) }, (tx) => insertDeployment(tx, { name: 'long-reason' })),
+    ).rejects.toMatchObject({ code: '22001', hint: expect.stringContaining('shipslog.reason 1000') });
     await expect(
       withActor(t.db, { actor: 'x', actorType: 'user', sourceIp: 'not-an-ip' }, (tx) => insertDeployment(tx, { name: 'bad-ip' })),
     ).rejects.toMatchObject({ code: '22P02', message: expect.stringContaining('shipslog.source_ip') });
-    const rows = await t.db`select 1 from shipslog.deployments where name in ('bad-actor', 'bad-ip')`;
+    const rows = await t.db`select 1 from shipslog.deployments where name in ('bad-actor', 'bad-ip', 'bad-action', 'long-reason')`;
     expect(rows).toHaveLength(0);
   });
 
