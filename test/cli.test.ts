@@ -52,6 +52,15 @@ async function serveOnce(dataDir: string): Promise<{ logs: string; code: number 
     expect(await waitForHealth(port, child)).toEqual({ status: 'ok' });
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
+    // No cluster configured: the reconciler plans and applies nothing, and readiness says so.
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      database: 'ok',
+      reconciler: { mode: 'plan-only', running: true, message: expect.stringContaining('no cluster configured') },
+    });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toContain('shipslog_reconcile_runs_total');
+    expect(metrics).toContain('shipslog_http_request_duration_seconds');
   } finally {
     child.kill('SIGTERM');
   }

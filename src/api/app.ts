@@ -64,6 +64,7 @@ export function createApp(deps: AppDeps): App {
         ? Promise.resolve(deps.fingerprintKey)
         : (keyPromise ??= loadFingerprintKey(deps.config.fingerprintKey, deps.config.dataDir)),
     metrics: createMetrics(),
+    reconciler: deps.reconciler ?? null,
   };
 
   const app: App = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });

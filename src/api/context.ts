@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { Log } from '../log.ts';
+import type { Reconciler } from '../reconciler/index.ts';
 import type { SecretWriter } from '../secrets.ts';
 import type { ApiMetrics } from './metrics.ts';
 
@@ -26,12 +27,15 @@ export interface AppDeps {
   secretWriter?: SecretWriter;
   /** HMAC key for secret fingerprints (default: loadFingerprintKey(config.fingerprintKey, config.dataDir)). */
   fingerprintKey?: Buffer;
+  /** The reconciler running in this process (`shipslog serve`): its state in /readyz, its metrics in /metrics. */
+  reconciler?: Pick<Reconciler, 'describe' | 'metrics'>;
 }
 
 /** What createApp resolves once and hands to every route module. */
-export interface ApiDeps extends Required<Omit<AppDeps, 'fingerprintKey'>> {
+export interface ApiDeps extends Required<Omit<AppDeps, 'fingerprintKey' | 'reconciler'>> {
   fingerprintKey: () => Promise<Buffer>;
   metrics: ApiMetrics;
+  reconciler: Pick<Reconciler, 'describe' | 'metrics'> | null;
 }
 
 export interface AppEnv {

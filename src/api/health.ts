@@ -1,7 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { Registry } from 'prom-client';
 import type { ApiDeps, App } from './context.ts';
 
-const status = z.object({ status: z.string(), database: z.string().optional() });
+const status = z.object({
+  status: z.string(),
+  database: z.string().optional(),
+  reconciler: z
+    .object({ mode: z.enum(['apply', 'plan-only']), message: z.string(), running: z.boolean() })
+    .passthrough()
+    .optional()
+    .openapi({ description: 'The reconciler in this process; mode plan-only means no cluster is configured and nothing is applied' }),
+});
 
 const healthz = createRoute({
   method: 'get',
@@ -17,7 +26,7 @@ const readyz = createRoute({
   path: '/readyz',
   tags: ['operations'],
   security: [],
-  summary: 'Readiness: the database answers within 2 s',
+  summary: 'Readiness: the database answers within 2 s (the body also says whether the reconciler applies or only plans)',
   responses: {
     200: { description: 'ready', content: { 'application/json': { schema: status } } },
     503: { description: 'database unreachable', content: { 'application/json': { schema: status } } },
@@ -38,18 +47,23 @@ export function registerHealth(app: App, deps: ApiDeps): void {
   app.openapi(healthz, (c) => c.json({ status: 'ok' }, 200));
 
   app.openapi(readyz, async (c) => {
+    const reconciler = deps.reconciler ? { reconciler: deps.reconciler.describe() } : {};
     try {
       await withTimeout(deps.db`select 1`.execute(), 2000);
-      return c.json({ status: 'ready', database: 'ok' }, 200);
+      return c.json({ status: 'ready', database: 'ok', ...reconciler }, 200);
     } catch (err) {
       deps.log.warn({ err }, 'readiness check failed: database unreachable');
-      return c.json({ status: 'not ready', database: 'unreachable' }, 503);
+      return c.json({ status: 'not ready', database: 'unreachable', ...reconciler }, 503);
     }
   });
 
+  // One scrape for the whole process: the API's series and, in `serve`, the reconciler's.
+  const registry = deps.reconciler
+    ? Registry.merge([deps.metrics.registry, deps.reconciler.metrics.registry])
+    : deps.metrics.registry;
   app.openapi(metrics, async (c) => {
-    const text = await deps.metrics.registry.metrics();
-    return c.text(text, 200, { 'content-type': deps.metrics.registry.contentType });
+    const text = await registry.metrics();
+    return c.text(text, 200, { 'content-type': registry.contentType });
   });
 }
 

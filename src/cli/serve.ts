@@ -7,7 +7,7 @@ import { migrate } from '../db/migrate.ts';
 import { createLog } from '../log.ts';
 import { openDatabase } from './database.ts';
 import { ensureAdminKey } from './keys.ts';
-import { kubeFromConfig, secretWriterFor, startReconciler } from './reconciler.ts';
+import { kubeFromConfig, secretWriterFor, startReconciler, type ReconcilerHandle } from './reconciler.ts';
 
 /** `shipslog serve`: database (embedded by default), migrations, HTTP; clean shutdown on SIGINT/SIGTERM. */
 export async function serveCommand(config: Config): Promise<void> {
@@ -39,12 +39,20 @@ export async function serveCommand(config: Config): Promise<void> {
     // The reconciler (own pool; SHIPSLOG_RECONCILER=off leaves it to `shipslog reconciler`),
     // stopped before the API's pool closes. Secrets go to the same cluster it applies to.
     const kube = kubeFromConfig(config, log);
+    let reconciler: ReconcilerHandle | undefined;
     if (config.reconciler?.enabled ?? true) {
-      const reconciler = await startReconciler(config, database.url, kube, log);
+      reconciler = await startReconciler(config, database.url, kube, log);
       stops.push(reconciler.stop);
+      if (!kube) log.warn(reconciler.reconciler.describe().message);
     }
 
-    const app = createApp({ db, config, log, secretWriter: secretWriterFor(kube) });
+    const app = createApp({
+      db,
+      config,
+      log,
+      secretWriter: secretWriterFor(kube),
+      ...(reconciler ? { reconciler: reconciler.reconciler } : {}),
+    });
     const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);

@@ -107,7 +107,7 @@ describe('operations', () => {
     const { noClusterSecretWriter } = await import('../../src/secrets.ts');
     const deps = {
       db: api.t.db, config: loadConfig({}), log: pino({ level: 'silent' }), secretWriter: noClusterSecretWriter,
-      fingerprintKey: async () => Buffer.alloc(32), metrics: createMetrics(),
+      fingerprintKey: async () => Buffer.alloc(32), metrics: createMetrics(), reconciler: null,
     };
     const app = createApp({ db: api.t.db, config: loadConfig({}), log: pino({ level: 'silent' }), fingerprintKey: Buffer.alloc(32) });
     app.get('/v1/probe-context', async (c) =>
