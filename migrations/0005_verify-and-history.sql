@@ -302,8 +302,7 @@ as $$
     e.chain_index,
     e.deployment_id,
     e.seq
-  from shipslog.deployment_events as e
-  where e.deployment_id in (
+  from (
       select c.deployment_id
       from shipslog.deployment_events as c
       where c.tenant = p_tenant
@@ -314,7 +313,16 @@ as $$
       from shipslog.deployments as d
       where d.tenant = p_tenant
         and d.name = p_name
-    )
+    ) as ids
+  -- The newest p_limit of each incarnation by its chain index (an index scan each), then
+  -- the newest p_limit of those: no sort of a long history to show its last page.
+  cross join lateral (
+      select *
+      from shipslog.deployment_events as x
+      where x.deployment_id = ids.deployment_id
+      order by x.chain_index desc
+      limit p_limit
+    ) as e
   order by e.occurred_at desc, e.seq desc
   limit p_limit
 $$;
