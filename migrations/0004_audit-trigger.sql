@@ -273,30 +273,27 @@ begin
     prev_hash := old.chain_head;
   end if;
 
-  -- One statement for the rest of the event: each plpgsql assignment is an executor call.
+  -- One assignment per field: each is a plpgsql "simple expression", evaluated without
+  -- starting an executor, which a multi-column SELECT INTO would (~0.13 M instructions more
+  -- per event, measured with callgrind).
+  ev.deployment_id := coalesce(new.id, old.id);
+  ev.tenant := coalesce(new.tenant, old.tenant);
+  ev.name := coalesce(new.name, old.name);
+  ev.seq := nextval('shipslog.deployment_events_seq');
+  ev.occurred_at := clock_timestamp();
+  ev.txid := pg_current_xact_id();
+  ev.action := coalesce(shipslog.context_setting('shipslog.action'), shipslog.derive_action(ev.previous_state, ev.new_state));
+  ev.actor := coalesce(shipslog.context_setting('shipslog.actor'), session_user);
+  ev.actor_type := coalesce(shipslog.context_setting('shipslog.actor_type'), 'database');
+  ev.reason := shipslog.context_setting('shipslog.reason');
+  ev.correlation_id := shipslog.context_setting('shipslog.correlation_id');
+  ev.request_id := shipslog.context_setting('shipslog.request_id');
+  ev.user_agent := shipslog.context_setting('shipslog.user_agent');
   -- Inside SECURITY DEFINER current_user is the owner; the session's role is in "role".
-  select
-    coalesce(new.id, old.id),
-    coalesce(new.tenant, old.tenant),
-    coalesce(new.name, old.name),
-    nextval('shipslog.deployment_events_seq'),
-    clock_timestamp(),
-    pg_current_xact_id(),
-    coalesce(shipslog.context_setting('shipslog.action'), shipslog.derive_action(ev.previous_state, ev.new_state)),
-    coalesce(shipslog.context_setting('shipslog.actor'), session_user),
-    coalesce(shipslog.context_setting('shipslog.actor_type'), 'database'),
-    shipslog.context_setting('shipslog.reason'),
-    shipslog.context_setting('shipslog.correlation_id'),
-    shipslog.context_setting('shipslog.request_id'),
-    shipslog.context_setting('shipslog.user_agent'),
-    case when current_setting('role') = 'none' then session_user::text else current_setting('role') end,
-    session_user,
-    nullif(current_setting('application_name'), ''),
-    inet_client_addr()
-  into
-    ev.deployment_id, ev.tenant, ev.name, ev.seq, ev.occurred_at, ev.txid, ev.action, ev.actor,
-    ev.actor_type, ev.reason, ev.correlation_id, ev.request_id, ev.user_agent, ev.db_role,
-    ev.db_user, ev.application_name, ev.client_addr;
+  ev.db_role := case when current_setting('role') = 'none' then session_user::text else current_setting('role') end;
+  ev.db_user := session_user;
+  ev.application_name := nullif(current_setting('application_name'), '');
+  ev.client_addr := inet_client_addr();
   -- The caller-supplied settings, checked here so that the error names the setting.
   if ev.actor_type not in ('user', 'service', 'system', 'database') then
     raise exception 'shipslog.actor_type must be user, service or system, not "%"', ev.actor_type
