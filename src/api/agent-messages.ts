@@ -101,7 +101,7 @@ export function registerAgentMessages(app: App, deps: ApiDeps): void {
       createdAt: body.created_at ? new Date(body.created_at) : undefined,
     };
     try {
-      const m = await inTenantTx(c, deps, (tx) => startAgentMessage(tx, input), { write: true });
+      const m = await inTenantTx(c, deps, (tx) => startAgentMessage(tx, input));
       c.header('location', `/v1/agent-messages/${encodeURIComponent(m.messageId)}`);
       return c.json(messageJson(m), 201);
     } catch (err) {
@@ -123,7 +123,7 @@ export function registerAgentMessages(app: App, deps: ApiDeps): void {
     requireScope(c.get('principal'), 'deploy');
     const { messageId: id } = c.req.valid('param');
     const body = c.req.valid('json');
-    const result = await inTenantTx(c, deps, (tx) => finaliseAgentMessage(tx, id, body), { write: true });
+    const result = await inTenantTx(c, deps, (tx) => finaliseAgentMessage(tx, id, body));
     // Row-level security hides other tenants' messages: they are indistinguishable from absent ones.
     if (!result) throw new ProblemError('not-found', `no agent message ${id}`);
     c.header('x-shipslog-outcome', result.outcome);

@@ -11,8 +11,9 @@
  *      requireScope(principal, 'read' | 'deploy' | 'audit' | 'admin') from ./auth.ts.
  *   3. Do ALL database work through inTenantTx(c, deps, async (tx) => ...) from ./tx.ts: one
  *      transaction as role shipslog_app with shipslog.tenant and the actor context set, so
- *      row-level security and the audit trigger see the caller. Pass { write: true } for
- *      writes. Your tables need RLS policies keyed on shipslog.tenant_visible(tenant).
+ *      row-level security and the audit trigger see the caller. Count the deployment events
+ *      a route writes in deps.metrics.auditEvents. Your tables need RLS policies keyed on
+ *      shipslog.tenant_visible(tenant).
  *   4. Errors: throw new ProblemError('not-found' | 'conflict' | ..., detail) from
  *      ./problem.ts, or let a PostgreSQL error through: db/errors.ts maps SQLSTATEs to
  *      problem+json. Never put SQL text or stack traces in a response.

@@ -8,8 +8,6 @@ export interface TxOptions {
   reason?: string | undefined;
   /** An explicit action (e.g. rolled_back) overriding the one the trigger derives. */
   action?: string | undefined;
-  /** Count the audit events this transaction wrote into the metrics (writes only). */
-  write?: boolean;
 }
 
 /**
@@ -50,15 +48,6 @@ export async function inTenantTx<T>(
       order by s.ord
     `.execute();
     const [, value] = await Promise.all([context, fn(tx)]);
-    if (options.write) {
-      const written = await tx<{ action: string; n: number }[]>`
-        select action, count(*)::int as n
-        from shipslog.deployment_events
-        where txid = pg_current_xact_id_if_assigned()
-        group by action
-      `;
-      for (const w of written) deps.metrics.auditEvents.inc({ action: w.action }, w.n);
-    }
     return value;
   });
   return result as T;
