@@ -10,7 +10,7 @@ import { createReconcilerMetrics, type ReconcilerMetrics } from './metrics.ts';
 import { claimNext, claimOne, loadClaimed } from './queue.ts';
 import { runClaimed, type RunDeps } from './run.ts';
 import { noteBackoffs, noteSkip } from './skips.ts';
-import { sleep, Wake } from './wake.ts';
+import { Wake } from './wake.ts';
 
 export { createKube, loadKubeConfig, KubeError, type Kube } from './kube.ts';
 export { createKubeSecretWriter } from './secret-writer.ts';
@@ -74,6 +74,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   }
 
   const wake = new Wake();
+  /** Woken only by stop(): back-off waits that a NOTIFY must not shorten. */
+  const stopSignal = new Wake();
   // Health polls on its own timer: a burst of NOTIFYs must not turn into a burst of polls.
   const healthWake = new Wake();
   const hints = new Set<string>();
@@ -128,8 +130,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         failures++;
         lastError = describeError(err);
         log.error({ err: lastError }, 'reconcile step failed');
-        // Database trouble: back off 0.5 s, 1 s, 2 s ... 30 s rather than spin.
-        await sleep(Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6)));
+        // Database trouble: back off 0.5 s, 1 s, 2 s ... 30 s rather than spin; stop() cuts it short.
+        await stopSignal.wait(Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6)));
       }
       if (!worked && !stopping) {
         await noteBackoffs(runDeps).catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not record back-off skips'));
@@ -193,8 +195,11 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       stopping = true;
       wake.all();
       healthWake.all();
+      stopSignal.all();
       await Promise.all(loops);
-      await unlisten?.().catch(() => {});
+      // UNLISTEN waits for the LISTEN connection, which may be reconnecting after a drop;
+      // closing the pool ends it anyway, so stop does not wait for it beyond 2 s.
+      await Promise.race([unlisten?.().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
       listening = false;
       running = false;
       log.info({ runs }, 'reconciler stopped');

@@ -19,4 +19,3 @@ export class Wake {
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
