@@ -54,7 +54,8 @@ begin
 end
 $$;
 
--- BEFORE triggers run in name order: 20 settles validity before 90_audit records anything.
+-- BEFORE triggers run in name order: deployments_20_recipe_config settles validity before
+-- deployments_audit records anything ("2" sorts before "a").
 create function shipslog.tg_deployments__recipe_config()
 returns trigger
 language plpgsql
