@@ -207,6 +207,16 @@ describe('audit trigger', () => {
     expect(after[0]!.n).toBe(before[0]!.n);
   });
 
+  it('the audit trigger is the last BEFORE row trigger, so it hashes the row as stored', async () => {
+    // tgtype bit 1: row level; bit 2: BEFORE. Triggers of one kind fire in name order.
+    const rows = await t.db<{ tgname: string }[]>`
+      select tgname from pg_trigger
+      where tgrelid = 'shipslog.deployments'::regclass and not tgisinternal
+        and (tgtype & 1) = 1 and (tgtype & 2) = 2
+      order by tgname collate "C"`;
+    expect(rows.at(-1)?.tgname).toBe('deployments_audit');
+  });
+
   it('checks the shape of managed_resources in PostgreSQL', async () => {
     const d = await insertDeployment(t.db, { name: 'inventory' });
     const set = (value: unknown) => t.db`update shipslog.deployments set managed_resources = ${t.db.json(value as never)} where id = ${d.id}`;
