@@ -25,6 +25,8 @@ export interface ReconcilerConfig {
   backoffMaxMs?: number;
   workerId?: string;
   registry?: Registry;
+  /** How long stop() waits for runs in flight (default 5 s); a run cut off is taken over and recorded as lost by the next claimer. */
+  stopGraceMs?: number;
 }
 
 export interface ReconcilerStatus {
@@ -196,7 +198,16 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       wake.all();
       healthWake.all();
       stopSignal.all();
-      await Promise.all(loops);
+      // A run in flight may be waiting on the Kubernetes API (30 s request timeout): wait for
+      // it a little, not for ever. Its claim dies with the connection when the pool closes.
+      const grace = config.stopGraceMs ?? 5000;
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        Promise.all(loops).then(() => true),
+        new Promise<false>((r) => (timer = setTimeout(() => r(false), grace))),
+      ]);
+      clearTimeout(timer);
+      if (!finished) log.warn({ graceMs: grace }, 'reconciler stopped with a run still in flight; another replica takes it over');
       // UNLISTEN waits for the LISTEN connection, which may be reconnecting after a drop;
       // closing the pool ends it anyway, so stop does not wait for it beyond 2 s.
       await Promise.race([unlisten?.().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);

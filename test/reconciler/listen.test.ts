@@ -38,5 +38,5 @@ describe('wake-ups', () => {
     // The reconnect ran the catch-up (the insert may or may not have raced ahead of it).
     expect(r.describe()).toMatchObject({ listening: true, listenConnects: 2 });
     await r.stop();
-  });
+  }, 60_000); // its waits add up to 45 s at most under load; normally it takes ~1 s
 });
