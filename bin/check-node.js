@@ -17,7 +17,7 @@ function atLeast(found, wanted) {
 /** The one sentence to print when this Node.js cannot run shipslog, or null when it can. */
 export function nodeProblem(found, canStripTypes) {
   if (!atLeast(found, neededNode)) {
-    return `shipslog needs Node.js ${neededNode} or newer, but this is Node.js ${found}; install Node.js 24 LTS (for example: npm install node@24) and run it again.`;
+    return `shipslog needs Node.js ${neededNode} or newer, but this is Node.js ${found}; install Node.js 24 LTS (for example: npm install --prefix ~/node24 node@24, then put ~/node24/node_modules/.bin first on PATH) and run it again.`;
   }
   if (!canStripTypes) {
     return `shipslog runs its TypeScript sources directly, but this Node.js ${found} has type stripping off; run it with --experimental-strip-types or use Node.js 24 LTS.`;

@@ -75,7 +75,7 @@ function postgresProcessesFor(dataDir: string): Promise<string> {
 describe('shipslog CLI', () => {
   it('explains an old Node.js in one sentence naming both versions', () => {
     expect(nodeProblem('20.20.2', false)).toBe(
-      'shipslog needs Node.js 22.12 or newer, but this is Node.js 20.20.2; install Node.js 24 LTS (for example: npm install node@24) and run it again.',
+      'shipslog needs Node.js 22.12 or newer, but this is Node.js 20.20.2; install Node.js 24 LTS (for example: npm install --prefix ~/node24 node@24, then put ~/node24/node_modules/.bin first on PATH) and run it again.',
     );
     expect(nodeProblem('22.11.9', true)).toMatch(/needs Node.js 22.12 or newer, but this is Node.js 22.11.9/);
     expect(nodeProblem('22.12.0', false)).toMatch(/type stripping off/);
