@@ -1,5 +1,6 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
+import { actorSettings } from '../db/actor.ts';
 import type { Tx } from '../db/client.ts';
 import type { ApiDeps, AppEnv } from './context.ts';
 
@@ -24,15 +25,17 @@ export async function inTenantTx<T>(
   const principal = c.get('principal');
   const settings: [string, string][] = [
     ['role', 'shipslog_app'],
-    ['shipslog.tenant', principal.tenant ?? '*'],
-    ['shipslog.actor', principal.name],
-    ['shipslog.actor_type', principal.actorType],
-    ['shipslog.reason', clip(options.reason ?? headerText(c, 'x-reason'), 1000)],
-    ['shipslog.correlation_id', clip(headerText(c, 'x-correlation-id'), 200)],
-    ['shipslog.request_id', c.get('requestId') ?? ''],
-    ['shipslog.source_ip', sourceIp(c)],
-    ['shipslog.user_agent', clip(headerText(c, 'user-agent'), 500)],
-    ['shipslog.action', options.action ?? ''],
+    ...actorSettings({
+      tenant: principal.tenant ?? '*',
+      actor: principal.name,
+      actorType: principal.actorType,
+      reason: clip(options.reason ?? headerText(c, 'x-reason'), 1000),
+      correlationId: clip(headerText(c, 'x-correlation-id'), 200),
+      requestId: c.get('requestId') ?? '',
+      sourceIp: sourceIp(c),
+      userAgent: clip(headerText(c, 'user-agent'), 500),
+      action: options.action ?? '',
+    }),
     // No request holds a connection and its locks for long: a runaway query is cancelled
     // (57014 -> 503) instead of queueing every request behind it.
     ['statement_timeout', '10s'],

@@ -26,17 +26,17 @@ const settings: Record<keyof ActorContext, string> = {
   tenant: 'shipslog.tenant',
 };
 
+/** The actor context as [setting, value] pairs for set_config (unset fields as '', which the trigger reads as unset). */
+export function actorSettings(ctx: ActorContext): [string, string][] {
+  return (Object.entries(settings) as [keyof ActorContext, string][]).map(([key, name]) => [name, ctx[key] ?? '']);
+}
+
 /** Sets the actor context for the rest of this transaction (set_config(..., true) is transaction-local). */
 export async function setActorContext(tx: Tx, ctx: ActorContext): Promise<void> {
-  const names: string[] = [];
-  const values: string[] = [];
-  for (const [key, name] of Object.entries(settings) as [keyof ActorContext, string][]) {
-    names.push(name);
-    values.push(ctx[key] ?? '');
-  }
+  const pairs = actorSettings(ctx);
   await tx`
     select set_config(s.name, s.value, true)
-    from unnest(${names}::text[], ${values}::text[]) as s(name, value)
+    from unnest(${pairs.map((p) => p[0])}::text[], ${pairs.map((p) => p[1])}::text[]) as s(name, value)
   `;
 }
 
