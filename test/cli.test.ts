@@ -123,9 +123,9 @@ describe('shipslog CLI', () => {
     });
     const env = cliEnv({ DATABASE_URL: withDatabase(adminUrl, name) });
     const first = await run(process.execPath, ['bin/shipslog.js', 'migrate'], { env });
-    expect(first.stdout).toMatch(/^applied \d+ migration\(s\):\n {2}0001_schema-and-roles\n/);
+    expect(first.stdout).toMatch(/^applied \d+ migration\(s\):\n {2}0001_baseline\n/);
     const second = await run(process.execPath, ['bin/shipslog.js', 'migrate'], { env });
-    expect(second.stdout).toBe('database is up to date: no migration applied\n');
+    expect(second.stdout).toBe('database is up to date: no migration applied; sql/ definitions re-applied\n');
   });
 
   it('rejects a bad setting with a clear error naming the variable', async () => {

@@ -56,7 +56,7 @@ export async function reconcilerCommand(config: Config): Promise<void> {
   const database = await openDatabase(config, log);
   let handle: ReconcilerHandle | undefined;
   try {
-    const applied = await migrate(database.url, (m) => log.warn(m));
+    const { applied } = await migrate(database.url, { log: (m) => log.warn(m), definitions: 'when-changed' });
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
     handle = await startReconciler(config, database.url, kubeFromConfig(config, log), log);
     log.info(handle.reconciler.describe(), 'shipslog reconciler running');

@@ -22,8 +22,12 @@ export async function serveCommand(config: Config): Promise<void> {
     log.info('stopped');
   };
   try {
-    const applied = await migrate(database.url, (m) => log.warn(m));
+    const { applied, definitionsApplied } = await migrate(database.url, {
+      log: (m) => log.warn(m),
+      definitions: 'when-changed',
+    });
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
+    if (definitionsApplied) log.info('sql/ definitions applied');
 
     const db = createDb(database.url, { applicationName: 'shipslog api' });
     stops.push(() => db.end({ timeout: 5 }));

@@ -2,9 +2,9 @@ import postgres from 'postgres';
 
 /**
  * Domain errors raised by PostgreSQL, mapped from SQLSTATE and constraint names.
- * SQLSTATEs in class SL are shipslog's own (see migrations/): SL001 append-only,
+ * SQLSTATEs in class SL are shipslog's own (see sql/): SL001 append-only,
  * SL002 forged event, SL003 reused deployment id, SL010 immutable field.
- * SL301-SL313: agent messages (see migrations/0300-0303 and docs/agent-messages.md).
+ * SL301-SL313: agent messages (see sql/agent/ and docs/agent-messages.md).
  */
 export type DomainErrorKind =
   | 'not_found'
@@ -39,7 +39,7 @@ const kindByCode: Record<string, DomainErrorKind> = {
   SL002: 'forbidden',
   SL003: 'conflict',
   SL010: 'invalid',
-  // Agent messages (migrations/0300-0303).
+  // Agent messages (sql/agent/).
   SL301: 'conflict', // finalised message, other values
   SL302: 'invalid', // identity field of a message changed
   SL303: 'forbidden', // delete/truncate outside retention

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from './client.ts';
 
-/** Reconcile runs: written by the reconciler, read by the API and auditors. See migrations/0200-0204. */
+/** Reconcile runs: written by the reconciler, read by the API and auditors. See sql/reconciler/. */
 
 export type RunPhase = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Skipped';
 export type RunOutcome = 'Applied' | 'Unchanged' | 'Planned' | 'Removed' | 'Removing' | 'Failed' | 'Skipped';

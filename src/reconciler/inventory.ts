@@ -1,7 +1,7 @@
 import type { KubeObject } from '../recipes/index.ts';
 import { DEPLOYMENT_ID, MANAGED_BY } from '../recipes/index.ts';
 
-/** One entry of deployments.managed_resources (the CHECK in 0001 allows exactly these keys). */
+/** One entry of deployments.managed_resources (the CHECK shipslog.is_resource_list allows exactly these keys). */
 export interface InventoryItem {
   apiVersion: string;
   kind: string;

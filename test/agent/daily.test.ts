@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { asRole, recordMessage } from './support.ts';
 
-// shipslog.agent_message_daily (0307) is derived data: after any mix of starts, finalises,
+// shipslog.agent_message_daily (sql/agent/40_daily.sql) is derived data: after any mix of starts, finalises,
 // no-op retries and purges it must equal the sums recomputed from the messages, and
 // agent_analytics (daily sums + edges) must answer exactly as agent_analytics_scan.
 
