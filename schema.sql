@@ -1,24 +1,24 @@
-table agent_message_daily row level security
+table agent_message_daily row level security forced
 view agent_message_deployment_changes
 table agent_message_retention_runs
 sequence agent_message_retention_runs_id_seq
-table agent_messages row level security
+table agent_messages row level security forced
 table api_keys
 table audit_checkpoints
 sequence audit_checkpoints_id_seq
-table deployment_events row level security
+table deployment_events row level security forced
 sequence deployment_events_seq
-table deployments row level security
-table idempotency_keys row level security
-table projects row level security
+table deployments row level security forced
+table idempotency_keys row level security forced
+table projects row level security forced
 view reconcile_lock_effectiveness
 table reconcile_queue
 view reconcile_recent_failures
-table reconcile_run_audit row level security
+table reconcile_run_audit row level security forced
 sequence reconcile_run_audit_id_seq
-table reconcile_run_transitions row level security
+table reconcile_run_transitions row level security forced
 sequence reconcile_run_transitions_id_seq
-table reconcile_runs partition by RANGE (started_at) row level security
+table reconcile_runs partition by RANGE (started_at) row level security forced
 table reconcile_runs_default partition of reconcile_runs DEFAULT
 view reconcile_success_rate
 table schema_definitions
@@ -1166,6 +1166,25 @@ begin
   );
 end
 $function$
+function shipslog.find_active_api_key(p_key_hash bytea)
+CREATE OR REPLACE FUNCTION shipslog.find_active_api_key(p_key_hash bytea)
+ RETURNS TABLE(id uuid, name text, tenant text, scopes text[], actor_type text, key_prefix text, created_at timestamp with time zone, revoked_at timestamp with time zone, last_used_at timestamp with time zone)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO ''
+BEGIN ATOMIC
+ SELECT k.id,
+     k.name,
+     k.tenant,
+     k.scopes,
+     k.actor_type,
+     k.key_prefix,
+     k.created_at,
+     k.revoked_at,
+     k.last_used_at
+    FROM shipslog.api_keys k
+   WHERE ((k.key_hash = find_active_api_key.p_key_hash) AND (k.revoked_at IS NULL));
+END
 function shipslog.history(p_tenant text, p_name text, p_limit integer)
 CREATE OR REPLACE FUNCTION shipslog.history(p_tenant text, p_name text, p_limit integer DEFAULT 100)
  RETURNS TABLE(occurred_at timestamp with time zone, "when" text, action text, summary text, actor text, actor_type text, reason text, correlation_id text, chain_index integer, deployment_id uuid, seq bigint)
@@ -2240,24 +2259,33 @@ view reconcile_success_rate as
   WHERE started_at > (now() - '30 days'::interval)
   GROUP BY target;
 policy agent_message_daily_auditor on agent_message_daily permissive for select to shipslog_auditor using (true)
+policy agent_message_daily_owner on agent_message_daily permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy agent_message_daily_tenant on agent_message_daily permissive for select to shipslog_app using (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false))
 policy agent_messages_auditor on agent_messages permissive for select to shipslog_auditor using (true)
+policy agent_messages_owner on agent_messages permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy agent_messages_retention on agent_messages permissive for all to shipslog_agent_retention using (true)
 policy agent_messages_tenant on agent_messages permissive for all to shipslog_app using (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false)) with check (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false))
 policy deployment_events_app_tenant on deployment_events permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
 policy deployment_events_auditor_all on deployment_events permissive for select to shipslog_auditor using (true)
+policy deployment_events_owner on deployment_events permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy deployment_events_reconciler_all on deployment_events permissive for select to shipslog_reconciler using (true)
 policy deployments_app_tenant on deployments permissive for all to shipslog_app using (shipslog.tenant_visible(tenant)) with check (shipslog.tenant_visible(tenant))
 policy deployments_auditor_all on deployments permissive for select to shipslog_auditor using (true)
+policy deployments_owner on deployments permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy deployments_reconciler_all on deployments permissive for all to shipslog_reconciler using (true) with check (true)
 policy idempotency_keys_app_tenant on idempotency_keys permissive for all to shipslog_app using (shipslog.tenant_visible(tenant)) with check (shipslog.tenant_visible(tenant))
+policy idempotency_keys_owner on idempotency_keys permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy projects_auditor on projects permissive for select to shipslog_auditor using (true)
+policy projects_owner on projects permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy projects_tenant on projects permissive for select to shipslog_app using (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false))
 policy reconcile_run_audit_app_tenant on reconcile_run_audit permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy reconcile_run_audit_owner on reconcile_run_audit permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy reconcile_run_audit_read_all on reconcile_run_audit permissive for select to shipslog_auditor, shipslog_reconciler using (true)
 policy reconcile_run_transitions_app_tenant on reconcile_run_transitions permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy reconcile_run_transitions_owner on reconcile_run_transitions permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy reconcile_run_transitions_read_all on reconcile_run_transitions permissive for select to shipslog_auditor, shipslog_reconciler using (true)
 policy reconcile_runs_app_tenant on reconcile_runs permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy reconcile_runs_owner on reconcile_runs permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy reconcile_runs_reconciler_all on reconcile_runs permissive for all to shipslog_auditor, shipslog_reconciler using (true) with check (true)
 grant DELETE, INSERT, SELECT, UPDATE on table deployments to shipslog_app
 grant DELETE, INSERT, SELECT, UPDATE on table idempotency_keys to shipslog_app
@@ -2318,6 +2346,7 @@ grant EXECUTE on function event_hash(prev_hash bytea, e shipslog.deployment_even
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_app
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_auditor
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_reconciler
+grant EXECUTE on function find_active_api_key(p_key_hash bytea) to shipslog_app
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_app
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_auditor
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_reconciler
@@ -2338,6 +2367,7 @@ grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipsl
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_auditor
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_reconciler
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to postgres
+grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to shipslog_reconciler
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_app
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_auditor
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_reconciler
@@ -2390,6 +2420,9 @@ grant SELECT on table reconcile_run_transitions to shipslog_auditor
 grant SELECT on table reconcile_run_transitions to shipslog_reconciler
 grant SELECT on table reconcile_runs to shipslog_app
 grant SELECT on table reconcile_runs to shipslog_auditor
+grant SELECT on table schema_definitions to shipslog_app
+grant SELECT on table schema_definitions to shipslog_auditor
+grant SELECT on table schema_definitions to shipslog_reconciler
 grant SELECT on view agent_message_deployment_changes to shipslog_app
 grant SELECT on view agent_message_deployment_changes to shipslog_auditor
 grant SELECT on view reconcile_lock_effectiveness to shipslog_auditor

@@ -100,7 +100,16 @@ $$;
 -- The retention job's identity: it may read and delete messages and record its runs, and
 -- nothing else (its grants are in 90_grants.sql). current_user = shipslog_agent_retention
 -- inside this function is what the delete guard checks. Changing the owner needs a
--- superuser or a member of shipslog_agent_retention, and so does replacing the function
--- above once the role owns it.
+-- superuser or a member of shipslog_agent_retention (sql/common/05_owner-membership.sql),
+-- and so does replacing the function above once the role owns it. PostgreSQL also wants the
+-- new owner to hold CREATE on the schema at that moment: given for this statement only.
+grant create
+  on schema shipslog
+  to shipslog_agent_retention;
+
 alter function shipslog.purge_agent_messages(interval, text)
   owner to shipslog_agent_retention;
+
+revoke create
+  on schema shipslog
+  from shipslog_agent_retention;

@@ -81,10 +81,10 @@ grant execute
   on function shipslog.agent_message_daily_drift()
   to shipslog_auditor;
 
--- Only the service's own login (the one that runs migrations and the daily job, without
--- SET ROLE) may purge; API request transactions run as shipslog_app and cannot, so they
--- cannot remove everything older than the one-day floor whatever retention the service is
--- configured with.
+-- Who may purge: the owner (`shipslog agent-messages purge`) and shipslog_reconciler, whose
+-- login runs the service's daily retention job (system work, like reconciling). API request
+-- transactions run as shipslog_app and cannot, so they cannot remove everything older than
+-- the one-day floor whatever retention the service is configured with.
 grant execute
   on function shipslog.purge_agent_messages(interval, text)
-  to current_user;
+  to current_user, shipslog_reconciler;

@@ -1,5 +1,5 @@
--- api_keys is read by the service as the schema owner, before it switches to shipslog_app;
--- no other role needs the table. Auditors may see who holds which key, never the hashes.
+-- api_keys is read by the API only through shipslog.find_active_api_key() (15_api_keys.sql),
+-- so no runtime login can list keys. Auditors may see who holds which key, never the hashes.
 grant select (id, name, tenant, scopes, actor_type, key_prefix, created_at, revoked_at, last_used_at)
   on shipslog.api_keys
   to shipslog_auditor;

@@ -71,3 +71,9 @@ grant execute
     shipslog.chain_digest(pg_snapshot),
     shipslog.checkpoint_message(pg_snapshot, bigint, bigint, bytea)
   to shipslog_app, shipslog_reconciler, shipslog_auditor;
+
+-- Which schema a database holds (the migrations and sql/ digest): the runtime logins check it
+-- at start when they run without the owner's URL (src/cli/database.ts).
+grant select
+  on shipslog.schema_definitions
+  to shipslog_app, shipslog_reconciler, shipslog_auditor;

@@ -32,9 +32,15 @@ export function loadDefinitions(dir = definitionsDir): DefinitionFile[] {
   return files;
 }
 
-/** SHA-256 over every file's name and text, in application order: what the database records. */
-export function definitionsDigest(files: DefinitionFile[]): string {
+/**
+ * What the database records in shipslog.schema_definitions: SHA-256 over the names of the
+ * migrations and every sql/ file's name and text, in application order. Equal digests mean
+ * the database holds exactly this version's schema (a login that cannot read pgmigrations
+ * can still check it).
+ */
+export function definitionsDigest(files: DefinitionFile[], migrationNames: string[]): string {
   const hash = createHash('sha256');
+  for (const m of migrationNames) hash.update(`migration ${m}\0`);
   for (const f of files) hash.update(`${f.name}\0${f.text}\0`);
   return hash.digest('hex');
 }

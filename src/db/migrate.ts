@@ -1,7 +1,9 @@
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { definitionsDigest, loadDefinitions } from './definitions.ts';
+import { ensureLogin, type RuntimeLogin } from './logins.ts';
 import { adoptReleasedHistory } from './released-history.ts';
 
 export const migrationsDir = fileURLToPath(new URL('../../migrations', import.meta.url));
@@ -19,6 +21,8 @@ export interface MigrateOptions {
    * triggers and policies locks their tables, which every replica's start would otherwise do.
    */
   definitions?: 'always' | 'when-changed';
+  /** Runtime logins to create or update (their passwords reach the server only as SCRAM verifiers). */
+  logins?: RuntimeLogin[];
 }
 
 export interface MigrateResult {
@@ -26,6 +30,11 @@ export interface MigrateResult {
   applied: string[];
   /** Whether sql/'s definitions were applied in this run. */
   definitionsApplied: boolean;
+  /**
+   * Statements the current user could not run (no CREATEROLE or no ADMIN OPTION on a group
+   * role), password left out: for a person with those rights to run.
+   */
+  loginSql: string[];
 }
 
 // The key node-pg-migrate itself locks with, so a shipslog of an older layout that starts at
@@ -60,8 +69,10 @@ export async function migrate(databaseUrl: string, options: MigrateOptions = {})
       logger: { debug: () => {}, info: () => {}, warn: log, error: log },
     });
     const definitionsApplied = await applyDefinitions(client, options.definitions ?? 'always', applied.length > 0);
+    const loginSql: string[] = [];
+    for (const login of options.logins ?? []) loginSql.push(...((await ensureLogin(client, login)) ?? []));
     await client.query('commit');
-    return { applied: applied.map((m) => m.name), definitionsApplied };
+    return { applied: applied.map((m) => m.name), definitionsApplied, loginSql };
   } catch (err) {
     await client.query('rollback').catch(() => {});
     throw err;
@@ -84,9 +95,22 @@ function inOurTransaction(client: pg.Client) {
   } as unknown as pg.Client;
 }
 
+/** Names of the migrations in migrations/, as node-pg-migrate records them. */
+export function migrationNames(): string[] {
+  return readdirSync(migrationsDir)
+    .filter((f) => f.endsWith('.sql'))
+    .map((f) => f.slice(0, -'.sql'.length))
+    .sort();
+}
+
+/** The digest a database at this version's schema records (see definitionsDigest). */
+export function schemaDigest(): string {
+  return definitionsDigest(loadDefinitions(), migrationNames());
+}
+
 async function applyDefinitions(client: pg.Client, mode: 'always' | 'when-changed', migrated: boolean): Promise<boolean> {
   const files = loadDefinitions();
-  const digest = definitionsDigest(files);
+  const digest = definitionsDigest(files, migrationNames());
   if (mode === 'when-changed' && !migrated) {
     const { rows } = await client.query<{ digest: string }>(
       'select digest from shipslog.schema_definitions order by applied_at desc, id desc limit 1',
