@@ -143,3 +143,12 @@ create or replace trigger deployments_audit
   on shipslog.deployments
   for each row
   execute function shipslog.tg_deployments__audit();
+
+-- TRUNCATE fires no row trigger, so it would remove deployments without their removed
+-- events (15_no_truncate.sql). Every DELETE, however it is written, goes through
+-- deployments_audit above.
+create or replace trigger deployments_no_truncate
+  before truncate
+  on shipslog.deployments
+  for each statement
+  execute function shipslog.tg_audit_records__no_truncate('Remove rows of shipslog.deployments with DELETE (by id, with a WHERE clause, or all of them): the audit trigger writes each one''s removed event.');
