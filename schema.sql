@@ -1057,6 +1057,8 @@ begin
         execute format(
           'create table shipslog.%I partition of shipslog.reconcile_runs for values from (%L) to (%L)',
           part_name, month_start::timestamp at time zone 'UTC', (month_start + interval '1 month')::timestamp at time zone 'UTC');
+        -- In the same subtransaction: no partition exists, even for a moment, without it.
+        perform shipslog.guard_reconcile_run_partition(('shipslog.' || quote_ident(part_name))::regclass);
         created := created + 1;
       exception
         when check_violation then
@@ -1164,6 +1166,28 @@ begin
     'previous_state', e.previous_state,
     'new_state', e.new_state
   );
+end
+$function$
+function shipslog.guard_reconcile_run_partition(p_table regclass)
+CREATE OR REPLACE FUNCTION shipslog.guard_reconcile_run_partition(p_table regclass)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if not exists (
+    select
+    from pg_catalog.pg_partition_tree('shipslog.reconcile_runs'::regclass) as t
+    where t.relid = p_table
+  ) then
+    raise exception '% is not shipslog.reconcile_runs or one of its partitions', p_table
+      using errcode = '22023',
+            hint = 'Pass shipslog.reconcile_runs or a partition of it.';
+  end if;
+  execute format(
+    'create or replace trigger reconcile_runs_no_truncate before truncate on %s for each statement execute function shipslog.tg_audit_records__no_truncate(%L)',
+    p_table,
+    'Rows of shipslog.reconcile_runs (in any of its partitions) are run history and are kept: a run ends as Completed, Failed or Skipped, and a retry is a new run.');
 end
 $function$
 function shipslog.history(p_tenant text, p_name text, p_limit integer)
@@ -2195,8 +2219,10 @@ trigger CREATE TRIGGER reconcile_run_transitions_append_only BEFORE INSERT OR DE
 trigger CREATE TRIGGER reconcile_run_transitions_audit AFTER INSERT ON shipslog.reconcile_run_transitions FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_run_transitions__audit()
 trigger CREATE TRIGGER reconcile_run_transitions_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_run_transitions FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_run_transitions are run history and are kept; they follow the phase changes of shipslog.reconcile_runs.')
 trigger CREATE TRIGGER reconcile_runs_10_transition_guard BEFORE INSERT OR UPDATE ON shipslog.reconcile_runs FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_runs__transition_guard()
+trigger CREATE TRIGGER reconcile_runs_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_runs FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_runs (in any of its partitions) are run history and are kept: a run ends as Completed, Failed or Skipped, and a retry is a new run.')
 trigger CREATE TRIGGER reconcile_runs_record_transition AFTER INSERT OR UPDATE OF phase ON shipslog.reconcile_runs FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_runs__record_transition()
 trigger CREATE TRIGGER reconcile_runs_10_transition_guard BEFORE INSERT OR UPDATE ON shipslog.reconcile_runs_default FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_runs__transition_guard()
+trigger CREATE TRIGGER reconcile_runs_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_runs_default FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_runs (in any of its partitions) are run history and are kept: a run ends as Completed, Failed or Skipped, and a retry is a new run.')
 trigger CREATE TRIGGER reconcile_runs_record_transition AFTER INSERT OR UPDATE OF phase ON shipslog.reconcile_runs_default FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_runs__record_transition()
 view agent_message_deployment_changes as
  SELECT e.seq,
