@@ -1849,7 +1849,13 @@ begin
   ev.seq := nextval('shipslog.deployment_events_seq');
   ev.occurred_at := clock_timestamp();
   ev.txid := pg_current_xact_id();
-  ev.action := coalesce(shipslog.context_setting('shipslog.action'), shipslog.derive_action(ev.previous_state, ev.new_state));
+  -- A removal is always `removed`, whatever shipslog.action says for the rest of the
+  -- transaction (a restart of one deployment, then the removal of another): a chain whose
+  -- row is gone must end in `removed`, or shipslog.verify_chains() reports it as tampered.
+  ev.action := case
+                 when tg_op = 'DELETE' then 'removed'
+                 else coalesce(shipslog.context_setting('shipslog.action'), shipslog.derive_action(ev.previous_state, ev.new_state))
+               end;
   ev.actor := coalesce(shipslog.context_setting('shipslog.actor'), session_user);
   ev.actor_type := coalesce(shipslog.context_setting('shipslog.actor_type'), 'database');
   ev.reason := shipslog.context_setting('shipslog.reason');
