@@ -44,7 +44,7 @@ const kindByCode: Record<string, DomainErrorKind> = {
   // Agent messages (sql/agent/).
   SL301: 'conflict', // finalised message, other values
   SL302: 'invalid', // identity field of a message changed
-  SL303: 'forbidden', // delete/truncate outside retention
+  SL303: 'forbidden', // delete outside retention (TRUNCATE: SL005)
   SL304: 'invalid', // partial finalise
   SL305: 'invalid', // insert not a placeholder
   SL306: 'not_found', // project of another tenant
