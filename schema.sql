@@ -1057,6 +1057,8 @@ begin
         execute format(
           'create table shipslog.%I partition of shipslog.reconcile_runs for values from (%L) to (%L)',
           part_name, month_start::timestamp at time zone 'UTC', (month_start + interval '1 month')::timestamp at time zone 'UTC');
+        -- In the same subtransaction: no partition exists, even for a moment, without it.
+        perform shipslog.guard_reconcile_run_partition(('shipslog.' || quote_ident(part_name))::regclass);
         created := created + 1;
       exception
         when check_violation then
@@ -1185,6 +1187,28 @@ BEGIN ATOMIC
     FROM shipslog.api_keys k
    WHERE ((k.key_hash = find_active_api_key.p_key_hash) AND (k.revoked_at IS NULL));
 END
+function shipslog.guard_reconcile_run_partition(p_table regclass)
+CREATE OR REPLACE FUNCTION shipslog.guard_reconcile_run_partition(p_table regclass)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if not exists (
+    select
+    from pg_catalog.pg_partition_tree('shipslog.reconcile_runs'::regclass) as t
+    where t.relid = p_table
+  ) then
+    raise exception '% is not shipslog.reconcile_runs or one of its partitions', p_table
+      using errcode = '22023',
+            hint = 'Pass shipslog.reconcile_runs or a partition of it.';
+  end if;
+  execute format(
+    'create or replace trigger reconcile_runs_no_truncate before truncate on %s for each statement execute function shipslog.tg_audit_records__no_truncate(%L)',
+    p_table,
+    'Rows of shipslog.reconcile_runs (in any of its partitions) are run history and are kept: a run ends as Completed, Failed or Skipped, and a retry is a new run.');
+end
+$function$
 function shipslog.history(p_tenant text, p_name text, p_limit integer)
 CREATE OR REPLACE FUNCTION shipslog.history(p_tenant text, p_name text, p_limit integer DEFAULT 100)
  RETURNS TABLE(occurred_at timestamp with time zone, "when" text, action text, summary text, actor text, actor_type text, reason text, correlation_id text, chain_index integer, deployment_id uuid, seq bigint)
@@ -1736,6 +1760,19 @@ begin
           hint = 'Checkpoints cannot be changed or removed; take a new one instead.';
 end
 $function$
+function shipslog.tg_audit_records__no_truncate()
+CREATE OR REPLACE FUNCTION shipslog.tg_audit_records__no_truncate()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  raise exception '%.% cannot be truncated', tg_table_schema, tg_table_name
+    using errcode = 'SL005',
+          detail = 'TRUNCATE removes rows without firing row triggers, so it would leave no audit record; it is refused for every role, the owner included.',
+          hint = coalesce(tg_argv[0], format('The rows of %I.%I are audit records and are kept.', tg_table_schema, tg_table_name));
+end
+$function$
 function shipslog.tg_deployment_events__append_only()
 CREATE OR REPLACE FUNCTION shipslog.tg_deployment_events__append_only()
  RETURNS trigger
@@ -1831,7 +1868,13 @@ begin
   ev.seq := nextval('shipslog.deployment_events_seq');
   ev.occurred_at := clock_timestamp();
   ev.txid := pg_current_xact_id();
-  ev.action := coalesce(shipslog.context_setting('shipslog.action'), shipslog.derive_action(ev.previous_state, ev.new_state));
+  -- A removal is always `removed`, whatever shipslog.action says for the rest of the
+  -- transaction (a restart of one deployment, then the removal of another): a chain whose
+  -- row is gone must end in `removed`, or shipslog.verify_chains() reports it as tampered.
+  ev.action := case
+                 when tg_op = 'DELETE' then 'removed'
+                 else coalesce(shipslog.context_setting('shipslog.action'), shipslog.derive_action(ev.previous_state, ev.new_state))
+               end;
   ev.actor := coalesce(shipslog.context_setting('shipslog.actor'), session_user);
   ev.actor_type := coalesce(shipslog.context_setting('shipslog.actor_type'), 'database');
   ev.reason := shipslog.context_setting('shipslog.reason');
@@ -2176,32 +2219,35 @@ AS $function$
   order by p.deployment_id, p.chain_index
 $function$
 trigger CREATE TRIGGER agent_message_daily_guard BEFORE INSERT OR DELETE OR UPDATE ON shipslog.agent_message_daily FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_message_daily__guard()
-trigger CREATE TRIGGER agent_message_daily_no_truncate BEFORE TRUNCATE ON shipslog.agent_message_daily FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_agent_message_daily__guard()
+trigger CREATE TRIGGER agent_message_daily_no_truncate BEFORE TRUNCATE ON shipslog.agent_message_daily FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.agent_message_daily follows shipslog.agent_messages through its triggers; purge messages with shipslog.purge_agent_messages(interval) and the sums follow.')
 trigger CREATE TRIGGER agent_message_retention_runs_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.agent_message_retention_runs FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_message_retention_runs__append_only()
-trigger CREATE TRIGGER agent_message_retention_runs_no_truncate BEFORE TRUNCATE ON shipslog.agent_message_retention_runs FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_agent_message_retention_runs__append_only()
+trigger CREATE TRIGGER agent_message_retention_runs_no_truncate BEFORE TRUNCATE ON shipslog.agent_message_retention_runs FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.agent_message_retention_runs records every purge and is kept; run retention with shipslog.purge_agent_messages(interval) or `shipslog agent-messages purge`.')
 trigger CREATE TRIGGER agent_messages_10_guard BEFORE INSERT OR DELETE OR UPDATE ON shipslog.agent_messages FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_messages__guard()
 trigger CREATE TRIGGER agent_messages_daily AFTER INSERT OR UPDATE ON shipslog.agent_messages FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_messages__daily()
 trigger CREATE TRIGGER agent_messages_daily_delete AFTER DELETE ON shipslog.agent_messages REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_agent_messages__daily_delete()
-trigger CREATE TRIGGER agent_messages_no_truncate BEFORE TRUNCATE ON shipslog.agent_messages FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_agent_messages__no_truncate()
+trigger CREATE TRIGGER agent_messages_no_truncate BEFORE TRUNCATE ON shipslog.agent_messages FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.agent_messages are removed past retention only, by shipslog.purge_agent_messages(interval) or `shipslog agent-messages purge`.')
 trigger CREATE TRIGGER audit_checkpoints_append_only BEFORE DELETE OR UPDATE ON shipslog.audit_checkpoints FOR EACH ROW EXECUTE FUNCTION shipslog.tg_audit_checkpoints__append_only()
-trigger CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON shipslog.audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_checkpoints__append_only()
+trigger CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON shipslog.audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_checkpoints cannot be removed: verification checks its signed digests; take a new checkpoint instead (shipslog checkpoint).')
 trigger CREATE TRIGGER deployment_events_append_only BEFORE DELETE OR UPDATE ON shipslog.deployment_events FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
 trigger CREATE TRIGGER deployment_events_no_forged_insert BEFORE INSERT ON shipslog.deployment_events FOR EACH ROW WHEN ((pg_trigger_depth() = 0)) EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
-trigger CREATE TRIGGER deployment_events_no_truncate BEFORE TRUNCATE ON shipslog.deployment_events FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
+trigger CREATE TRIGGER deployment_events_no_truncate BEFORE TRUNCATE ON shipslog.deployment_events FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.deployment_events is audit history and is never removed; record a correcting change on the deployment instead.')
 trigger CREATE TRIGGER deployments_20_recipe_config BEFORE INSERT OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__recipe_config()
 trigger CREATE TRIGGER deployments_audit BEFORE INSERT OR DELETE OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__audit()
 trigger CREATE TRIGGER deployments_enqueue AFTER INSERT ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__enqueue()
+trigger CREATE TRIGGER deployments_no_truncate BEFORE TRUNCATE ON shipslog.deployments FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Remove rows of shipslog.deployments with DELETE (by id, with a WHERE clause, or all of them): the audit trigger writes each one''s removed event.')
 trigger CREATE TRIGGER deployments_notify_reconciler AFTER INSERT OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__notify_reconciler()
 trigger CREATE TRIGGER projects_immutable BEFORE DELETE OR UPDATE ON shipslog.projects FOR EACH ROW EXECUTE FUNCTION shipslog.tg_projects__immutable()
-trigger CREATE TRIGGER projects_no_truncate BEFORE TRUNCATE ON shipslog.projects FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_projects__immutable()
+trigger CREATE TRIGGER projects_no_truncate BEFORE TRUNCATE ON shipslog.projects FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.projects are kept for the agent messages that point at them; register a new project id instead.')
 trigger CREATE TRIGGER reconcile_run_audit_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.reconcile_run_audit FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_run_audit__append_only()
-trigger CREATE TRIGGER reconcile_run_audit_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_run_audit FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_reconcile_run_audit__append_only()
+trigger CREATE TRIGGER reconcile_run_audit_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_run_audit FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_run_audit are run history and are kept; missing ones are added by shipslog.backfill_reconcile_run_audit().')
 trigger CREATE TRIGGER reconcile_run_transitions_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.reconcile_run_transitions FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_history__append_only()
 trigger CREATE TRIGGER reconcile_run_transitions_audit AFTER INSERT ON shipslog.reconcile_run_transitions FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_run_transitions__audit()
-trigger CREATE TRIGGER reconcile_run_transitions_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_run_transitions FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_reconcile_history__append_only()
+trigger CREATE TRIGGER reconcile_run_transitions_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_run_transitions FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_run_transitions are run history and are kept; they follow the phase changes of shipslog.reconcile_runs.')
 trigger CREATE TRIGGER reconcile_runs_10_transition_guard BEFORE INSERT OR UPDATE ON shipslog.reconcile_runs FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_runs__transition_guard()
+trigger CREATE TRIGGER reconcile_runs_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_runs FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_runs (in any of its partitions) are run history and are kept: a run ends as Completed, Failed or Skipped, and a retry is a new run.')
 trigger CREATE TRIGGER reconcile_runs_record_transition AFTER INSERT OR UPDATE OF phase ON shipslog.reconcile_runs FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_runs__record_transition()
 trigger CREATE TRIGGER reconcile_runs_10_transition_guard BEFORE INSERT OR UPDATE ON shipslog.reconcile_runs_default FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_runs__transition_guard()
+trigger CREATE TRIGGER reconcile_runs_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_runs_default FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_runs (in any of its partitions) are run history and are kept: a run ends as Completed, Failed or Skipped, and a retry is a new run.')
 trigger CREATE TRIGGER reconcile_runs_record_transition AFTER INSERT OR UPDATE OF phase ON shipslog.reconcile_runs_default FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_runs__record_transition()
 view agent_message_deployment_changes as
  SELECT e.seq,

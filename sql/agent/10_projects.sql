@@ -88,4 +88,4 @@ create or replace trigger projects_no_truncate
   before truncate
   on shipslog.projects
   for each statement
-  execute function shipslog.tg_projects__immutable();
+  execute function shipslog.tg_audit_records__no_truncate('Rows of shipslog.projects are kept for the agent messages that point at them; register a new project id instead.');

@@ -81,6 +81,10 @@ create or replace trigger agent_messages_10_guard
   for each row
   execute function shipslog.tg_agent_messages__guard();
 
+-- No trigger uses this function any more: agent_messages_no_truncate below calls
+-- shipslog.tg_audit_records__no_truncate() (SL005, sql/audit/15_no_truncate.sql) like every
+-- audited table. It stays defined because databases migrated before have it and files here
+-- only create (sql/README.md); the next migration that drops objects should drop it.
 create or replace function shipslog.tg_agent_messages__no_truncate()
 returns trigger
 language plpgsql
@@ -98,4 +102,4 @@ create or replace trigger agent_messages_no_truncate
   before truncate
   on shipslog.agent_messages
   for each statement
-  execute function shipslog.tg_agent_messages__no_truncate();
+  execute function shipslog.tg_audit_records__no_truncate('Rows of shipslog.agent_messages are removed past retention only, by shipslog.purge_agent_messages(interval) or `shipslog agent-messages purge`.');

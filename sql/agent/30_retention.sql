@@ -25,7 +25,7 @@ create or replace trigger agent_message_retention_runs_no_truncate
   before truncate
   on shipslog.agent_message_retention_runs
   for each statement
-  execute function shipslog.tg_agent_message_retention_runs__append_only();
+  execute function shipslog.tg_audit_records__no_truncate('shipslog.agent_message_retention_runs records every purge and is kept; run retention with shipslog.purge_agent_messages(interval) or `shipslog agent-messages purge`.');
 
 -- The only path that deletes agent messages. Owned by shipslog_agent_retention, so inside it
 -- current_user is that role, which the delete guard on agent_messages requires.

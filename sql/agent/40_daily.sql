@@ -134,7 +134,7 @@ create or replace trigger agent_message_daily_no_truncate
   before truncate
   on shipslog.agent_message_daily
   for each statement
-  execute function shipslog.tg_agent_message_daily__guard();
+  execute function shipslog.tg_audit_records__no_truncate('shipslog.agent_message_daily follows shipslog.agent_messages through its triggers; purge messages with shipslog.purge_agent_messages(interval) and the sums follow.');
 
 -- Rows where the sums differ from the messages: empty unless triggers were bypassed.
 create or replace function shipslog.agent_message_daily_drift()

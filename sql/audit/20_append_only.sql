@@ -25,11 +25,12 @@ create or replace trigger deployment_events_append_only
   for each row
   execute function shipslog.tg_deployment_events__append_only();
 
+-- TRUNCATE: SL005, like every audited table (15_no_truncate.sql).
 create or replace trigger deployment_events_no_truncate
   before truncate
   on shipslog.deployment_events
   for each statement
-  execute function shipslog.tg_deployment_events__append_only();
+  execute function shipslog.tg_audit_records__no_truncate('shipslog.deployment_events is audit history and is never removed; record a correcting change on the deployment instead.');
 
 -- WHEN is evaluated before this trigger counts itself: depth 0 is an INSERT typed by a
 -- client, depth 1 the audit trigger's own insert. The WHEN clause keeps the legitimate

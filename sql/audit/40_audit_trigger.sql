@@ -86,7 +86,13 @@ begin
   ev.seq := nextval('shipslog.deployment_events_seq');
   ev.occurred_at := clock_timestamp();
   ev.txid := pg_current_xact_id();
-  ev.action := coalesce(shipslog.context_setting('shipslog.action'), shipslog.derive_action(ev.previous_state, ev.new_state));
+  -- A removal is always `removed`, whatever shipslog.action says for the rest of the
+  -- transaction (a restart of one deployment, then the removal of another): a chain whose
+  -- row is gone must end in `removed`, or shipslog.verify_chains() reports it as tampered.
+  ev.action := case
+                 when tg_op = 'DELETE' then 'removed'
+                 else coalesce(shipslog.context_setting('shipslog.action'), shipslog.derive_action(ev.previous_state, ev.new_state))
+               end;
   ev.actor := coalesce(shipslog.context_setting('shipslog.actor'), session_user);
   ev.actor_type := coalesce(shipslog.context_setting('shipslog.actor_type'), 'database');
   ev.reason := shipslog.context_setting('shipslog.reason');
@@ -143,3 +149,12 @@ create or replace trigger deployments_audit
   on shipslog.deployments
   for each row
   execute function shipslog.tg_deployments__audit();
+
+-- TRUNCATE fires no row trigger, so it would remove deployments without their removed
+-- events (15_no_truncate.sql). Every DELETE, however it is written, goes through
+-- deployments_audit above.
+create or replace trigger deployments_no_truncate
+  before truncate
+  on shipslog.deployments
+  for each statement
+  execute function shipslog.tg_audit_records__no_truncate('Remove rows of shipslog.deployments with DELETE (by id, with a WHERE clause, or all of them): the audit trigger writes each one''s removed event.');

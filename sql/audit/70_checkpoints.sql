@@ -94,4 +94,4 @@ create or replace trigger audit_checkpoints_no_truncate
   before truncate
   on shipslog.audit_checkpoints
   for each statement
-  execute function shipslog.tg_audit_checkpoints__append_only();
+  execute function shipslog.tg_audit_records__no_truncate('shipslog.audit_checkpoints cannot be removed: verification checks its signed digests; take a new checkpoint instead (shipslog checkpoint).');

@@ -34,6 +34,7 @@ revoke execute
   on function
     shipslog.event_payload(shipslog.deployment_events),
     shipslog.event_hash(bytea, shipslog.deployment_events),
+    shipslog.tg_audit_records__no_truncate(),
     shipslog.tg_deployment_events__append_only(),
     shipslog.audited_state(shipslog.deployments),
     shipslog.jsonb_diff(jsonb, jsonb),

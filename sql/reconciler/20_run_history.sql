@@ -108,7 +108,7 @@ create or replace trigger reconcile_run_transitions_audit
   execute function shipslog.tg_reconcile_run_transitions__audit();
 
 -- Transitions and run audit rows are history: never changed or removed, by anyone including
--- the owner. Transitions are written only by the trigger on reconcile_runs (depth >= 2).
+-- the owner (TRUNCATE: SL005, sql/audit/15_no_truncate.sql). Transitions are written only by the trigger on reconcile_runs (depth >= 2).
 create or replace function shipslog.tg_reconcile_history__append_only()
 returns trigger
 language plpgsql
@@ -171,7 +171,7 @@ create or replace trigger reconcile_run_transitions_no_truncate
   before truncate
   on shipslog.reconcile_run_transitions
   for each statement
-  execute function shipslog.tg_reconcile_history__append_only();
+  execute function shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_run_transitions are run history and are kept; they follow the phase changes of shipslog.reconcile_runs.');
 
 create or replace trigger reconcile_run_audit_append_only
   before insert or update or delete
@@ -183,7 +183,7 @@ create or replace trigger reconcile_run_audit_no_truncate
   before truncate
   on shipslog.reconcile_run_audit
   for each statement
-  execute function shipslog.tg_reconcile_run_audit__append_only();
+  execute function shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_run_audit are run history and are kept; missing ones are added by shipslog.backfill_reconcile_run_audit().');
 
 -- Fills run-audit rows for result transitions that have none (transitions recorded before
 -- the audit trigger existed, or while triggers were bypassed for a restore). Idempotent: the
