@@ -1,6 +1,7 @@
 -- Every change of a configuration path, with its old and new value: which deployment, when,
--- by whom and why; in each deployment's order. A path names a leaf (config.storage) or a
--- subtree (config: every key under it); any audited path works (app_version, health).
+-- by whom and why; per tenant and name, in the order they happened (incarnations of a
+-- name one after the other). A path names a leaf (config.storage) or a subtree (config:
+-- every key under it); any audited path works (app_version, health).
 -- A created event shows the value it started with (from is empty), a removed event the
 -- value it ended with (to is empty). Values are JSON text where they are not strings.
 --
@@ -46,4 +47,4 @@ cross join lateral (
   ) as c
 where :'deployment' = ''
   or (e.tenant = split_part(:'deployment', '/', 1) and e.name = split_part(:'deployment', '/', 2))
-order by e.tenant, e.name, e.deployment_id, e.chain_index, c.path;
+order by e.tenant, e.name, e.seq, c.path;
