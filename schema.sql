@@ -1127,47 +1127,15 @@ $function$
 function shipslog.event_hash(prev_hash bytea, e shipslog.deployment_events)
 CREATE OR REPLACE FUNCTION shipslog.event_hash(prev_hash bytea, e shipslog.deployment_events)
  RETURNS bytea
- LANGUAGE plpgsql
- IMMUTABLE PARALLEL SAFE
- SET search_path TO ''
-AS $function$
-begin
-  return sha256(coalesce(prev_hash, ''::bytea) || convert_to(shipslog.event_payload(e)::text, 'UTF8'));
-end
-$function$
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+RETURN sha256((COALESCE(prev_hash, '\x'::bytea) || convert_to((shipslog.event_payload(e))::text, 'UTF8'::name)))
 function shipslog.event_payload(e shipslog.deployment_events)
 CREATE OR REPLACE FUNCTION shipslog.event_payload(e shipslog.deployment_events)
  RETURNS jsonb
- LANGUAGE plpgsql
- IMMUTABLE PARALLEL SAFE
- SET search_path TO ''
-AS $function$
-begin
-  return jsonb_build_object(
-    'seq', e.seq,
-    'deployment_id', e.deployment_id,
-    'chain_index', e.chain_index,
-    'tenant', e.tenant,
-    'name', e.name,
-    'action', e.action,
-    'occurred_at', shipslog.iso_utc(e.occurred_at),
-    'txid', e.txid::text,
-    'actor', e.actor,
-    'actor_type', e.actor_type,
-    'reason', e.reason,
-    'correlation_id', e.correlation_id,
-    'request_id', e.request_id,
-    'source_ip', e.source_ip::text,
-    'user_agent', e.user_agent,
-    'db_role', e.db_role,
-    'db_user', e.db_user,
-    'application_name', e.application_name,
-    'client_addr', e.client_addr::text,
-    'previous_state', e.previous_state,
-    'new_state', e.new_state
-  );
-end
-$function$
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+RETURN jsonb_build_object('seq', (e).seq, 'deployment_id', (e).deployment_id, 'chain_index', (e).chain_index, 'tenant', (e).tenant, 'name', (e).name, 'action', (e).action, 'occurred_at', shipslog.iso_utc((e).occurred_at), 'txid', ((e).txid)::text, 'actor', (e).actor, 'actor_type', (e).actor_type, 'reason', (e).reason, 'correlation_id', (e).correlation_id, 'request_id', (e).request_id, 'source_ip', ((e).source_ip)::text, 'user_agent', (e).user_agent, 'db_role', (e).db_role, 'db_user', (e).db_user, 'application_name', (e).application_name, 'client_addr', ((e).client_addr)::text, 'previous_state', (e).previous_state, 'new_state', (e).new_state)
 function shipslog.find_active_api_key(p_key_hash bytea)
 CREATE OR REPLACE FUNCTION shipslog.find_active_api_key(p_key_hash bytea)
  RETURNS TABLE(id uuid, name text, tenant text, scopes text[], actor_type text, key_prefix text, created_at timestamp with time zone, revoked_at timestamp with time zone, last_used_at timestamp with time zone)
@@ -1292,7 +1260,7 @@ function shipslog.iso_utc(ts timestamp with time zone)
 CREATE OR REPLACE FUNCTION shipslog.iso_utc(ts timestamp with time zone)
  RETURNS text
  LANGUAGE sql
- IMMUTABLE PARALLEL SAFE
+ STABLE PARALLEL SAFE
 RETURN to_char((ts AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::text)
 function shipslog.jsonb_diff(old_value jsonb, new_value jsonb, OUT old_part jsonb, OUT new_part jsonb)
 CREATE OR REPLACE FUNCTION shipslog.jsonb_diff(old_value jsonb, new_value jsonb, OUT old_part jsonb, OUT new_part jsonb)

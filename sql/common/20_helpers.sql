@@ -16,11 +16,14 @@ parallel safe
 return value ~ '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 
 -- Timestamps inside hashed payloads and audited state are rendered as UTC text so the bytes
--- do not depend on the session's TimeZone (to_jsonb(timestamptz) does).
+-- do not depend on the session's TimeZone (to_jsonb(timestamptz) does). STABLE, as to_char()
+-- is: the planner inlines a SQL function only when its declared volatility covers its body,
+-- and as IMMUTABLE every call ran through the SQL-function executor (~0.3 M instructions per
+-- audited write on PostgreSQL 15, measured with callgrind).
 create or replace function shipslog.iso_utc(ts timestamptz)
 returns text
 language sql
-immutable
+stable
 parallel safe
 return to_char(ts at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
 
