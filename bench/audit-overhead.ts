@@ -124,7 +124,7 @@ async function main(): Promise<void> {
           t.perRound.push(res.tps);
         }
         const rate = (k: Key) => (tally[k] ? (tally[k].tx / tally[k].seconds).toFixed(0) : '-');
-        console.log(`${mode} round ${r + 1}/${ROUNDS}: ` + combos.map(([v, s]) => `${v}/${s} ${rate(`${v}/${s}`)}`).join(', '));
+        console.log(`${mode}, after round ${r + 1}/${ROUNDS} (tps so far): ` + combos.map(([v, s]) => `${v}/${s} ${rate(`${v}/${s}`)}`).join(', '));
       }
     }
     await configure(sql, 'shipped');

@@ -271,7 +271,18 @@ describe('audit trigger', () => {
     await expect(
       withActor(t.db, { actor: 'x', actorType: 'user', sourceIp: 'not-an-ip' }, (tx) => insertDeployment(tx, { name: 'bad-ip' })),
     ).rejects.toMatchObject({ code: '22P02', message: expect.stringContaining('shipslog.source_ip') });
-    const rows = await t.db`select 1 from shipslog.deployments where name in ('bad-actor', 'bad-ip', 'bad-action', 'long-reason')`;
+    // Only address characters, still no address: refused by the cast.
+    await expect(
+      withActor(t.db, { actor: 'x', actorType: 'user', sourceIp: '1.2.3.999' }, (tx) => insertDeployment(tx, { name: 'bad-ip-2' })),
+    ).rejects.toMatchObject({ code: '22P02' });
+    // Long settings whose sum passes the quick check's bound are still checked one by one.
+    await expect(
+      withActor(t.db, { actor: 'a'.repeat(150), actorType: 'user', requestId: 'r'.repeat(150) }, (tx) => insertDeployment(tx, { name: 'long-sum' })),
+    ).resolves.toMatchObject({ name: 'long-sum' });
+    await expect(
+      withActor(t.db, { actor: 'a'.repeat(201), actorType: 'user' }, (tx) => insertDeployment(tx, { name: 'long-actor' })),
+    ).rejects.toMatchObject({ code: '22001', hint: expect.stringContaining('shipslog.actor 200') });
+    const rows = await t.db`select 1 from shipslog.deployments where name in ('bad-actor', 'bad-ip', 'bad-ip-2', 'bad-action', 'long-reason', 'long-actor')`;
     expect(rows).toHaveLength(0);
   });
 

@@ -43,6 +43,36 @@ describe('deployment_diff', () => {
     expect(await verifyChains(t.db, d.id)).toEqual([]);
   });
 
+  // The audit trigger diffs a config-only change in one statement of its own (the common
+  // write's fast path, issue 10); what it stores must be what jsonb_diff says.
+  const configChanges = [
+    "config = jsonb_set(config, '{storage}', '\"16Gi\"')",
+    "config = config - 'replicas'",
+    "config = config || '{\"extra\": [1, 2], \"tuning\": {\"work_mem\": \"4MB\", \"shared_buffers\": \"1GB\"}}'",
+    "config = jsonb_set(config, '{tuning,work_mem}', '\"64MB\"')",
+    "config = jsonb_set(config, '{tuning}', '\"none\"') || '{\"storage\": \"9Gi\"}'",
+    "config = jsonb_set(config, '{label}', '{\"min\": 1}')",
+    "config = jsonb_set(config, '{tuning}', '{\"work_mem\": {\"min\": \"4MB\"}}')",
+    "config = '{}'",
+  ];
+
+  it.each(configChanges)('a config-only change stores exactly jsonb_diff of the audited states: %s', async (set) => {
+    const d = await insertDeployment(t.db, { name: `cfg-${configChanges.indexOf(set)}`, config: { storage: '8Gi', replicas: 1, tuning: { work_mem: '4MB' }, label: 'x' } });
+    const [row] = await t.db.begin(async (tx) => {
+      await tx`create temp table before on commit drop as select * from shipslog.deployments where id = ${d.id}`;
+      await tx.unsafe(`update shipslog.deployments set ${set} where id = $1`, [d.id]); // fixed test strings above
+      return tx<{ stored: unknown; generic: unknown; action: string }[]>`
+        select jsonb_build_object('old_part', e.previous_state, 'new_part', e.new_state) as stored, e.action,
+               to_jsonb(shipslog.jsonb_diff(shipslog.audited_state(b.row), shipslog.audited_state(n))) as generic
+        from (select row(before.*)::shipslog.deployments as row from before) as b, shipslog.deployments as n,
+             shipslog.deployment_events as e
+        where n.id = ${d.id} and e.deployment_id = n.id and e.chain_index = n.chain_length`;
+    });
+    expect(row!.stored).toEqual(row!.generic);
+    expect(row!.action).toBe('config_changed');
+    expect(await verifyChains(t.db, d.id)).toEqual([]);
+  });
+
   it('refuses a change to a column it does not know, instead of recording an event without it', async () => {
     const d = await insertDeployment(t.db, { name: 'new-column' });
     await t.db`alter table shipslog.deployments add column owner_team text`;
