@@ -1402,28 +1402,26 @@ CREATE OR REPLACE FUNCTION shipslog.recipe_config_errors(recipe text, config jso
  SET search_path TO ''
 AS $function$
 declare
-  errors text[] := '{}';
-  quantity constant text := '^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$';
+  -- Null until the first error (appending to a null array starts one). No defaults: the audit
+  -- trigger calls this on every config change, and each initialised variable is one more
+  -- expression set up per transaction; a valid postgresql config takes three statements.
+  errors text[];
   key text;
 begin
-  if recipe not in ('postgresql', 'redis', 'web') then
-    return array[format('recipe: unknown recipe "%s"; known: postgresql, redis, web', recipe)];
-  end if;
-  if jsonb_typeof(config) is distinct from 'object' then
-    return '{}'; -- deployments_config_check (23514) says that, as it always has
-  end if;
-  if recipe = 'postgresql' then
-    if config ? 'storage' and (jsonb_typeof(config -> 'storage') <> 'string' or config ->> 'storage' !~ quantity) then
+  if recipe = 'postgresql' and jsonb_typeof(config) = 'object' then
+    if config ? 'storage' and (jsonb_typeof(config -> 'storage') <> 'string'
+                               or config ->> 'storage' !~ '^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$') then
       errors := errors || 'config.storage: must be a Kubernetes quantity such as 8Gi'::text;
     end if;
     if config ? 'replicas' and jsonb_typeof(config -> 'replicas') <> 'number' then
       errors := errors || 'config.replicas: must be a number'::text;
     end if;
-  elsif recipe = 'redis' then
-    if config ? 'maxmemory' and (jsonb_typeof(config -> 'maxmemory') <> 'string' or config ->> 'maxmemory' !~ quantity) then
+  elsif recipe = 'redis' and jsonb_typeof(config) = 'object' then
+    if config ? 'maxmemory' and (jsonb_typeof(config -> 'maxmemory') <> 'string'
+                                 or config ->> 'maxmemory' !~ '^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|Ki|Mi|Gi|Ti|Pi)?$') then
       errors := errors || 'config.maxmemory: must be a Kubernetes quantity such as 256Mi'::text;
     end if;
-  elsif recipe = 'web' then
+  elsif recipe = 'web' and jsonb_typeof(config) = 'object' then
     if jsonb_typeof(config -> 'image') is distinct from 'string' or length(config ->> 'image') not between 1 and 255 then
       errors := errors || 'config.image: required, an image repository without a tag'::text;
     end if;
@@ -1437,8 +1435,11 @@ begin
                                 or (config ->> 'replicas')::numeric <> trunc((config ->> 'replicas')::numeric)) then
       errors := errors || 'config.replicas: must be a whole number from 1 to 50'::text;
     end if;
+  elsif recipe not in ('postgresql', 'redis', 'web') then
+    return array[format('recipe: unknown recipe "%s"; known: postgresql, redis, web', recipe)];
   end if;
-  return errors;
+  -- A config that is no object at all: deployments_config_check (23514) says that, as it always has.
+  return coalesce(errors, '{}');
 end
 $function$
 function shipslog.record_checkpoint(p_snapshot pg_snapshot, p_digest bytea, p_key_id text, p_signature bytea)
@@ -1785,6 +1786,12 @@ begin
       if new_config = old.config then
         return new;
       end if;
+      if cardinality(shipslog.recipe_config_errors(new.recipe, new_config)) > 0 then
+        raise exception 'deployment %/%: invalid % config: %', new.tenant, new.name, new.recipe,
+            array_to_string(shipslog.recipe_config_errors(new.recipe, new_config), '; ')
+          using errcode = 'SL210',
+                hint = 'See the recipe''s config schema (src/recipes/); shipslog.recipe_config_errors(recipe, config) lists the problems.';
+      end if;
       -- Keys whose values did not change, removed from both sides, leave exactly what
       -- shipslog.jsonb_diff() returns, unless a changed key holds an object (jsonb_diff then
       -- walks into it, so it does the diff instead).
@@ -1814,6 +1821,13 @@ begin
       if new is not distinct from old then
         return new;
       end if;
+      -- Status and health writes do not re-check the config (rows stored before the rule keep working).
+      if new.config is distinct from old.config and cardinality(shipslog.recipe_config_errors(new.recipe, new.config)) > 0 then
+        raise exception 'deployment %/%: invalid % config: %', new.tenant, new.name, new.recipe,
+            array_to_string(shipslog.recipe_config_errors(new.recipe, new.config), '; ')
+          using errcode = 'SL210',
+                hint = 'See the recipe''s config schema (src/recipes/); shipslog.recipe_config_errors(recipe, config) lists the problems.';
+      end if;
       diff := shipslog.deployment_diff(old, new);
       if diff.new_part = '{}'::jsonb and diff.old_part = '{}'::jsonb then
         raise exception 'shipslog.deployment_diff() does not know a column that changed on deployment %/%', old.tenant, old.name
@@ -1834,6 +1848,12 @@ begin
       end if;
     end if;
   elsif tg_op = 'INSERT' then
+    if cardinality(shipslog.recipe_config_errors(new.recipe, new.config)) > 0 then
+      raise exception 'deployment %/%: invalid % config: %', new.tenant, new.name, new.recipe,
+          array_to_string(shipslog.recipe_config_errors(new.recipe, new.config), '; ')
+        using errcode = 'SL210',
+              hint = 'See the recipe''s config schema (src/recipes/); shipslog.recipe_config_errors(recipe, config) lists the problems.';
+    end if;
     new.version := 1;
     new.generation := 1;
     new.observed_generation := 0;
@@ -1962,28 +1982,6 @@ begin
     perform pg_notify('shipslog_reconcile', new.id::text);
   end if;
   return null;
-end
-$function$
-function shipslog.tg_deployments__recipe_config()
-CREATE OR REPLACE FUNCTION shipslog.tg_deployments__recipe_config()
- RETURNS trigger
- LANGUAGE plpgsql
- STABLE
- SET search_path TO ''
-AS $function$
-declare
-  errors text[];
-begin
-  if tg_op = 'UPDATE' and new.config is not distinct from old.config and new.recipe is not distinct from old.recipe then
-    return new; -- rows stored before this check keep working for status and health updates
-  end if;
-  errors := shipslog.recipe_config_errors(new.recipe, new.config);
-  if cardinality(errors) > 0 then
-    raise exception 'deployment %/%: invalid % config: %', new.tenant, new.name, new.recipe, array_to_string(errors, '; ')
-      using errcode = 'SL210',
-            hint = 'See the recipe''s config schema (src/recipes/); shipslog.recipe_config_errors(recipe, config) lists the problems.';
-  end if;
-  return new;
 end
 $function$
 function shipslog.tg_projects__immutable()
@@ -2243,7 +2241,6 @@ trigger CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON shipslog
 trigger CREATE TRIGGER deployment_events_append_only BEFORE DELETE OR UPDATE ON shipslog.deployment_events FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
 trigger CREATE TRIGGER deployment_events_no_forged_insert BEFORE INSERT ON shipslog.deployment_events FOR EACH ROW WHEN ((pg_trigger_depth() = 0)) EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
 trigger CREATE TRIGGER deployment_events_no_truncate BEFORE TRUNCATE ON shipslog.deployment_events FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.deployment_events is audit history and is never removed; record a correcting change on the deployment instead.')
-trigger CREATE TRIGGER deployments_20_recipe_config BEFORE INSERT OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__recipe_config()
 trigger CREATE TRIGGER deployments_audit BEFORE INSERT OR DELETE OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__audit()
 trigger CREATE TRIGGER deployments_enqueue AFTER INSERT ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__enqueue()
 trigger CREATE TRIGGER deployments_no_truncate BEFORE TRUNCATE ON shipslog.deployments FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Remove rows of shipslog.deployments with DELETE (by id, with a WHERE clause, or all of them): the audit trigger writes each one''s removed event.')

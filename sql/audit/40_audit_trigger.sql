@@ -5,7 +5,9 @@
 -- move the chain head on the row. SECURITY DEFINER because no caller may insert into
 -- deployment_events directly. It must stay the last BEFORE trigger (names fire in order) so
 -- that it hashes the row as stored: another BEFORE trigger on shipslog.deployments must sort
--- before "deployments_audit", as deployments_20_recipe_config (sql/reconciler/) does.
+-- before "deployments_audit". It also refuses a config its recipe cannot render (the rule is
+-- shipslog.recipe_config_errors(), sql/reconciler/40_recipe_config.sql) before it records
+-- anything.
 --
 -- Why it is written the way it is (issue 10; docs/audit.md has the measurements): a
 -- pgbench transaction is one UPDATE, and PostgreSQL sets up every expression a plpgsql
@@ -42,6 +44,12 @@ begin
       if new_config = old.config then
         return new;
       end if;
+      if cardinality(shipslog.recipe_config_errors(new.recipe, new_config)) > 0 then
+        raise exception 'deployment %/%: invalid % config: %', new.tenant, new.name, new.recipe,
+            array_to_string(shipslog.recipe_config_errors(new.recipe, new_config), '; ')
+          using errcode = 'SL210',
+                hint = 'See the recipe''s config schema (src/recipes/); shipslog.recipe_config_errors(recipe, config) lists the problems.';
+      end if;
       -- Keys whose values did not change, removed from both sides, leave exactly what
       -- shipslog.jsonb_diff() returns, unless a changed key holds an object (jsonb_diff then
       -- walks into it, so it does the diff instead).
@@ -71,6 +79,13 @@ begin
       if new is not distinct from old then
         return new;
       end if;
+      -- Status and health writes do not re-check the config (rows stored before the rule keep working).
+      if new.config is distinct from old.config and cardinality(shipslog.recipe_config_errors(new.recipe, new.config)) > 0 then
+        raise exception 'deployment %/%: invalid % config: %', new.tenant, new.name, new.recipe,
+            array_to_string(shipslog.recipe_config_errors(new.recipe, new.config), '; ')
+          using errcode = 'SL210',
+                hint = 'See the recipe''s config schema (src/recipes/); shipslog.recipe_config_errors(recipe, config) lists the problems.';
+      end if;
       diff := shipslog.deployment_diff(old, new);
       if diff.new_part = '{}'::jsonb and diff.old_part = '{}'::jsonb then
         raise exception 'shipslog.deployment_diff() does not know a column that changed on deployment %/%', old.tenant, old.name
@@ -91,6 +106,12 @@ begin
       end if;
     end if;
   elsif tg_op = 'INSERT' then
+    if cardinality(shipslog.recipe_config_errors(new.recipe, new.config)) > 0 then
+      raise exception 'deployment %/%: invalid % config: %', new.tenant, new.name, new.recipe,
+          array_to_string(shipslog.recipe_config_errors(new.recipe, new.config), '; ')
+        using errcode = 'SL210',
+              hint = 'See the recipe''s config schema (src/recipes/); shipslog.recipe_config_errors(recipe, config) lists the problems.';
+    end if;
     new.version := 1;
     new.generation := 1;
     new.observed_generation := 0;

@@ -35,6 +35,20 @@ describe('recipe config in SQL (writes that bypass the API)', () => {
     await t.db`update shipslog.deployments set status = 'applied' where id = ${d.id}`;
   });
 
+  it('the audit trigger refuses exactly what recipe_config_errors lists, on insert and on a config change', async () => {
+    const base = await insertDeployment(t.db, { name: 'sql-samples', recipe: 'redis', app_version: '7', config: {} });
+    for (const [i, [recipe, config]] of samples.entries()) {
+      const [row] = await t.db<{ errors: string[] }[]>`select shipslog.recipe_config_errors(${recipe}, ${t.db.json(config as never)}) as errors`;
+      const inserted = await insertDeployment(t.db, { name: `sample-${i}`, recipe, app_version: '1', config: config as Record<string, unknown> })
+        .then(() => 'ok', (e: postgres.PostgresError) => e.code);
+      expect(inserted, `insert ${recipe} ${JSON.stringify(config)}`).toBe(row!.errors.length > 0 ? 'SL210' : 'ok');
+      if (recipe !== 'redis') continue;
+      const updated = await t.db`update shipslog.deployments set config = ${t.db.json(config as never)} where id = ${base.id}`
+        .then(() => 'ok', (e: postgres.PostgresError) => e.code);
+      expect(updated, `update redis ${JSON.stringify(config)}`).toBe(row!.errors.length > 0 ? 'SL210' : 'ok');
+    }
+  });
+
   it('never refuses what the recipe\'s zod schema accepts (the SQL rule is the weaker one)', async () => {
     for (const [recipe, config] of samples) {
       const [row] = await t.db<{ errors: string[] }[]>`select shipslog.recipe_config_errors(${recipe}, ${t.db.json(config as never)}) as errors`;
