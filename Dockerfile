@@ -4,7 +4,10 @@ FROM node:24-slim
 WORKDIR /app
 ENV NODE_ENV=production
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+# The postinstall script applies patches/ with patch-package, a devDependency: install with
+# the dev dependencies (NODE_ENV=production would leave them out), then drop them.
+COPY patches ./patches
+RUN npm ci --include=dev --no-audit --no-fund && npm prune --omit=dev --no-audit --no-fund
 COPY bin ./bin
 COPY src ./src
 COPY migrations ./migrations
