@@ -7,6 +7,7 @@ import { migrateCommand } from './migrate.ts';
 import { addKeysCommand } from './keys.ts';
 import { addLoginsCommand } from './logins.ts';
 import { describeError } from './errors.ts';
+import { addPsqlCommands } from './psql.ts';
 import { checkpointCommand, verifyCommand } from './verify.ts';
 
 /**
@@ -55,6 +56,7 @@ export async function main(argv: string[]): Promise<void> {
   addAgentMessagesCommand(program, config);
   addKeysCommand(program, config);
   addLoginsCommand(program, config);
+  addPsqlCommands(program, config);
 
   try {
     await program.parseAsync(argv);
