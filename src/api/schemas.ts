@@ -150,7 +150,7 @@ export function parseIfMatch(value: string | undefined): number | undefined {
 }
 
 export const eventActions = [
-  'created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
+  'created', 'config_changed', 'upgraded', 'downgraded', 'secrets_rotated', 'restarted', 'health_changed',
   'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back',
 ] as const;
 

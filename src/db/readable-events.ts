@@ -46,7 +46,8 @@ const describeValue = (db: Queryable, value: Fragment) => db`
 const describeChange = (db: Queryable) => db`
   case array_to_string(w.path, '.')
     when 'secrets_fingerprint' then 'secrets rotated'
-    when 'app_version' then 'upgraded ' || ${describeValue(db, db`w.old_value`)} || ' -> ' || ${describeValue(db, db`w.new_value`)}
+    when 'app_version' then case when shipslog.version_order(w.old_value #>> '{}', w.new_value #>> '{}') < 0 then 'downgraded ' else 'upgraded ' end
+      || ${describeValue(db, db`w.old_value`)} || ' -> ' || ${describeValue(db, db`w.new_value`)}
     when 'managed_resources' then 'resources: '
       || coalesce(jsonb_array_length(w.old_value), 0) || ' -> '
       || coalesce(jsonb_array_length(w.new_value), 0) || ' objects'
