@@ -1,7 +1,23 @@
 import type postgres from 'postgres';
-import type { Queryable } from './client.ts';
+import type { Queryable, Tx } from './client.ts';
 
-/** A deployment as the API shows it (snake_case, as stored). version is the ETag. */
+/**
+ * One entry of managed_resources (shipslog.is_resource_list, migrations/0001, allows exactly
+ * these keys; apiVersion is optional there, and the reconciler always writes it).
+ */
+export interface InventoryItem {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string | null;
+}
+
+export type DeploymentStatus = 'pending' | 'reconciling' | 'applied' | 'failed' | 'removing';
+
+/**
+ * A deployment, snake_case as stored: what the API returns and what the reconciler works
+ * from. Timestamps are ISO UTC text with microseconds (shipslog.iso_utc); version is the ETag.
+ */
 export interface Deployment {
   id: string;
   tenant: string;
@@ -12,7 +28,7 @@ export interface Deployment {
   config: Record<string, unknown>;
   secrets_ref: string | null;
   secrets_fingerprint: string | null;
-  status: 'pending' | 'reconciling' | 'applied' | 'failed' | 'removing';
+  status: DeploymentStatus;
   status_message: string | null;
   health: string;
   health_message: string | null;
@@ -21,7 +37,7 @@ export interface Deployment {
   service_port: number | null;
   service_name: string | null;
   depends_on: string[];
-  managed_resources: unknown[];
+  managed_resources: InventoryItem[];
   generation: number;
   observed_generation: number;
   restarted_at: string | null;
@@ -31,8 +47,9 @@ export interface Deployment {
   version: number;
 }
 
-// Timestamps as ISO UTC text and bigints as numbers (they stay far below 2^53).
-const columns = (db: Queryable) => db`
+// Timestamps as ISO UTC text and bigints as numbers (they stay far below 2^53). Unqualified:
+// a query that joins shipslog.reconcile_queue (db/reconcile-queue.ts) shares no column name.
+export const deploymentColumns = (db: Queryable) => db`
   id, tenant, name, environment, recipe, app_version, config, secrets_ref, secrets_fingerprint,
   status, status_message, health, health_message, url, local_port, service_port, service_name,
   depends_on, managed_resources, generation::float8 as generation,
@@ -63,7 +80,7 @@ export async function insertDeployment(db: Queryable, d: NewDeployment): Promise
     values
       (${d.tenant}, ${d.name}, ${d.environment}, ${d.recipe}, ${d.app_version},
        ${db.json(d.config as never)}, ${d.depends_on}::text[], ${d.secrets_ref}, ${d.secrets_fingerprint})
-    returning ${columns(db)}
+    returning ${deploymentColumns(db)}
   `;
   if (!row) throw new Error('insert returned no row');
   return row;
@@ -71,7 +88,7 @@ export async function insertDeployment(db: Queryable, d: NewDeployment): Promise
 
 export async function getDeployment(db: Queryable, id: string, lock = false): Promise<Deployment | null> {
   const [row] = await db<Deployment[]>`
-    select ${columns(db)}
+    select ${deploymentColumns(db)}
     from shipslog.deployments
     where id = ${id}
     ${lock ? db`for update` : db``}
@@ -91,7 +108,7 @@ export interface ListFilter {
 /** Deployments ordered by tenant and name (the unique key, so the keyset cursor is exact). */
 export async function listDeployments(db: Queryable, f: ListFilter): Promise<Deployment[]> {
   const rows = await db<Deployment[]>`
-    select ${columns(db)}
+    select ${deploymentColumns(db)}
     from shipslog.deployments
     where true
       ${f.environment ? db`and environment = ${f.environment}` : db``}
@@ -152,7 +169,52 @@ export async function applyChange(db: Queryable, id: string, change: DeploymentC
       and row(${list(([c]) => db`${db(c)}`)}) is distinct from row(${list(([, e]) => e)})
       ${guard.version !== undefined ? db`and version = ${guard.version}` : db``}
       ${guard.allowRemoving ? db`` : db`and deletion_requested_at is null`}
-    returning ${columns(db)}
+    returning ${deploymentColumns(db)}
   `;
   return row ?? null;
+}
+
+/** What a reconcile run writes to its deployment (one UPDATE, so one audit event). */
+export interface ReconcileResult {
+  status: Exclude<DeploymentStatus, 'reconciling'>;
+  statusMessage: string;
+  managedResources: InventoryItem[];
+  observedGeneration: number;
+  /** Left as it is when absent. */
+  health?: { health: string; message: string } | undefined;
+  service?: { name: string; port: number; url: string } | undefined;
+}
+
+/** The reconciler's result for a deployment; the caller's transaction holds its claim. */
+export async function recordReconcileResult(tx: Tx, id: string, r: ReconcileResult): Promise<void> {
+  const h = r.health;
+  const s = r.service;
+  await tx`
+    update shipslog.deployments
+    set status = ${r.status},
+        status_message = ${r.statusMessage.slice(0, 2000)},
+        managed_resources = ${tx.json(r.managedResources as never)},
+        observed_generation = ${r.observedGeneration},
+        health = ${h ? h.health : tx`health`},
+        health_message = ${h ? h.message.slice(0, 2000) : tx`health_message`},
+        service_name = ${s ? s.name : tx`service_name`},
+        service_port = ${s ? s.port : tx`service_port`},
+        url = ${s ? s.url : tx`url`}
+    where id = ${id}
+  `;
+}
+
+/** Removes the row once its resources are gone; the trigger records the removed event. */
+export async function deleteDeployment(tx: Tx, id: string): Promise<void> {
+  await tx`delete from shipslog.deployments where id = ${id}`;
+}
+
+/** A health transition observed by the reconciler's health loop (one health_changed event). */
+export async function writeHealth(tx: Tx, id: string, health: string, message: string): Promise<void> {
+  await tx`
+    update shipslog.deployments
+    set health = ${health},
+        health_message = ${message.slice(0, 2000)}
+    where id = ${id}
+  `;
 }

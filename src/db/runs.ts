@@ -138,6 +138,37 @@ export async function runningRunOf(db: Queryable, deploymentId: string): Promise
   return row ?? null;
 }
 
+/** The deployment's latest Failed run: the one a back-off waits after. */
+export async function latestFailedRun(db: Queryable, deploymentId: string): Promise<{ id: string; workerId: string } | null> {
+  const [row] = await db<{ id: string; workerId: string }[]>`
+    select id, worker_id as "workerId"
+    from shipslog.reconcile_runs
+    where deployment_id = ${deploymentId}
+      and phase = 'Failed'
+    order by started_at desc
+    limit 1
+  `;
+  return row ?? null;
+}
+
+/** Whether a Skipped run already records this conflict (another replica may have noted it). */
+export async function skipRecorded(db: Queryable, deploymentId: string, skipReason: SkipReason, conflictingRunId: string): Promise<boolean> {
+  const rows = await db`
+    select 1
+    from shipslog.reconcile_runs
+    where deployment_id = ${deploymentId}
+      and skip_reason = ${skipReason}
+      and conflicting_run_id = ${conflictingRunId}
+    limit 1
+  `;
+  return rows.length > 0;
+}
+
+/** Monthly partitions of the run tables, monthsAhead into the future (migrations/0206). */
+export async function ensureRunPartitions(db: Queryable, monthsAhead: number): Promise<void> {
+  await db`select shipslog.ensure_reconcile_run_partitions(${monthsAhead})`;
+}
+
 export interface ListRunsOptions {
   limit?: number;
   /** Runs started before this run (keyset pagination, newest first; exact to the microsecond). */
