@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { relativeTime, summaryOf } from '../audit/readable.ts';
+import { relativeTime, summaryOf } from './readable-text.ts';
 import type { Queryable } from './client.ts';
 
 /** One history entry as a person (or an agent) reads it. */
@@ -120,7 +120,7 @@ export async function readablePage(db: Queryable, page: Fragment, order: Fragmen
   return rows.map(toEntry);
 }
 
-// `when` and the one-line summary are made here (src/audit/readable.ts): exact ports of
+// `when` and the one-line summary are made here (./readable-text.ts): exact ports of
 // shipslog.relative_time and describe_event, cheaper than a call per row.
 function toEntry(r: ReadableRow): HistoryEntry {
   const { age_seconds, whole, ...rest } = r;
