@@ -76,7 +76,7 @@ export async function applyPath(kube: Kube, d: Deployment, r: Rendered): Promise
     const secret = await secretToAdopt(kube, d, r.namespace);
     if (secret) objects = [secret, ...objects];
   } catch (err) {
-    return failed(d, 'ApplyFailed', `preparing namespace ${r.namespace} (namespace, Secret): ${describeError(err)}`, changeSet, old);
+    return failed('ApplyFailed', `preparing namespace ${r.namespace} (namespace, Secret): ${describeError(err)}`, changeSet, old);
   }
   const result = await applyAll(kube, objects);
   changeSet.push(...result.changeSet);
@@ -86,7 +86,7 @@ export async function applyPath(kube: Kube, d: Deployment, r: Rendered): Promise
   if (result.failure) {
     const o = result.failure.object;
     // Old objects still exist and what did apply exists now: the inventory keeps both.
-    return failed(d, 'ApplyFailed', `${o.kind} ${o.metadata.namespace}/${o.metadata.name}: ${describeError(result.failure.error)}`, changeSet, union(old, applied));
+    return failed('ApplyFailed', `${o.kind} ${o.metadata.namespace}/${o.metadata.name}: ${describeError(result.failure.error)}`, changeSet, union(old, applied));
   }
   // Inventory diff: what the previous generation had and this one no longer renders is deleted.
   const stale = minus(old, applied);
@@ -95,7 +95,7 @@ export async function applyPath(kube: Kube, d: Deployment, r: Rendered): Promise
   changeSet.push(...pruned.changeSet);
   const inventory = union(applied, retained, pruned.failed);
   if (pruned.failed.length > 0) {
-    return failed(d, 'PruneFailed', `could not delete objects no longer rendered: ${pruned.errors.join('; ')}`, changeSet, inventory);
+    return failed('PruneFailed', `could not delete objects no longer rendered: ${pruned.errors.join('; ')}`, changeSet, inventory);
   }
   let health: HealthStatus;
   try {
@@ -113,7 +113,7 @@ export async function applyPath(kube: Kube, d: Deployment, r: Rendered): Promise
   };
 }
 
-function failed(d: Deployment, reason: string, message: string, changeSet: ChangeSetEntry[], inventory: InventoryItem[]): Decision {
+function failed(reason: string, message: string, changeSet: ChangeSetEntry[], inventory: InventoryItem[]): Decision {
   return {
     phase: 'Failed', outcome: 'Failed', failureReason: reason, failureMessage: message, changeSet,
     deployment: { status: 'failed', statusMessage: `${reason}: ${message}`, managedResources: inventory, observed: false },
@@ -129,7 +129,7 @@ export async function removalPath(kube: Kube | null, d: Deployment): Promise<Dec
   let inventory = d.managed_resources;
   if (!kube) {
     if (inventory.length === 0) return { phase: 'Completed', outcome: 'Removed', changeSet: [], deployment: 'delete' };
-    return failed(d, 'NoCluster', `${inventory.length} objects are in the inventory but no cluster is configured to delete them`, [], inventory);
+    return failed('NoCluster', `${inventory.length} objects are in the inventory but no cluster is configured to delete them`, [], inventory);
   }
   try {
     const found = await Promise.all(discoverable.map(([apiVersion, kind]) => kube.list(apiVersion, kind, d.tenant, `${DEPLOYMENT_ID}=${d.id}`)));
@@ -142,7 +142,7 @@ export async function removalPath(kube: Kube | null, d: Deployment): Promise<Dec
       inventory = union(inventory, [itemOf(secret)]);
     }
   } catch (err) {
-    return { ...failed(d, 'DeleteFailed', `listing objects to remove: ${describeError(err)}`, [], inventory), outcome: 'Removing', deployment: { status: 'removing', statusMessage: `removal: ${describeError(err)}`, managedResources: inventory, observed: false } };
+    return { ...failed('DeleteFailed', `listing objects to remove: ${describeError(err)}`, [], inventory), outcome: 'Removing', deployment: { status: 'removing', statusMessage: `removal: ${describeError(err)}`, managedResources: inventory, observed: false } };
   }
   const result = await deleteItems(kube, inventory, d.id);
   if (result.failed.length === 0) return { phase: 'Completed', outcome: 'Removed', changeSet: result.changeSet, deployment: 'delete' };
