@@ -114,7 +114,7 @@ export function registerDeployments(app: App, deps: ApiDeps): void {
       { reason: body.reason },
     );
     if (!answer.replayed) deps.metrics.auditEvents.inc({ action: 'created' });
-    return sendAnswer(c, answer) as never;
+    return sendAnswer(c, answer);
   });
 
   app.openapi(listRoute, async (c) => {

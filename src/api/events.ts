@@ -81,7 +81,7 @@ export function registerEvents(app: App, deps: ApiDeps): void {
     );
     const last = items.length === q.limit ? items[items.length - 1] : undefined;
     const next = last ? Buffer.from(JSON.stringify([last.at, last.seq])).toString('base64url') : null;
-    return c.json({ items, next_cursor: next } as never, 200);
+    return c.json({ items, next_cursor: next }, 200);
   });
 
   app.openapi(feedRoute, async (c) => {
@@ -91,7 +91,7 @@ export function registerEvents(app: App, deps: ApiDeps): void {
     const events = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit));
     const last = events[events.length - 1];
     const next = last ? `${String(last.txid)}:${last.seq}` : q.after;
-    return c.json({ events, next_cursor: next } as never, 200);
+    return c.json({ events, next_cursor: next }, 200);
   });
 }
 

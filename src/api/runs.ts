@@ -99,7 +99,7 @@ export function registerRuns(app: App, deps: ApiDeps): void {
       return page;
     });
     const last = runs.length === q.limit ? runs[runs.length - 1] : undefined;
-    return c.json({ items: runs.map(runJson), next_cursor: last ? last.id : null } as never, 200);
+    return c.json({ items: runs.map(runJson), next_cursor: last ? last.id : null }, 200);
   });
 
   app.openapi(getRoute, async (c) => {
@@ -107,7 +107,7 @@ export function registerRuns(app: App, deps: ApiDeps): void {
     const { id, runId } = c.req.valid('param');
     const run = await inTenantTx(c, deps, (tx) => getRun(tx, id, runId));
     if (!run) throw new ProblemError('not-found', `deployment ${id} has no run ${runId}`);
-    return c.json(runJson(run) as never, 200);
+    return c.json(runJson(run), 200);
   });
 
   app.openapi(auditRoute, async (c) => {
@@ -115,6 +115,6 @@ export function registerRuns(app: App, deps: ApiDeps): void {
     const { id, runId } = c.req.valid('param');
     const transitions = await inTenantTx(c, deps, (tx) => getRunAudit(tx, id, runId));
     if (!transitions) throw new ProblemError('not-found', `deployment ${id} has no run ${runId}`);
-    return c.json({ run_id: runId, transitions: transitions.map(transitionJson) } as never, 200);
+    return c.json({ run_id: runId, transitions: transitions.map(transitionJson) }, 200);
   });
 }

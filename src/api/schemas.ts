@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { eventActions } from '../db/events.ts';
 
 // Shared zod schemas. Bounds mirror the CHECK constraints in migrations/0002 so a bad value
 // is a 400 naming the field, with the table's constraint as the second guard.
@@ -149,10 +150,6 @@ export function parseIfMatch(value: string | undefined): number | undefined {
   return value === undefined ? undefined : Number(value.replace(/^W\//, '').replaceAll('"', ''));
 }
 
-export const eventActions = [
-  'created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
-  'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back',
-] as const;
 
 /** `action=upgraded,config_changed`: one or more actions, comma-separated. */
 export const actionList = z

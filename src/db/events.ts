@@ -3,8 +3,15 @@ import { readablePage, type HistoryEntry } from './readable-events.ts';
 
 export type { HistoryEntry } from './readable-events.ts';
 
+/** Every action an event can have: the audit trigger (migrations/0004) refuses any other. */
+export const eventActions = [
+  'created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
+  'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back',
+] as const;
+export type EventAction = (typeof eventActions)[number];
+
 /** The stored event (shipslog.event_payload, the exact hashed bytes' JSON) plus its hash. */
-export type RawEvent = Record<string, unknown> & { seq: number; hash: string };
+export type RawEvent = Record<string, unknown> & { seq: number; chain_index: number; hash: string };
 
 const raw = (db: Queryable) => db`
   shipslog.event_payload(e) || jsonb_build_object('hash', encode(e.hash, 'hex')) as event

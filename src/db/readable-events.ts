@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import { relativeTime, summaryOf } from './readable-text.ts';
 import type { Queryable } from './client.ts';
+import type { EventAction } from './events.ts';
 
 /** One history entry as a person (or an agent) reads it. */
 export interface HistoryEntry {
@@ -9,7 +10,7 @@ export interface HistoryEntry {
   chain_index: number;
   tenant: string;
   name: string;
-  action: string;
+  action: EventAction;
   at: string;
   when: string;
   actor: string;
