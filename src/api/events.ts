@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { deploymentStatuses } from '../db/deployments.ts';
 import { feed, queryEvents } from '../db/events.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
@@ -13,7 +14,7 @@ const eventsQuery = z.strictObject({
   action: actionList.optional(),
   actor: z.string().min(1).max(200).optional(),
   environment: dnsLabel.optional().openapi({ description: 'the environment the deployment was in at the time' }),
-  status: z.enum(['pending', 'reconciling', 'applied', 'failed', 'removing']).optional()
+  status: z.enum(deploymentStatuses).optional()
     .openapi({ description: 'events that set this status, e.g. failed' }),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),

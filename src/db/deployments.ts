@@ -12,7 +12,11 @@ export interface InventoryItem {
   namespace: string | null;
 }
 
-export type DeploymentStatus = 'pending' | 'reconciling' | 'applied' | 'failed' | 'removing';
+/** The values deployments_status_check and deployments_health_check allow (migrations/0002). */
+export const deploymentStatuses = ['pending', 'reconciling', 'applied', 'failed', 'removing'] as const;
+export type DeploymentStatus = (typeof deploymentStatuses)[number];
+export const healthStates = ['Unknown', 'Progressing', 'Healthy', 'Degraded', 'Missing', 'Suspended'] as const;
+export type Health = (typeof healthStates)[number];
 
 /**
  * A deployment, snake_case as stored: what the API returns and what the reconciler works
@@ -30,7 +34,7 @@ export interface Deployment {
   secrets_fingerprint: string | null;
   status: DeploymentStatus;
   status_message: string | null;
-  health: string;
+  health: Health;
   health_message: string | null;
   url: string | null;
   local_port: number | null;
@@ -181,7 +185,7 @@ export interface ReconcileResult {
   managedResources: InventoryItem[];
   observedGeneration: number;
   /** Left as it is when absent. */
-  health?: { health: string; message: string } | undefined;
+  health?: { health: Health; message: string } | undefined;
   service?: { name: string; port: number; url: string } | undefined;
 }
 
@@ -210,7 +214,7 @@ export async function deleteDeployment(tx: Tx, id: string): Promise<void> {
 }
 
 /** A health transition observed by the reconciler's health loop (one health_changed event). */
-export async function writeHealth(tx: Tx, id: string, health: string, message: string): Promise<void> {
+export async function writeHealth(tx: Tx, id: string, health: Health, message: string): Promise<void> {
   await tx`
     update shipslog.deployments
     set health = ${health},

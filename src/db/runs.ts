@@ -3,9 +3,13 @@ import type { Queryable } from './client.ts';
 
 /** Reconcile runs: written by the reconciler, read by the API and auditors. See migrations/0200-0204. */
 
-export type RunPhase = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Skipped';
-export type RunOutcome = 'Applied' | 'Unchanged' | 'Planned' | 'Removed' | 'Removing' | 'Failed' | 'Skipped';
-export type SkipReason = 'ResourceBusy' | 'RecentlyRemediated';
+// The values the CHECK constraints of reconcile_runs allow (migrations/0200).
+export const runPhases = ['Pending', 'Running', 'Completed', 'Failed', 'Skipped'] as const;
+export type RunPhase = (typeof runPhases)[number];
+export const runOutcomes = ['Applied', 'Unchanged', 'Planned', 'Removed', 'Removing', 'Failed', 'Skipped'] as const;
+export type RunOutcome = (typeof runOutcomes)[number];
+export const skipReasons = ['ResourceBusy', 'RecentlyRemediated'] as const;
+export type SkipReason = (typeof skipReasons)[number];
 
 export interface ChangeSetEntry {
   kind: string;
