@@ -67,7 +67,7 @@ export async function idempotent<T extends object, S extends ContentfulStatusCod
   await tx`
     update shipslog.idempotency_keys
     set status = ${answer.status},
-        response = ${tx.json({ answer: answer.body, etag: answer.etag ?? null } as never)},
+        response = ${JSON.stringify({ answer: answer.body, etag: answer.etag ?? null })}::text::jsonb,
         location = ${answer.location ?? null}
     where api_key_id = ${principal.keyId}
       and idempotency_key = ${key}

@@ -51,6 +51,11 @@ export interface Deployment {
   version: number;
 }
 
+// JSON parameters travel as JSON.stringify text, cast to jsonb in SQL: db.json() takes only
+// postgres.JSONValue, which an interface or Record<string, unknown> is not (it needed a cast
+// to never). The ::text first matters: with a bare ::jsonb postgres.js learns the parameter
+// is jsonb and JSON-encodes the string again, storing a JSON string instead of the object.
+
 // Timestamps as ISO UTC text and bigints as numbers (they stay far below 2^53). Unqualified:
 // a query that joins shipslog.reconcile_queue (db/reconcile-queue.ts) shares no column name.
 export const deploymentColumns = (db: Queryable) => db`
@@ -83,7 +88,7 @@ export async function insertDeployment(db: Queryable, d: NewDeployment): Promise
       (tenant, name, environment, recipe, app_version, config, depends_on, secrets_ref, secrets_fingerprint)
     values
       (${d.tenant}, ${d.name}, ${d.environment}, ${d.recipe}, ${d.app_version},
-       ${db.json(d.config as never)}, ${d.depends_on}::text[], ${d.secrets_ref}, ${d.secrets_fingerprint})
+       ${JSON.stringify(d.config)}::text::jsonb, ${d.depends_on}::text[], ${d.secrets_ref}, ${d.secrets_fingerprint})
     returning ${deploymentColumns(db)}
   `;
   if (!row) throw new Error('insert returned no row');
@@ -153,7 +158,7 @@ export interface ChangeGuard {
  */
 export async function applyChange(db: Queryable, id: string, change: DeploymentChange, guard: ChangeGuard = {}): Promise<Deployment | null> {
   const sets: [string, postgres.PendingQuery<postgres.Row[]>][] = [];
-  if (change.configPatch) sets.push(['config', db`shipslog.jsonb_merge_patch(config, ${db.json(change.configPatch as never)})`]);
+  if (change.configPatch) sets.push(['config', db`shipslog.jsonb_merge_patch(config, ${JSON.stringify(change.configPatch)}::text::jsonb)`]);
   if (change.environment) sets.push(['environment', db`${change.environment}::text`]);
   if (change.depends_on) sets.push(['depends_on', db`${change.depends_on}::text[]`]);
   if (change.app_version) sets.push(['app_version', db`${change.app_version}::text`]);
@@ -197,7 +202,7 @@ export async function recordReconcileResult(tx: Tx, id: string, r: ReconcileResu
     update shipslog.deployments
     set status = ${r.status},
         status_message = ${r.statusMessage.slice(0, 2000)},
-        managed_resources = ${tx.json(r.managedResources as never)},
+        managed_resources = ${JSON.stringify(r.managedResources)}::text::jsonb,
         observed_generation = ${r.observedGeneration},
         health = ${h ? h.health : tx`health`},
         health_message = ${h ? h.message.slice(0, 2000) : tx`health_message`},

@@ -79,7 +79,7 @@ export async function insertRun(db: Queryable, run: NewRun): Promise<Run> {
        skip_reason, conflicting_run_id, dry_run, worker_id, correlation_id)
     values
       (${run.id ?? randomUUID()}, ${run.deploymentId}, ${run.tenant}, ${run.name}, ${run.generation}, ${run.configHash}, ${run.target},
-       ${run.image ?? null}, ${db.json((run.parameters ?? {}) as never)}, ${run.phase}, ${skipped ? 'Skipped' : null},
+       ${run.image ?? null}, ${JSON.stringify(run.parameters ?? {})}::text::jsonb, ${run.phase}, ${skipped ? 'Skipped' : null},
        ${run.skipReason ?? null}, ${run.conflictingRunId ?? null}, ${run.dryRun ?? false}, ${run.workerId}, ${run.correlationId})
     returning ${columns(db)}
   `;
@@ -102,7 +102,7 @@ export async function finishRun(db: Queryable, runId: string, result: RunResult)
         outcome = ${result.outcome},
         failure_reason = ${result.failureReason ?? null},
         failure_message = ${result.failureMessage?.slice(0, 4000) ?? null},
-        change_set = ${db.json((result.changeSet ?? []) as never)},
+        change_set = ${JSON.stringify(result.changeSet ?? [])}::text::jsonb,
         image = coalesce(${result.image ?? null}, image)
     where id = ${runId}
     returning ${columns(db)}
