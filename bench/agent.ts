@@ -63,7 +63,7 @@ async function load(sql: postgres.Sql): Promise<void> {
           case when m.i % 100 <> 0 then 50 + (m.i::bigint * 104729) % 1000 end as ct
       ) as f
     `;
-    // The daily sums the triggers would have kept (as migration 0307 backfills them).
+    // The daily sums the triggers would have kept (as a backfill would).
     await tx`
       insert into shipslog.agent_message_daily
         (tenant, project_id, day_start, model, message_count, finalised_count,

@@ -7,6 +7,17 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  // Runtime logins (see README "Database roles"): the API's, a member of shipslog_app only, and
+  // the reconciler's, a member of shipslog_reconciler only. DATABASE_URL stays the schema's
+  // owner, used for migrations; `shipslog migrate` creates these logins when they are set.
+  SHIPSLOG_APP_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  SHIPSLOG_RECONCILER_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -36,7 +47,12 @@ const schema = z.object({
 });
 
 export type Config = {
+  /** The schema owner's URL (migrations); unset with no runtime URL either: embedded PostgreSQL. */
   databaseUrl: string | undefined;
+  /** The API's runtime login (member of shipslog_app only). */
+  appDatabaseUrl?: string | undefined;
+  /** The reconciler's runtime login (member of shipslog_reconciler only). */
+  reconcilerDatabaseUrl?: string | undefined;
   port: number;
   host: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -66,6 +82,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const c = parsed.data;
   return {
     databaseUrl: c.DATABASE_URL,
+    appDatabaseUrl: c.SHIPSLOG_APP_DATABASE_URL,
+    reconcilerDatabaseUrl: c.SHIPSLOG_RECONCILER_DATABASE_URL,
     port: c.PORT,
     host: c.HOST,
     logLevel: c.LOG_LEVEL,

@@ -112,7 +112,7 @@ describe('signed checkpoints', () => {
     ).rejects.toMatchObject({ code: 'SL004' });
     await expect(t.db`update shipslog.audit_checkpoints set key_id = 'x'`).rejects.toMatchObject({ code: 'SL001' });
     await expect(t.db`delete from shipslog.audit_checkpoints`).rejects.toMatchObject({ code: 'SL001' });
-    await expect(t.db`truncate shipslog.audit_checkpoints`).rejects.toMatchObject({ code: 'SL001' });
+    await expect(t.db`truncate shipslog.audit_checkpoints`).rejects.toMatchObject({ code: 'SL005' });
     await expect(
       t.db.begin(async (sql) => {
         await sql`set local role shipslog_app`;

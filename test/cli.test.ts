@@ -1,43 +1,20 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { nodeProblem } from '../bin/check-node.js';
 import { freePort } from '../src/db/embedded.ts';
+import { cliEnv, run, waitForHealth } from './support/cli.ts';
 import { withDatabase } from './support/global-setup.ts';
 
-const run = promisify(execFile);
 const cleanup: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
 });
-
-function cliEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'info', ...extra };
-  delete env.DATABASE_URL;
-  if (extra.DATABASE_URL) env.DATABASE_URL = extra.DATABASE_URL;
-  return env;
-}
-
-async function waitForHealth(port: number, child: ChildProcess, ms = 30_000): Promise<unknown> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`serve exited early with ${child.exitCode}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      if (res.ok) return await res.json();
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error('serve did not become healthy');
-}
 
 async function serveOnce(dataDir: string): Promise<{ logs: string; code: number | null }> {
   const port = await freePort();
@@ -123,9 +100,9 @@ describe('shipslog CLI', () => {
     });
     const env = cliEnv({ DATABASE_URL: withDatabase(adminUrl, name) });
     const first = await run(process.execPath, ['bin/shipslog.js', 'migrate'], { env });
-    expect(first.stdout).toMatch(/^applied \d+ migration\(s\):\n {2}0001_schema-and-roles\n/);
+    expect(first.stdout).toMatch(/^applied \d+ migration\(s\):\n {2}0001_baseline\n/);
     const second = await run(process.execPath, ['bin/shipslog.js', 'migrate'], { env });
-    expect(second.stdout).toBe('database is up to date: no migration applied\n');
+    expect(second.stdout).toBe('database is up to date: no migration applied; sql/ definitions re-applied\n');
   });
 
   it('rejects a bad setting with a clear error naming the variable', async () => {

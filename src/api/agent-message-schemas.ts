@@ -3,7 +3,7 @@ import type { AgentMessage } from '../db/agent-messages.ts';
 import { dnsLabel } from './schemas.ts';
 
 // Request and response shapes of the agent message routes. Bounds mirror the CHECKs in
-// migrations/0300 so bad input is a 400 naming the field; the table is the second guard.
+// shipslog.agent_messages (schema.sql) so bad input is a 400 naming the field; the table is the second guard.
 
 export const messageId = z
   .string()

@@ -15,8 +15,8 @@ import { dnsLabel, idParam, problems } from './schemas.ts';
 import { inTenantTx } from './tx.ts';
 
 // The agent's model calls (issue 5). Writes need the deploy scope (the agent that deploys
-// records its calls); reads need read or audit. Every rule is PostgreSQL's (migrations/0300-
-// 0303): these handlers validate, set the caller's context and map the answer.
+// records its calls); reads need read or audit. Every rule is PostgreSQL's (sql/agent/):
+// these handlers validate, set the caller's context and map the answer.
 
 const messageParam = z.object({ messageId: messageId.openapi({ param: { name: 'messageId', in: 'path' } }) });
 const projectParam = z.object({ projectId: dnsLabel.openapi({ param: { name: 'projectId', in: 'path' } }) });

@@ -113,7 +113,7 @@ export function errorHandler(log: Log) {
 
 /**
  * shipslog's own SQLSTATEs (class SL) are raised on purpose, with a message and hint meant
- * for the caller. SL210 (a deployment's config breaks its recipe; migration 0205) is bad
+ * for the caller. SL210 (a deployment's config breaks its recipe; sql/reconciler/40_recipe_config.sql) is bad
  * input, so 400 naming the fields, as zod would; any other SL code not in db/errors.ts is a
  * rule of the database: 422 with its message and hint.
  */

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { deploymentStatuses, healthStates } from '../db/deployments.ts';
 import { eventActions } from '../db/events.ts';
 
-// Shared zod schemas. Bounds mirror the CHECK constraints in migrations/0002 so a bad value
+// Shared zod schemas. Bounds mirror the CHECK constraints of shipslog.deployments (schema.sql) so a bad value
 // is a 400 naming the field, with the table's constraint as the second guard.
 
 const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;

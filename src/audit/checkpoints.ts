@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { Queryable } from '../db/client.ts';
 
 /**
- * Signed checkpoints (migrations/0007): a digest of every chain head at a snapshot, signed
+ * Signed checkpoints (sql/audit/70_checkpoints.sql): a digest of every chain head at a snapshot, signed
  * with an Ed25519 key that never enters the database. verifyCheckpoints() recomputes the
  * digest from the events and checks the signature with the public key, so a superuser who
  * rewrites a whole chain consistently is still found, and so is a forged checkpoint.

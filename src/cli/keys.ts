@@ -20,7 +20,7 @@ async function withDb(config: Config, fn: (db: Db) => Promise<void>): Promise<vo
   const database = await openDatabase(config, log);
   const db = createDb(database.url, { max: 1, applicationName: 'shipslog keys' });
   try {
-    await migrate(database.url, (m) => process.stderr.write(`${m}\n`));
+    await migrate(database.url, { log: (m) => process.stderr.write(`${m}\n`), definitions: 'when-changed', logins: database.logins });
     await fn(db);
   } finally {
     await db.end();

@@ -1,10 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { addAgentMessagesCommand } from './agent-messages.ts';
+import { LoginError } from '../db/logins.ts';
+import { DatabaseConfigError } from './database.ts';
 import { migrateCommand } from './migrate.ts';
 import { reconcilerCommand } from './reconciler.ts';
 import { serveCommand } from './serve.ts';
 import { addKeysCommand } from './keys.ts';
+import { addLoginsCommand } from './logins.ts';
 import { checkpointCommand, verifyCommand } from './verify.ts';
 
 /** `shipslog <command>`. The only place that reads process.env (through loadConfig). */
@@ -48,6 +51,7 @@ export async function main(argv: string[]): Promise<void> {
 
   addAgentMessagesCommand(program, config);
   addKeysCommand(program, config);
+  addLoginsCommand(program, config);
 
   try {
     await program.parseAsync(argv);
@@ -56,7 +60,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof DatabaseConfigError || err instanceof LoginError) {
       process.stderr.write(`shipslog: ${err.message}\n`);
       process.exitCode = 2;
       return;

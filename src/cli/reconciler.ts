@@ -2,12 +2,11 @@ import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import { createDb } from '../db/client.ts';
-import { migrate } from '../db/migrate.ts';
 import { createLog, type Log } from '../log.ts';
 import { createKube, createKubeSecretWriter, createReconciler, loadKubeConfig, type Kube, type Reconciler } from '../reconciler/index.ts';
 import { probeHandler } from '../reconciler/probe.ts';
 import { noClusterSecretWriter, type SecretWriter } from '../secrets.ts';
-import { openDatabase } from './database.ts';
+import { openRuntimeDatabase } from './database.ts';
 
 /** The cluster from KUBECONFIG or the pod's service account; null when neither (plan-only mode). */
 export function kubeFromConfig(config: Config, log: Log): Kube | null {
@@ -53,12 +52,10 @@ export async function startReconciler(config: Config, databaseUrl: string, kube:
 /** `shipslog reconciler`: the reconciler alone (any number of replicas may run against one database). */
 export async function reconcilerCommand(config: Config): Promise<void> {
   const log = createLog(config.logLevel);
-  const database = await openDatabase(config, log);
+  const database = await openRuntimeDatabase(config, log, { app: false, reconciler: true });
   let handle: ReconcilerHandle | undefined;
   try {
-    const applied = await migrate(database.url, (m) => log.warn(m));
-    if (applied.length > 0) log.info({ applied }, 'migrations applied');
-    handle = await startReconciler(config, database.url, kubeFromConfig(config, log), log);
+    handle = await startReconciler(config, database.reconcilerUrl as string, kubeFromConfig(config, log), log);
     log.info(handle.reconciler.describe(), 'shipslog reconciler running');
   } catch (err) {
     await handle?.stop().catch(() => {});

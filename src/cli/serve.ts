@@ -2,17 +2,21 @@ import { serve } from '@hono/node-server';
 import { createRetentionScheduler } from '../agent/scheduler.ts';
 import { createApp } from '../api/app.ts';
 import type { Config } from '../config.ts';
-import { createDb } from '../db/client.ts';
-import { migrate } from '../db/migrate.ts';
+import { createDb, type Db } from '../db/client.ts';
 import { createLog } from '../log.ts';
-import { openDatabase } from './database.ts';
+import { openRuntimeDatabase } from './database.ts';
 import { ensureAdminKey } from './keys.ts';
 import { kubeFromConfig, secretWriterFor, startReconciler, type ReconcilerHandle } from './reconciler.ts';
 
-/** `shipslog serve`: database (embedded by default), migrations, HTTP; clean shutdown on SIGINT/SIGTERM. */
+/**
+ * `shipslog serve`: database (embedded by default), migrations as the schema owner, then the
+ * API on the app's login and the reconciler on its own; clean shutdown on SIGINT/SIGTERM.
+ */
 export async function serveCommand(config: Config): Promise<void> {
   const log = createLog(config.logLevel);
-  const database = await openDatabase(config, log);
+  const reconcilerEnabled = config.reconciler?.enabled ?? true;
+  // The retention job runs on the reconciler's login too (system work), so it is always needed.
+  const database = await openRuntimeDatabase(config, log, { app: true, reconciler: true });
   const stops: (() => Promise<void>)[] = [database.stop];
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
@@ -22,29 +26,43 @@ export async function serveCommand(config: Config): Promise<void> {
     log.info('stopped');
   };
   try {
-    const applied = await migrate(database.url, (m) => log.warn(m));
-    if (applied.length > 0) log.info({ applied }, 'migrations applied');
-
-    const db = createDb(database.url, { applicationName: 'shipslog api' });
+    const appUrl = database.appUrl as string;
+    const reconcilerUrl = database.reconcilerUrl as string;
+    const db = createDb(appUrl, { applicationName: 'shipslog api' });
     stops.push(() => db.end({ timeout: 5 }));
 
-    // Daily agent message retention; stopped (and awaited) before the pool closes.
-    const retention = createRetentionScheduler({ db, log, retentionSeconds: config.agentMessageRetentionSeconds });
-    retention.start();
-    stops.push(retention.stop);
-
-    // Embedded default, first start: make the admin key so the API is usable at all.
-    if (database.embedded) await ensureAdminKey(db, config.dataDir, log);
+    // Embedded default, first start: make the admin key so the API is usable at all. Keys are
+    // the owner's business: the API's login cannot create them.
+    if (database.owner?.embedded) {
+      const owner = createDb(database.owner.url, { max: 1, applicationName: 'shipslog serve (owner)' });
+      try {
+        await ensureAdminKey(owner, config.dataDir, log);
+      } finally {
+        await owner.end({ timeout: 5 });
+      }
+    }
 
     // The reconciler (own pool; SHIPSLOG_RECONCILER=off leaves it to `shipslog reconciler`),
     // stopped before the API's pool closes. Secrets go to the same cluster it applies to.
     const kube = kubeFromConfig(config, log);
     let reconciler: ReconcilerHandle | undefined;
-    if (config.reconciler?.enabled ?? true) {
-      reconciler = await startReconciler(config, database.url, kube, log);
+    if (reconcilerEnabled) {
+      reconciler = await startReconciler(config, reconcilerUrl, kube, log);
       stops.push(reconciler.stop);
       if (!kube) log.warn(reconciler.reconciler.describe().message);
     }
+
+    // Daily agent message retention, on the reconciler's login; stopped (and awaited) before
+    // the pool closes.
+    let systemDb: Db | undefined = reconciler?.db;
+    if (!systemDb) {
+      const own = createDb(reconcilerUrl, { max: 1, applicationName: 'shipslog retention' });
+      stops.push(() => own.end({ timeout: 5 }));
+      systemDb = own;
+    }
+    const retention = createRetentionScheduler({ db: systemDb, log, retentionSeconds: config.agentMessageRetentionSeconds });
+    retention.start();
+    stops.push(retention.stop);
 
     const app = createApp({
       db,
@@ -59,7 +77,7 @@ export async function serveCommand(config: Config): Promise<void> {
       server.once('error', reject);
     });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    log.info({ port: config.port, host: config.host, embeddedDatabase: database.embedded }, 'shipslog listening');
+    log.info({ port: config.port, host: config.host, embeddedDatabase: database.owner?.embedded ?? false }, 'shipslog listening');
   } catch (err) {
     await shutdown('startup failure');
     throw err;

@@ -2,7 +2,7 @@ import type { Queryable, Tx } from './client.ts';
 import { toDomainError } from './errors.ts';
 
 /**
- * Agent messages: the audit trail of the agent's model calls (migrations/0300-0303).
+ * Agent messages: the audit trail of the agent's model calls (sql/agent/).
  * Every rule lives in PostgreSQL (guard trigger, CHECKs, RLS); these functions only shape
  * rows. Writes take a Tx so the caller sets the actor context first (withActor).
  * Costs are decimal strings end to end: numeric in PostgreSQL, never a JS number.

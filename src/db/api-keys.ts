@@ -75,13 +75,14 @@ export async function countActiveKeys(db: Queryable): Promise<number> {
   return row?.n ?? 0;
 }
 
-/** The active key with this secret, or null. One unique-index probe. */
+/**
+ * The active key with this secret, or null. One unique-index probe, through
+ * shipslog.find_active_api_key(): the API's login holds no privilege on api_keys itself.
+ */
 export async function findActiveKey(db: Queryable, key: string): Promise<ApiKey | null> {
   const [row] = await db<ApiKey[]>`
     select ${columns(db)}
-    from shipslog.api_keys
-    where key_hash = ${hashKey(key)}
-      and revoked_at is null
+    from shipslog.find_active_api_key(${hashKey(key)})
   `;
   return row ?? null;
 }

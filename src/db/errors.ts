@@ -2,9 +2,10 @@ import postgres from 'postgres';
 
 /**
  * Domain errors raised by PostgreSQL, mapped from SQLSTATE and constraint names.
- * SQLSTATEs in class SL are shipslog's own (see migrations/): SL001 append-only,
- * SL002 forged event, SL003 reused deployment id, SL010 immutable field.
- * SL301-SL313: agent messages (see migrations/0300-0303 and docs/agent-messages.md).
+ * SQLSTATEs in class SL are shipslog's own (see sql/): SL001 append-only,
+ * SL002 forged event, SL003 reused deployment id, SL005 TRUNCATE of an audited table (for
+ * every role), SL010 immutable field.
+ * SL301-SL313: agent messages (see sql/agent/ and docs/agent-messages.md).
  */
 export type DomainErrorKind =
   | 'not_found'
@@ -38,11 +39,12 @@ const kindByCode: Record<string, DomainErrorKind> = {
   SL001: 'forbidden',
   SL002: 'forbidden',
   SL003: 'conflict',
+  SL005: 'forbidden', // TRUNCATE of an audited table (sql/audit/15_no_truncate.sql)
   SL010: 'invalid',
-  // Agent messages (migrations/0300-0303).
+  // Agent messages (sql/agent/).
   SL301: 'conflict', // finalised message, other values
   SL302: 'invalid', // identity field of a message changed
-  SL303: 'forbidden', // delete/truncate outside retention
+  SL303: 'forbidden', // delete outside retention (TRUNCATE: SL005)
   SL304: 'invalid', // partial finalise
   SL305: 'invalid', // insert not a placeholder
   SL306: 'not_found', // project of another tenant

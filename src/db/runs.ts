@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Queryable } from './client.ts';
 
-/** Reconcile runs: written by the reconciler, read by the API and auditors. See migrations/0200-0204. */
+/** Reconcile runs: written by the reconciler, read by the API and auditors. See sql/reconciler/. */
 
 // The values the CHECK constraints of reconcile_runs allow (migrations/0200).
 export const runPhases = ['Pending', 'Running', 'Completed', 'Failed', 'Skipped'] as const;

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { asRole, recordMessage } from './support.ts';
 
-// shipslog.agent_message_daily (0307) is derived data: after any mix of starts, finalises,
+// shipslog.agent_message_daily (sql/agent/40_daily.sql) is derived data: after any mix of starts, finalises,
 // no-op retries and purges it must equal the sums recomputed from the messages, and
 // agent_analytics (daily sums + edges) must answer exactly as agent_analytics_scan.
 
@@ -133,7 +133,7 @@ describe('daily sums of agent messages', () => {
     };
     expect(await refused(t.db`update shipslog.agent_message_daily set prompt_cost = 0`)).toBe('SL313');
     expect(await refused(t.db`delete from shipslog.agent_message_daily`)).toBe('SL313');
-    expect(await refused(t.db`truncate shipslog.agent_message_daily`)).toBe('SL313');
+    expect(await refused(t.db`truncate shipslog.agent_message_daily`)).toBe('SL005');
     expect(await refused(t.db`insert into shipslog.agent_message_daily (tenant, project_id, day_start, model, message_count)
       values ('acme', 'main', '2000-01-01', 'x', 1)`)).toBe('SL313');
     for (const role of ['shipslog_app', 'shipslog_auditor', 'shipslog_reconciler'] as const) {

@@ -148,7 +148,7 @@ describe('agent message retention', () => {
       values ('scheduled', current_date + 1, '7 days', now(), 0, now(), now(), '{}')`)).toBe('SL307');
     expect(await sqlState(t.db`update shipslog.agent_message_retention_runs set deleted_count = 0`)).toBe('SL307');
     expect(await sqlState(t.db`delete from shipslog.agent_message_retention_runs`)).toBe('SL307');
-    expect(await sqlState(t.db`truncate shipslog.agent_message_retention_runs`)).toBe('SL307');
+    expect(await sqlState(t.db`truncate shipslog.agent_message_retention_runs`)).toBe('SL005');
     // Expired or not, a plain DELETE is refused (the owner included); only the purge path deletes.
     expect(await sqlState(t.db`delete from shipslog.agent_messages where message_id = 'old-1'`)).toBe('SL303');
     expect(await sqlState(t.db.begin((tx) => tx`set local role shipslog_app; delete from shipslog.agent_messages`.simple()))).toBe('42501');

@@ -61,7 +61,7 @@ describe('reconcile runs in SQL', () => {
     const run = await insertRun(t.db, newRun(d.id, { phase: 'Skipped', skipReason: 'ResourceBusy' }));
     expect(await sqlState(t.db`update shipslog.reconcile_run_transitions set worker_id = 'x' where run_id = ${run.id}`)).toBe('SL204');
     expect(await sqlState(t.db`delete from shipslog.reconcile_run_audit where run_id = ${run.id}`)).toBe('SL204');
-    expect(await sqlState(t.db`truncate shipslog.reconcile_run_audit`)).toBe('SL204');
+    expect(await sqlState(t.db`truncate shipslog.reconcile_run_audit`)).toBe('SL005');
     expect(await sqlState(t.db`
       insert into shipslog.reconcile_run_transitions (run_id, run_started_at, deployment_id, tenant, to_phase, worker_id, correlation_id)
       values (${run.id}, now(), ${d.id}, 'acme', 'Completed', 'forged', 'c')`)).toBe('SL205');

@@ -1,0 +1,43 @@
+-- Append-only for every role, the owner included: grants keep other roles out, these
+-- triggers stop the owner (and a superuser, unless triggers are bypassed, which
+-- shipslog.verify_chains() then detects).
+create or replace function shipslog.tg_deployment_events__append_only()
+returns trigger
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' then
+    raise exception 'shipslog.deployment_events is written only by the audit trigger on shipslog.deployments'
+      using errcode = 'SL002',
+            hint = 'Change the deployment instead; its trigger records the event.';
+  end if;
+  raise exception 'shipslog.deployment_events is append-only: % refused', tg_op
+    using errcode = 'SL001',
+          hint = 'Audit history cannot be changed or removed; record a correcting change on the deployment instead.';
+end
+$$;
+
+create or replace trigger deployment_events_append_only
+  before update or delete
+  on shipslog.deployment_events
+  for each row
+  execute function shipslog.tg_deployment_events__append_only();
+
+-- TRUNCATE: SL005, like every audited table (15_no_truncate.sql).
+create or replace trigger deployment_events_no_truncate
+  before truncate
+  on shipslog.deployment_events
+  for each statement
+  execute function shipslog.tg_audit_records__no_truncate('shipslog.deployment_events is audit history and is never removed; record a correcting change on the deployment instead.');
+
+-- WHEN is evaluated before this trigger counts itself: depth 0 is an INSERT typed by a
+-- client, depth 1 the audit trigger's own insert. The WHEN clause keeps the legitimate
+-- path from calling a function at all.
+create or replace trigger deployment_events_no_forged_insert
+  before insert
+  on shipslog.deployment_events
+  for each row
+  when (pg_trigger_depth() = 0)
+  execute function shipslog.tg_deployment_events__append_only();
