@@ -77,7 +77,7 @@ export const secrets = z
   .refine((s) => Object.keys(s).length <= 32, 'at most 32 secret keys')
   .openapi({ description: 'Secret values; written to a Kubernetes Secret, never stored in PostgreSQL (only a fingerprint).' });
 
-// shipslog.is_resource_list (migrations/0001): exactly these keys, apiVersion optional.
+// shipslog.is_resource_list (sql/common/20_helpers.sql): exactly these keys, apiVersion optional.
 const inventoryItemSchema = z
   .object({ apiVersion: z.string().optional(), kind: z.string(), name: z.string(), namespace: z.string().nullable() })
   .openapi('ManagedResource');

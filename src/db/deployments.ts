@@ -2,8 +2,8 @@ import type postgres from 'postgres';
 import type { Queryable, Tx } from './client.ts';
 
 /**
- * One entry of managed_resources (shipslog.is_resource_list, migrations/0001, allows exactly
- * these keys; apiVersion is optional there, and the reconciler always writes it).
+ * One entry of managed_resources (shipslog.is_resource_list, sql/common/20_helpers.sql,
+ * allows exactly these keys; apiVersion is optional there, and the reconciler always writes it).
  */
 export interface InventoryItem {
   apiVersion: string;
@@ -12,7 +12,7 @@ export interface InventoryItem {
   namespace: string | null;
 }
 
-/** The values deployments_status_check and deployments_health_check allow (migrations/0002). */
+/** The values deployments_status_check and deployments_health_check allow (migrations/0001_baseline.sql). */
 export const deploymentStatuses = ['pending', 'reconciling', 'applied', 'failed', 'removing'] as const;
 export type DeploymentStatus = (typeof deploymentStatuses)[number];
 export const healthStates = ['Unknown', 'Progressing', 'Healthy', 'Degraded', 'Missing', 'Suspended'] as const;

@@ -3,7 +3,7 @@ import { readablePage, type HistoryEntry } from './readable-events.ts';
 
 export type { HistoryEntry } from './readable-events.ts';
 
-/** Every action an event can have: the audit trigger (migrations/0004) refuses any other. */
+/** Every action an event can have: the audit trigger (sql/audit/40_audit_trigger.sql) refuses any other. */
 export const eventActions = [
   'created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
   'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back',

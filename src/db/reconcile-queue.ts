@@ -2,7 +2,8 @@ import type { Db, Queryable, Tx } from './client.ts';
 import { deploymentColumns, type Deployment } from './deployments.ts';
 
 /**
- * shipslog.reconcile_queue (migrations/0202): one row per deployment, the reconciler's claim
+ * shipslog.reconcile_queue (the table: migrations/0001_baseline.sql; its triggers and NOTIFY:
+ * sql/reconciler/30_queue_and_notify.sql): one row per deployment, the reconciler's claim
  * and back-off state. A claim is the queue row's lock (FOR UPDATE ... SKIP LOCKED), held by
  * the caller's transaction, so many replicas share the work without coordinating.
  */

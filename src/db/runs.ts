@@ -3,7 +3,7 @@ import type { Queryable } from './client.ts';
 
 /** Reconcile runs: written by the reconciler, read by the API and auditors. See sql/reconciler/. */
 
-// The values the CHECK constraints of reconcile_runs allow (migrations/0200).
+// The values the CHECK constraints of reconcile_runs allow (migrations/0001_baseline.sql).
 export const runPhases = ['Pending', 'Running', 'Completed', 'Failed', 'Skipped'] as const;
 export type RunPhase = (typeof runPhases)[number];
 export const runOutcomes = ['Applied', 'Unchanged', 'Planned', 'Removed', 'Removing', 'Failed', 'Skipped'] as const;
@@ -168,7 +168,7 @@ export async function skipRecorded(db: Queryable, deploymentId: string, skipReas
   return rows.length > 0;
 }
 
-/** Monthly partitions of the run tables, monthsAhead into the future (migrations/0206). */
+/** Monthly partitions of the run tables, monthsAhead into the future (sql/reconciler/10_partitions.sql). */
 export async function ensureRunPartitions(db: Queryable, monthsAhead: number): Promise<void> {
   await db`select shipslog.ensure_reconcile_run_partitions(${monthsAhead})`;
 }
