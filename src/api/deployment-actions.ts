@@ -182,7 +182,7 @@ export function registerDeploymentActions(app: App, deps: ApiDeps): void {
       { reason: body.reason },
     );
     if (written) deps.metrics.auditEvents.inc({ action: written });
-    return sendAnswer(c, answer) as never;
+    return sendAnswer(c, answer);
   });
 
   app.openapi(restartRoute, async (c) => {
@@ -203,7 +203,7 @@ export function registerDeploymentActions(app: App, deps: ApiDeps): void {
       { reason: body.reason },
     );
     if (written) deps.metrics.auditEvents.inc({ action: 'restarted' });
-    return sendAnswer(c, answer) as never;
+    return sendAnswer(c, answer);
   });
 
   app.openapi(deleteRoute, async (c) => {
