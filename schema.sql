@@ -988,7 +988,7 @@ CREATE OR REPLACE FUNCTION shipslog.derive_action(old_state jsonb, new_state jso
  RETURNS text
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN (old_state IS NULL) THEN 'created'::text WHEN (new_state IS NULL) THEN 'removed'::text WHEN (((old_state -> 'deletion_requested_at'::text) IS DISTINCT FROM (new_state -> 'deletion_requested_at'::text)) AND ((new_state ->> 'deletion_requested_at'::text) IS NOT NULL)) THEN 'removal_requested'::text WHEN ((old_state -> 'app_version'::text) IS DISTINCT FROM (new_state -> 'app_version'::text)) THEN 'upgraded'::text WHEN (((((old_state -> 'config'::text) IS DISTINCT FROM (new_state -> 'config'::text)) OR ((old_state -> 'environment'::text) IS DISTINCT FROM (new_state -> 'environment'::text))) OR ((old_state -> 'depends_on'::text) IS DISTINCT FROM (new_state -> 'depends_on'::text))) OR ((old_state -> 'secrets_ref'::text) IS DISTINCT FROM (new_state -> 'secrets_ref'::text))) THEN 'config_changed'::text WHEN ((old_state -> 'secrets_fingerprint'::text) IS DISTINCT FROM (new_state -> 'secrets_fingerprint'::text)) THEN 'secrets_rotated'::text WHEN ((old_state -> 'restarted_at'::text) IS DISTINCT FROM (new_state -> 'restarted_at'::text)) THEN 'restarted'::text WHEN ((old_state -> 'managed_resources'::text) IS DISTINCT FROM (new_state -> 'managed_resources'::text)) THEN 'resources_changed'::text WHEN (((old_state -> 'health'::text) IS DISTINCT FROM (new_state -> 'health'::text)) OR ((old_state -> 'health_message'::text) IS DISTINCT FROM (new_state -> 'health_message'::text))) THEN 'health_changed'::text ELSE 'status_changed'::text END
+RETURN CASE WHEN (old_state IS NULL) THEN 'created'::text WHEN (new_state IS NULL) THEN 'removed'::text WHEN (((old_state -> 'deletion_requested_at'::text) IS DISTINCT FROM (new_state -> 'deletion_requested_at'::text)) AND ((new_state ->> 'deletion_requested_at'::text) IS NOT NULL)) THEN 'removal_requested'::text WHEN ((old_state -> 'app_version'::text) IS DISTINCT FROM (new_state -> 'app_version'::text)) THEN CASE WHEN (shipslog.version_order((old_state ->> 'app_version'::text), (new_state ->> 'app_version'::text)) < 0) THEN 'downgraded'::text ELSE 'upgraded'::text END WHEN (((((old_state -> 'config'::text) IS DISTINCT FROM (new_state -> 'config'::text)) OR ((old_state -> 'environment'::text) IS DISTINCT FROM (new_state -> 'environment'::text))) OR ((old_state -> 'depends_on'::text) IS DISTINCT FROM (new_state -> 'depends_on'::text))) OR ((old_state -> 'secrets_ref'::text) IS DISTINCT FROM (new_state -> 'secrets_ref'::text))) THEN 'config_changed'::text WHEN ((old_state -> 'secrets_fingerprint'::text) IS DISTINCT FROM (new_state -> 'secrets_fingerprint'::text)) THEN 'secrets_rotated'::text WHEN ((old_state -> 'restarted_at'::text) IS DISTINCT FROM (new_state -> 'restarted_at'::text)) THEN 'restarted'::text WHEN ((old_state -> 'managed_resources'::text) IS DISTINCT FROM (new_state -> 'managed_resources'::text)) THEN 'resources_changed'::text WHEN (((old_state -> 'health'::text) IS DISTINCT FROM (new_state -> 'health'::text)) OR ((old_state -> 'health_message'::text) IS DISTINCT FROM (new_state -> 'health_message'::text))) THEN 'health_changed'::text ELSE 'status_changed'::text END
 function shipslog.describe_change(change jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_change(change jsonb)
  RETURNS text
@@ -998,7 +998,8 @@ CREATE OR REPLACE FUNCTION shipslog.describe_change(change jsonb)
 AS $function$
   select case change ->> 'path'
     when 'secrets_fingerprint' then 'secrets rotated'
-    when 'app_version' then 'upgraded ' || shipslog.describe_value(change -> 'from')
+    when 'app_version' then case when shipslog.version_order(change ->> 'from', change ->> 'to') < 0 then 'downgraded ' else 'upgraded ' end
+                            || shipslog.describe_value(change -> 'from')
                             || ' -> ' || shipslog.describe_value(change -> 'to')
     when 'managed_resources' then 'resources: '
                             || coalesce(jsonb_array_length(change -> 'from'), 0) || ' -> '
@@ -1892,11 +1893,11 @@ begin
       using errcode = '22023',
             hint = 'Set shipslog.actor_type with set_config(''shipslog.actor_type'', ''user'', true), or leave it unset.';
   end if;
-  if ev.action not in ('created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
+  if ev.action not in ('created', 'config_changed', 'upgraded', 'downgraded', 'secrets_rotated', 'restarted', 'health_changed',
                        'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back') then
     raise exception 'shipslog.action "%" is not an audit action', ev.action
       using errcode = '22023',
-            hint = 'Use one of created, config_changed, upgraded, secrets_rotated, restarted, health_changed, status_changed, resources_changed, removal_requested, removed, rolled_back; or leave it unset.';
+            hint = 'Use one of created, config_changed, upgraded, downgraded, secrets_rotated, restarted, health_changed, status_changed, resources_changed, removal_requested, removed, rolled_back; or leave it unset.';
   end if;
   if length(ev.actor) > 200 or length(ev.reason) > 1000 or length(ev.correlation_id) > 200
      or length(ev.request_id) > 200 or length(ev.user_agent) > 500 then
@@ -2218,6 +2219,12 @@ AS $function$
   where p.problem is not null
   order by p.deployment_id, p.chain_index
 $function$
+function shipslog.version_order(from_version text, to_version text)
+CREATE OR REPLACE FUNCTION shipslog.version_order(from_version text, to_version text)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN (SELECT CASE WHEN ((v.a IS NULL) OR (v.b IS NULL)) THEN NULL::integer WHEN (v.b > v.a) THEN 1 WHEN (v.b < v.a) THEN '-1'::integer ELSE 0 END AS "case" FROM (SELECT (string_to_array(regexp_replace("substring"(version_order.from_version, '^[vV]?([0-9]+(?:\.[0-9]+)*)'::text), '(\.0+)+$'::text, ''::text), '.'::text))::numeric[] AS string_to_array, (string_to_array(regexp_replace("substring"(version_order.to_version, '^[vV]?([0-9]+(?:\.[0-9]+)*)'::text), '(\.0+)+$'::text, ''::text), '.'::text))::numeric[] AS string_to_array) v(a, b))
 trigger CREATE TRIGGER agent_message_daily_guard BEFORE INSERT OR DELETE OR UPDATE ON shipslog.agent_message_daily FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_message_daily__guard()
 trigger CREATE TRIGGER agent_message_daily_no_truncate BEFORE TRUNCATE ON shipslog.agent_message_daily FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.agent_message_daily follows shipslog.agent_messages through its triggers; purge messages with shipslog.purge_agent_messages(interval) and the sums follow.')
 trigger CREATE TRIGGER agent_message_retention_runs_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.agent_message_retention_runs FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_message_retention_runs__append_only()
@@ -2432,6 +2439,9 @@ grant EXECUTE on function utc_day(ts timestamp with time zone) to shipslog_audit
 grant EXECUTE on function verify_chains(p_deployment_id uuid) to shipslog_app
 grant EXECUTE on function verify_chains(p_deployment_id uuid) to shipslog_auditor
 grant EXECUTE on function verify_chains(p_deployment_id uuid) to shipslog_reconciler
+grant EXECUTE on function version_order(from_version text, to_version text) to shipslog_app
+grant EXECUTE on function version_order(from_version text, to_version text) to shipslog_auditor
+grant EXECUTE on function version_order(from_version text, to_version text) to shipslog_reconciler
 grant INSERT, SELECT on table agent_message_retention_runs to shipslog_agent_retention
 grant INSERT, SELECT, UPDATE on table agent_messages to shipslog_app
 grant INSERT, SELECT, UPDATE on table reconcile_runs to shipslog_reconciler

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { deploymentStatuses } from '../db/deployments.ts';
 import { feed, queryEvents } from '../db/events.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
@@ -13,7 +14,7 @@ const eventsQuery = z.strictObject({
   action: actionList.optional(),
   actor: z.string().min(1).max(200).optional(),
   environment: dnsLabel.optional().openapi({ description: 'the environment the deployment was in at the time' }),
-  status: z.enum(['pending', 'reconciling', 'applied', 'failed', 'removing']).optional()
+  status: z.enum(deploymentStatuses).optional()
     .openapi({ description: 'events that set this status, e.g. failed' }),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
@@ -81,7 +82,7 @@ export function registerEvents(app: App, deps: ApiDeps): void {
     );
     const last = items.length === q.limit ? items[items.length - 1] : undefined;
     const next = last ? Buffer.from(JSON.stringify([last.at, last.seq])).toString('base64url') : null;
-    return c.json({ items, next_cursor: next } as never, 200);
+    return c.json({ items, next_cursor: next }, 200);
   });
 
   app.openapi(feedRoute, async (c) => {
@@ -91,7 +92,7 @@ export function registerEvents(app: App, deps: ApiDeps): void {
     const events = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit));
     const last = events[events.length - 1];
     const next = last ? `${String(last.txid)}:${last.seq}` : q.after;
-    return c.json({ events, next_cursor: next } as never, 200);
+    return c.json({ events, next_cursor: next }, 200);
   });
 }
 

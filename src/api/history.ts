@@ -63,6 +63,6 @@ export function registerHistory(app: App, deps: ApiDeps): void {
       return q.format === 'readable' ? withAgentMessages(tx, page) : page;
     });
     const last = items.length === q.limit ? items[items.length - 1] : undefined;
-    return c.json({ items, next_cursor: last ? String(last.chain_index) : null } as never, 200);
+    return c.json({ items, next_cursor: last ? String(last.chain_index) : null }, 200);
   });
 }

@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { deploymentStatuses, healthStates } from '../db/deployments.ts';
+import { eventActions } from '../db/events.ts';
 
 // Shared zod schemas. Bounds mirror the CHECK constraints of shipslog.deployments (schema.sql) so a bad value
 // is a 400 naming the field, with the table's constraint as the second guard.
@@ -75,6 +77,11 @@ export const secrets = z
   .refine((s) => Object.keys(s).length <= 32, 'at most 32 secret keys')
   .openapi({ description: 'Secret values; written to a Kubernetes Secret, never stored in PostgreSQL (only a fingerprint).' });
 
+// shipslog.is_resource_list (sql/common/20_helpers.sql): exactly these keys, apiVersion optional.
+const inventoryItemSchema = z
+  .object({ apiVersion: z.string().optional(), kind: z.string(), name: z.string(), namespace: z.string().nullable() })
+  .openapi('ManagedResource');
+
 export const deploymentSchema = z
   .object({
     id: z.uuid(),
@@ -86,16 +93,16 @@ export const deploymentSchema = z
     config: z.record(z.string(), z.unknown()),
     secrets_ref: z.string().nullable(),
     secrets_fingerprint: z.string().nullable(),
-    status: z.enum(['pending', 'reconciling', 'applied', 'failed', 'removing']),
+    status: z.enum(deploymentStatuses),
     status_message: z.string().nullable(),
-    health: z.string(),
+    health: z.enum(healthStates),
     health_message: z.string().nullable(),
     url: z.string().nullable(),
     local_port: z.number().int().nullable(),
     service_port: z.number().int().nullable(),
     service_name: z.string().nullable(),
     depends_on: z.array(z.string()),
-    managed_resources: z.array(z.unknown()),
+    managed_resources: z.array(inventoryItemSchema).openapi({ description: 'The Kubernetes objects the reconciler manages for it' }),
     generation: z.number().int(),
     observed_generation: z.number().int(),
     restarted_at: z.string().nullable(),
@@ -149,10 +156,6 @@ export function parseIfMatch(value: string | undefined): number | undefined {
   return value === undefined ? undefined : Number(value.replace(/^W\//, '').replaceAll('"', ''));
 }
 
-export const eventActions = [
-  'created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
-  'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back',
-] as const;
 
 /** `action=upgraded,config_changed`: one or more actions, comma-separated. */
 export const actionList = z

@@ -14,7 +14,9 @@ export async function migrateCommand(config: Config): Promise<void> {
       process.stdout.write(`applied ${applied.length} migration(s):\n${applied.map((n) => `  ${n}\n`).join('')}sql/ definitions re-applied\n`);
     }
     for (const login of database.logins) {
-      if (!loginSql.some((s) => s.includes(`"${login.name}"`))) process.stdout.write(`runtime login ${login.name}: member of shipslog_${login.role}\n`);
+      if (!loginSql.some((s) => s.includes(`"${login.name}"`))) {
+        process.stdout.write(`${login.role === 'auditor' ? 'read-only login' : 'runtime login'} ${login.name}: member of shipslog_${login.role}\n`);
+      }
     }
     if (loginSql.length > 0) {
       // Printed for a person who may manage roles; the passwords stay in the runtime URLs.
