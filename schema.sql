@@ -1475,15 +1475,15 @@ begin
   return errors;
 end
 $function$
-function shipslog.record_api_key_use(p_key_id uuid)
-CREATE OR REPLACE FUNCTION shipslog.record_api_key_use(p_key_id uuid)
+function shipslog.record_api_key_use(p_key_hash bytea)
+CREATE OR REPLACE FUNCTION shipslog.record_api_key_use(p_key_hash bytea)
  RETURNS void
  LANGUAGE sql
  SECURITY DEFINER
  SET search_path TO ''
 BEGIN ATOMIC
  UPDATE shipslog.api_keys k SET last_used_at = now()
-   WHERE ((k.id = record_api_key_use.p_key_id) AND (k.revoked_at IS NULL) AND ((k.expires_at IS NULL) OR (k.expires_at > now())) AND ((k.last_used_at IS NULL) OR (k.last_used_at < (now() - '00:05:00'::interval))));
+   WHERE ((k.key_hash = record_api_key_use.p_key_hash) AND (k.revoked_at IS NULL) AND ((k.expires_at IS NULL) OR (k.expires_at > now())) AND ((k.last_used_at IS NULL) OR (k.last_used_at < (now() - '00:05:00'::interval))));
 END
 function shipslog.record_checkpoint(p_snapshot pg_snapshot, p_digest bytea, p_key_id text, p_signature bytea)
 CREATE OR REPLACE FUNCTION shipslog.record_checkpoint(p_snapshot pg_snapshot, p_digest bytea, p_key_id text, p_signature bytea)
@@ -2429,7 +2429,7 @@ grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind tex
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_app
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_auditor
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_reconciler
-grant EXECUTE on function record_api_key_use(p_key_id uuid) to shipslog_app
+grant EXECUTE on function record_api_key_use(p_key_hash bytea) to shipslog_app
 grant EXECUTE on function register_project(p_tenant text, p_project_id text) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_auditor

@@ -38,8 +38,9 @@ grant execute
 -- calls this only when the last_used_at that find_active_api_key() just returned is older
 -- than that (src/db/api-keys.ts, keyUseResolutionMinutes), so a busy key costs no write per
 -- request; the condition here holds across replicas and against a caller that calls in a
--- loop. SECURITY DEFINER: shipslog_app may set this one column of an active key, nothing else.
-create or replace function shipslog.record_api_key_use(p_key_id uuid)
+-- loop. SECURITY DEFINER: shipslog_app may set this one column of an active key, nothing else,
+-- and only of a key whose secret it was given (by its SHA-256, as find_active_api_key).
+create or replace function shipslog.record_api_key_use(p_key_hash bytea)
 returns void
 language sql
 volatile
@@ -48,16 +49,16 @@ set search_path = ''
 begin atomic
   update shipslog.api_keys as k
   set last_used_at = now()
-  where k.id = p_key_id
+  where k.key_hash = p_key_hash
     and k.revoked_at is null
     and (k.expires_at is null or k.expires_at > now())
     and (k.last_used_at is null or k.last_used_at < now() - interval '5 minutes');
 end;
 
 revoke execute
-  on function shipslog.record_api_key_use(uuid)
+  on function shipslog.record_api_key_use(bytea)
   from public;
 
 grant execute
-  on function shipslog.record_api_key_use(uuid)
+  on function shipslog.record_api_key_use(bytea)
   to shipslog_app;

@@ -24,7 +24,7 @@ export function authMiddleware(deps: ApiDeps): MiddlewareHandler<AppEnv> {
     }
     // last_used_at to within 5 minutes: a write only when the stored one is older than that.
     if (keyUseIsStale(found)) {
-      await recordKeyUse(deps.db, found.id).catch((err: unknown) => deps.log.warn({ err, keyId: found.id }, 'could not record the API key\'s use'));
+      await recordKeyUse(deps.db, key).catch((err: unknown) => deps.log.warn({ err, keyId: found.id }, 'could not record the API key\'s use'));
     }
     const principal: Principal = {
       keyId: found.id,

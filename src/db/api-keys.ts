@@ -137,7 +137,10 @@ export function keyUseIsStale(key: Pick<ApiKey, 'lastUsedAt'>, now = Date.now())
   return key.lastUsedAt === null || now - key.lastUsedAt.getTime() >= keyUseResolutionMinutes * 60_000;
 }
 
-/** Sets last_used_at (through shipslog.record_api_key_use: the API's login holds no privilege on api_keys). */
-export async function recordKeyUse(db: Queryable, id: string): Promise<void> {
-  await db`select shipslog.record_api_key_use(${id}::uuid)`;
+/**
+ * Sets last_used_at of the key with this secret (through shipslog.record_api_key_use: the API's
+ * login holds no privilege on api_keys, and may mark only a key it was given).
+ */
+export async function recordKeyUse(db: Queryable, key: string): Promise<void> {
+  await db`select shipslog.record_api_key_use(${hashKey(key)})`;
 }

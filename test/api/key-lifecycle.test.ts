@@ -145,8 +145,8 @@ describe('last use of a key', () => {
     const { id } = (await rowOf(key))!;
     await api.t.db.begin(async (tx) => {
       await tx`set local role shipslog_app`;
-      await tx`select shipslog.record_api_key_use(${id}::uuid)`;
-      await tx`select shipslog.record_api_key_use(${id}::uuid)`; // within 5 minutes: no second write
+      await tx`select shipslog.record_api_key_use(${hashKey(key)})`;
+      await tx`select shipslog.record_api_key_use(${hashKey(key)})`; // within 5 minutes: no second write
     });
     expect((await rowOf(key))!.last_used_at).not.toBeNull();
     await expect(
@@ -157,7 +157,7 @@ describe('last use of a key', () => {
     ).rejects.toMatchObject({ code: '42501' });
     // A revoked key's use is not recorded (its row is the owner's business now).
     await api.t.db`update shipslog.api_keys set revoked_at = now(), last_used_at = null where id = ${id}`;
-    await api.t.db`select shipslog.record_api_key_use(${id}::uuid)`;
+    await api.t.db`select shipslog.record_api_key_use(${hashKey(key)})`;
     expect((await rowOf(key))!.last_used_at).toBeNull();
   });
 });
