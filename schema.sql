@@ -87,6 +87,7 @@ column api_keys.key_prefix text not null
 column api_keys.created_at timestamp with time zone not null default now()
 column api_keys.revoked_at timestamp with time zone
 column api_keys.last_used_at timestamp with time zone
+column api_keys.expires_at timestamp with time zone
 column audit_checkpoints.id bigint not null identity a
 column audit_checkpoints.created_at timestamp with time zone not null default clock_timestamp()
 column audit_checkpoints.snapshot pg_snapshot not null
@@ -270,6 +271,7 @@ constraint agent_messages.agent_messages_reasoning_check CHECK ((((array_ndims(r
 constraint agent_messages.agent_messages_tenant_check CHECK (shipslog.is_dns_label(tenant))
 constraint agent_messages.agent_messages_tokens_check CHECK (((prompt_tokens >= 0) AND (completion_tokens >= 0) AND (total_tokens = ((prompt_tokens)::bigint + completion_tokens))))
 constraint api_keys.api_keys_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'service'::text])))
+constraint api_keys.api_keys_expires_at_check CHECK ((expires_at > created_at))
 constraint api_keys.api_keys_key_hash_check CHECK ((length(key_hash) = 32))
 constraint api_keys.api_keys_key_hash_key UNIQUE (key_hash)
 constraint api_keys.api_keys_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9._@:-]{0,99}$'::text))
@@ -1186,7 +1188,7 @@ BEGIN ATOMIC
      k.revoked_at,
      k.last_used_at
     FROM shipslog.api_keys k
-   WHERE ((k.key_hash = find_active_api_key.p_key_hash) AND (k.revoked_at IS NULL));
+   WHERE ((k.key_hash = find_active_api_key.p_key_hash) AND (k.revoked_at IS NULL) AND ((k.expires_at IS NULL) OR (k.expires_at > now())));
 END
 function shipslog.guard_reconcile_run_partition(p_table regclass)
 CREATE OR REPLACE FUNCTION shipslog.guard_reconcile_run_partition(p_table regclass)
@@ -1474,6 +1476,16 @@ begin
   return errors;
 end
 $function$
+function shipslog.record_api_key_use(p_key_hash bytea)
+CREATE OR REPLACE FUNCTION shipslog.record_api_key_use(p_key_hash bytea)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+BEGIN ATOMIC
+ UPDATE shipslog.api_keys k SET last_used_at = now()
+   WHERE ((k.key_hash = record_api_key_use.p_key_hash) AND (k.revoked_at IS NULL) AND ((k.expires_at IS NULL) OR (k.expires_at > now())) AND ((k.last_used_at IS NULL) OR (k.last_used_at < (now() - '00:05:00'::interval))));
+END
 function shipslog.record_checkpoint(p_snapshot pg_snapshot, p_digest bytea, p_key_id text, p_signature bytea)
 CREATE OR REPLACE FUNCTION shipslog.record_checkpoint(p_snapshot pg_snapshot, p_digest bytea, p_key_id text, p_signature bytea)
  RETURNS shipslog.audit_checkpoints
@@ -2424,6 +2436,7 @@ grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind tex
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_app
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_auditor
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_reconciler
+grant EXECUTE on function record_api_key_use(p_key_hash bytea) to shipslog_app
 grant EXECUTE on function register_project(p_tenant text, p_project_id text) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_auditor
@@ -2447,6 +2460,7 @@ grant INSERT, SELECT, UPDATE on table agent_messages to shipslog_app
 grant INSERT, SELECT, UPDATE on table reconcile_runs to shipslog_reconciler
 grant SELECT on column api_keys.actor_type to shipslog_auditor
 grant SELECT on column api_keys.created_at to shipslog_auditor
+grant SELECT on column api_keys.expires_at to shipslog_auditor
 grant SELECT on column api_keys.id to shipslog_auditor
 grant SELECT on column api_keys.key_prefix to shipslog_auditor
 grant SELECT on column api_keys.last_used_at to shipslog_auditor

@@ -5,7 +5,7 @@ import type { Config } from '../config.ts';
 import { createDb, type Db } from '../db/client.ts';
 import { createLog } from '../log.ts';
 import { openRuntimeDatabase } from './database.ts';
-import { ensureAdminKey } from './keys.ts';
+import { ensureFirstAdminKey } from './keys.ts';
 import { holdPort } from './listen.ts';
 import { stopSignal } from './signals.ts';
 import { kubeFromConfig, secretWriterFor, startReconciler, type ReconcilerHandle } from './reconciler.ts';
@@ -39,16 +39,9 @@ export async function serveCommand(config: Config): Promise<void> {
     const db = createDb(appUrl, { applicationName: 'shipslog api' });
     stops.push(() => db.end({ timeout: 5 }));
 
-    // Embedded default, first start: make the admin key so the API is usable at all. Keys are
-    // the owner's business: the API's login cannot create them.
-    if (database.owner?.embedded) {
-      const owner = createDb(database.owner.url, { max: 1, applicationName: 'shipslog serve (owner)' });
-      try {
-        await ensureAdminKey(owner, config.dataDir, log);
-      } finally {
-        await owner.end({ timeout: 5 });
-      }
-    }
+    // The first admin key (SHIPSLOG_BOOTSTRAP_ADMIN_KEY, or the embedded default's generated
+    // one). Keys are the owner's business: the API's login cannot create them.
+    await ensureFirstAdminKey(config, database.owner, log);
 
     // The reconciler (own pool; SHIPSLOG_RECONCILER=off leaves it to `shipslog reconciler`),
     // stopped before the API's pool closes. Secrets go to the same cluster it applies to.
