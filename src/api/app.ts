@@ -28,6 +28,7 @@ import { registerDeployments } from './deployments.ts';
 import { registerEvents } from './events.ts';
 import { registerHealth } from './health.ts';
 import { registerHistory } from './history.ts';
+import { hostileInput } from './hostile-input.ts';
 import { registerMcp } from './mcp.ts';
 import { createMetrics } from './metrics.ts';
 import { ProblemError, errorHandler, problemResponse, validationHook } from './problem.ts';
@@ -83,6 +84,9 @@ export function createApp(deps: AppDeps): App {
   app.use('/mcp', limit);
   app.use('/v1/*', authMiddleware(api));
   app.use('/mcp', authMiddleware(api));
+  // After the key is known, before any route reads the body or query (issue 9).
+  app.use('/v1/*', hostileInput());
+  app.use('/mcp', hostileInput());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
