@@ -162,7 +162,8 @@ export function registerAgentMessages(app: App, deps: ApiDeps): void {
     const { projectId } = c.req.valid('param');
     const q = c.req.valid('query');
     const to = q.to ? new Date(q.to) : new Date();
-    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * 86_400_000);
+    // The default start never precedes year 1, which PostgreSQL cannot read (schemas.ts, timestamp).
+    const from = q.from ? new Date(q.from) : new Date(Math.max(to.getTime() - 30 * 86_400_000, Date.parse('0001-01-01T00:00:00Z')));
     if (from >= to) {
       throw new ProblemError('invalid-request', 'from must be before to', [{ path: 'from', message: 'must be before to' }]);
     }

@@ -13,6 +13,22 @@ export const appVersion = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/
 export const reason = z.string().max(1000).refine(noControl, 'must not contain control characters');
 export const uuid = z.uuid();
 
+// What PostgreSQL's timestamptz and JavaScript's Date both hold and print back alike: years
+// 1 to 9999 in UTC. An offset can carry a valid-looking time past either end
+// (0001-01-01T00:00:00+14:00 is year 0 in UTC), and year 0 is no date to PostgreSQL: both
+// answered 500 (22008) before this check (issue 9).
+const earliest = Date.parse('0001-01-01T00:00:00Z');
+const latest = Date.parse('9999-12-31T23:59:59.999Z');
+const rangeMessage = 'must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z (in UTC)';
+
+/** An ISO 8601 instant with an offset (Z or ±hh:mm), in the range both sides can store. */
+export const timestamp = z.iso
+  .datetime({ offset: true })
+  .refine((s) => {
+    const t = Date.parse(s);
+    return t >= earliest && t <= latest;
+  }, rangeMessage);
+
 /** Limits for free-form JSON (config): 64 KiB as in the table, nesting 16 deep, 2,000 values. */
 export const jsonLimits = { bytes: 65536, depth: 16, nodes: 2000, keyLength: 200 };
 
