@@ -111,8 +111,8 @@ function generate(r: () => number, ids: { own: string; other: string }, keys: { 
       };
     case 10: // writes with a read-only key
       return { method: pick(['POST', 'DELETE']), path: pick(['/v1/deployments', `/v1/deployments/${ids.own}`]), headers: { authorization: `Bearer ${keys.reader}`, ...json }, body: JSON.stringify(validCreate) };
-    case 11: // patch semantics broken: nothing to change, nulls, wrong types
-      return { method: 'PATCH', path: `/v1/deployments/${ids.own}`, headers: { ...auth, ...json }, body: JSON.stringify(pick([{}, { config: null }, { config: [] }, { environment: notLabel() }, { depends_on: [notLabel()] }, { secrets: { 'bad key!': 'x' } }, { config: { storage: hostile() } }, { config: { replicas: 3 } }])) };
+    case 11: // patch semantics broken: nothing to change, nulls, wrong types (storage: null, or 1e309 sent as null, is a valid removal: the recipe default applies)
+      return { method: 'PATCH', path: `/v1/deployments/${ids.own}`, headers: { ...auth, ...json }, body: JSON.stringify(pick([{}, { config: null }, { config: [] }, { environment: notLabel() }, { depends_on: [notLabel()] }, { secrets: { 'bad key!': 'x' } }, { config: { storage: pick(hostileValues.filter((v) => JSON.stringify(v) !== 'null')) } }, { config: { replicas: 3 } }])) };
     case 12: // tool and MCP abuse
       return r() < 0.5
         ? { method: 'POST', path: '/v1/tools/get-app-history', headers: { ...auth, ...json }, body: JSON.stringify({ appId: hostile(), limit: pick([0, -1, 1e9, 'x']) }) }
@@ -200,7 +200,7 @@ describe('fuzz: hostile requests', () => {
       const text = await res.text();
       // A hostile query value can still be a valid filter (actor=-1): reads may answer 200.
       const okRead = req.method === 'GET' && res.status === 200;
-      if (res.status >= 500 || (res.status < 400 && !okRead)) failures.push(`#${i} ${req.method} ${req.path.slice(0, 80)} -> ${res.status} ${text.slice(0, 200)}`);
+      if (res.status >= 500 || (res.status < 400 && !okRead)) failures.push(`#${i} ${req.method} ${req.path.slice(0, 80)} ${String(req.body).slice(0, 120)} -> ${res.status} ${text.slice(0, 200)}`);
       else if (!okRead && req.path !== '/mcp' && !res.headers.get('content-type')?.includes('application/problem+json')) failures.push(`#${i} ${req.method} ${req.path.slice(0, 80)} -> ${res.status} not problem+json`);
       if (/select |syntax error|PostgresError|at .*\.ts:\d+/i.test(text) || postgresText.test(text)) failures.push(`#${i} leaks internals: ${text.slice(0, 200)}`);
       if (res.status === 405 && !res.headers.get('allow')) failures.push(`#${i} ${req.method} ${req.path.slice(0, 80)} -> 405 without Allow`);
