@@ -42,7 +42,8 @@ const feedQuery = z.strictObject({
     .string()
     .regex(/^\d{1,20}:\d{1,15}$/, 'a cursor this API returned, or 0:0 to start')
     // The txid is an xid8 (at most 2^64 - 1): a larger one used to reach PostgreSQL (22003).
-    .refine((s) => BigInt(s.split(':')[0]!) <= 0xffff_ffff_ffff_ffffn, 'a cursor this API returned, or 0:0 to start')
+    // (zod runs this check after a failed regex too: only digits reach BigInt.)
+    .refine((s) => !/^\d+:/.test(s) || BigInt(s.split(':')[0]!) <= 0xffff_ffff_ffff_ffffn, 'a cursor this API returned, or 0:0 to start')
     .default('0:0')
     .openapi({ description: 'next_cursor of the previous page (txid:seq); 0:0 from the start' }),
   limit: z.coerce.number().int().min(1).max(1000).default(100),

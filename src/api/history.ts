@@ -18,7 +18,7 @@ const historyQuery = z.strictObject({
   cursor: z
     .string()
     .regex(/^\d{1,10}$/, 'a cursor this API returned')
-    .refine((s) => Number(s) <= 2_147_483_647, 'a cursor this API returned')
+    .refine((s) => !/^\d+$/.test(s) || Number(s) <= 2_147_483_647, 'a cursor this API returned')
     .optional(),
 });
 

@@ -25,8 +25,9 @@ const rangeMessage = 'must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:
 export const timestamp = z.iso
   .datetime({ offset: true })
   .refine((s) => {
+    // zod runs this after a failed format check too: a string that is no date is that check's issue.
     const t = Date.parse(s);
-    return t >= earliest && t <= latest;
+    return Number.isNaN(t) || (t >= earliest && t <= latest);
   }, rangeMessage);
 
 /** Limits for free-form JSON (config): 64 KiB as in the table, nesting 16 deep, 2,000 values. */

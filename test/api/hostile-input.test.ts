@@ -122,6 +122,11 @@ describe('hostile input: 4xx problem+json, never PostgreSQL text, nothing writte
       ['feed txid 20 nines', send(acme, 'GET', '/v1/events/feed?after=99999999999999999999:0'), 400],
       ['events cursor seq 2^63 (bigint)', send(acme, 'GET', `/v1/events?cursor=${b64(['2026-01-01T00:00:00.000Z', 2 ** 63])}`), 400],
       ['events cursor seq -1', send(acme, 'GET', `/v1/events?cursor=${b64(['2026-01-01T00:00:00.000Z', -1])}`), 400],
+      // Not digits at all: the range checks must not choke on them either.
+      ['history cursor x', send(acme, 'GET', `/v1/deployments/${ownId}/history?cursor=x1`), 400],
+      ['feed after nonsense', send(acme, 'GET', '/v1/events/feed?after=nonsense'), 400],
+      ['feed after x:1', send(acme, 'GET', '/v1/events/feed?after=x:1'), 400],
+      ['since yesterday', send(acme, 'GET', '/v1/events?since=yesterday'), 400],
     ];
     expect(await refused(cases)).toEqual([]);
     expect((await send(acme, 'GET', `/v1/deployments/${ownId}/history?cursor=2147483647`)).status).toBe(200);
