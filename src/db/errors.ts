@@ -76,31 +76,6 @@ const kindByCode: Record<string, DomainErrorKind> = {
   '22009': 'invalid', // invalid_time_zone_displacement_value
 };
 
-/** Turns a PostgreSQL error into a DomainError when it means something to a caller; else returns it as is. */
-export function toDomainError(err: unknown): unknown {
-  if (err instanceof DomainError) return err;
-  if (isConnectionError(err)) {
-    return new DomainError('unavailable', 'the database is unreachable', { code: (err as { code: string }).code, cause: err });
-  }
-  if (!(err instanceof postgres.PostgresError)) return err;
-  const kind = kindByCode[err.code];
-  if (!kind) return err;
-  const extra: { code: string; constraint?: string; hint?: string; cause: unknown } = { code: err.code, cause: err };
-  if (err.constraint_name) extra.constraint = err.constraint_name;
-  if (err.hint) extra.hint = err.hint;
-  return new DomainError(kind, describe(err), extra);
-}
-
-function describe(err: postgres.PostgresError): string {
-  if (err.code === '23505' && err.constraint_name === 'deployments_tenant_name_key') {
-    return 'a deployment with this name already exists in this tenant';
-  }
-  if (err.code === '23514' && err.constraint_name) {
-    return `value rejected by rule ${err.constraint_name}`;
-  }
-  return err.message;
-}
-
 // What a client reads for a mapped error that is not shipslog's own: PostgreSQL's message
 // may quote the input back or name internals ('value "9999999999" is out of range for type
 // integer', 'invalid byte sequence for encoding "UTF8": 0x00'), so none of it is passed on
@@ -125,7 +100,7 @@ const clientMessages: Record<string, string> = {
 
 /**
  * The detail and hint a client may read for a DomainError: shipslog's own (class SL,
- * raised with text meant for the caller) and the constraint descriptions above pass; any
+ * raised with text meant for the caller) and the constraint descriptions of describe() pass; any
  * other PostgreSQL text is replaced by a fixed sentence.
  */
 export function clientFacing(err: DomainError): { detail: string; hint?: string } {
@@ -135,6 +110,31 @@ export function clientFacing(err: DomainError): { detail: string; hint?: string 
     return { detail: err.message };
   }
   return { detail: clientMessages[err.code] ?? 'the database refused the request' };
+}
+
+/** Turns a PostgreSQL error into a DomainError when it means something to a caller; else returns it as is. */
+export function toDomainError(err: unknown): unknown {
+  if (err instanceof DomainError) return err;
+  if (isConnectionError(err)) {
+    return new DomainError('unavailable', 'the database is unreachable', { code: (err as { code: string }).code, cause: err });
+  }
+  if (!(err instanceof postgres.PostgresError)) return err;
+  const kind = kindByCode[err.code];
+  if (!kind) return err;
+  const extra: { code: string; constraint?: string; hint?: string; cause: unknown } = { code: err.code, cause: err };
+  if (err.constraint_name) extra.constraint = err.constraint_name;
+  if (err.hint) extra.hint = err.hint;
+  return new DomainError(kind, describe(err), extra);
+}
+
+function describe(err: postgres.PostgresError): string {
+  if (err.code === '23505' && err.constraint_name === 'deployments_tenant_name_key') {
+    return 'a deployment with this name already exists in this tenant';
+  }
+  if (err.code === '23514' && err.constraint_name) {
+    return `value rejected by rule ${err.constraint_name}`;
+  }
+  return err.message;
 }
 
 // Errors of the postgres client itself (no SQLSTATE): the server is down or the pool closed.
