@@ -19,12 +19,12 @@
  *      problem+json. Never put SQL text or stack traces in a response.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { loadFingerprintKey, noClusterSecretWriter } from '../secrets.ts';
 import { authMiddleware } from './auth.ts';
 import type { ApiDeps, App, AppDeps, AppEnv } from './context.ts';
 import { registerDeployments } from './deployments.ts';
+import { registerDocs } from './docs.ts';
 import { registerEvents } from './events.ts';
 import { registerHealth } from './health.ts';
 import { registerHistory } from './history.ts';
@@ -100,6 +100,6 @@ export function createApp(deps: AppDeps): App {
     },
     security: [{ apiKey: [] }],
   });
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'shipslog API' }));
+  registerDocs(app);
   return app;
 }
