@@ -35,6 +35,7 @@ import { requestContext } from './request.ts';
 import { registerTools } from './tools.ts';
 import { registerAgentMessages } from './agent-messages.ts';
 import { registerRuns } from './runs.ts';
+import { registerUi } from '../ui/index.ts';
 
 export type { App, AppDeps, ApiDeps } from './context.ts';
 
@@ -101,5 +102,6 @@ export function createApp(deps: AppDeps): App {
     security: [{ apiKey: [] }],
   });
   registerDocs(app);
+  registerUi(app, api);
   return app;
 }
