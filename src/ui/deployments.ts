@@ -6,7 +6,7 @@ import { dnsLabel } from '../api/schemas.ts';
 import { inTenantTx } from '../api/tx.ts';
 import { deploymentStatuses, listDeployments, type Deployment } from '../db/deployments.ts';
 import { deploymentHistory, type HistoryEntry } from '../db/events.ts';
-import { healthBadge, page, query, statusBadge, when } from './html.ts';
+import { actionClass, healthBadge, page, query, statusBadge, when } from './html.ts';
 import { parseQuery } from './params.ts';
 
 /** /ui/deployments: the caller's deployments (row-level security decides which), with status, health and the last change. */
@@ -76,7 +76,8 @@ function row(d: Deployment, e: HistoryEntry | undefined, showTenant: boolean) {
     <td>${statusBadge(d.status)}${d.status_message ? html`<div class="sub">${d.status_message}</div>` : ''}</td>
     <td>${healthBadge(d.health)}${d.health_message ? html`<div class="sub">${d.health_message}</div>` : ''}</td>
     <td>${e
-      ? html`<div>${e.summary}</div><div class="sub">${when(e.when, e.at)} · ${e.actor}</div>`
+      ? html`<div class="${actionClass(e.action)}"><span class="action">${e.action}</span> <span class="change">${e.changes.slice(0, 2).join('; ')}</span>${e.changes.length > 2 ? html` <span class="muted">and ${e.changes.length - 2} more</span>` : ''}</div>
+      <div class="sub">${when(e.when, e.at)} · by ${e.actor}</div>`
       : html`<span class="muted">none</span>`}</td>
   </tr>`;
 }

@@ -87,7 +87,7 @@ export function exactTime(iso: string): string {
 
 /** Relative and exact: the relative text comes from the db layer's readable history. */
 export function when(relative: string, iso: string): Html {
-  return html`<time datetime="${iso}" title="${iso}">${relative}</time> <span class="exact">${exactTime(iso)}</span>`;
+  return html`<time datetime="${iso}" title="${iso}">${relative}</time> <span class="exact">(${exactTime(iso)})</span>`;
 }
 
 // Class names only from the known values; anything else gets a neutral one.
