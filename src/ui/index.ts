@@ -65,7 +65,11 @@ export function registerUi(app: App, deps: ApiDeps): void {
   registerDeploymentsPage(ui, deps);
   registerTimelinePage(ui, deps);
   registerEventPage(ui, deps);
-  ui.all('*', (c) => c.html(errorPage(404, 'Not found', `There is no page at ${c.req.path}.`, c.get('principal')), 404));
+  ui.all('*', (c) =>
+    c.req.path === '/ui/' && c.req.method === 'GET'
+      ? c.redirect('/ui/deployments', 303)
+      : c.html(errorPage(404, 'Not found', `There is no page at ${c.req.path}.`, c.get('principal')), 404),
+  );
 
   app.route('/ui', ui);
 }

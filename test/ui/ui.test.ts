@@ -138,6 +138,14 @@ describe('sign-in', () => {
     expect(res.headers.get('set-cookie')).toMatch(/^shipslog_session=; Max-Age=0; Path=\/ui; HttpOnly; SameSite=Strict/);
   });
 
+  it('/ui and /ui/ lead to the deployments', async () => {
+    const cookie = await signIn(s.keys.reader);
+    for (const p of ['/ui', '/ui/']) {
+      const res = await get(p, cookie);
+      expect([p, res.status, res.headers.get('location')]).toEqual([p, 303, '/ui/deployments']);
+    }
+  });
+
   it('signs out with a POST only; a GET changes nothing', async () => {
     const cookie = await signIn(s.keys.reader);
     const viaGet = await get('/ui/logout', cookie);
