@@ -19,12 +19,12 @@
  *      problem+json. Never put SQL text or stack traces in a response.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { loadFingerprintKey, noClusterSecretWriter } from '../secrets.ts';
 import { authMiddleware } from './auth.ts';
 import type { ApiDeps, App, AppDeps, AppEnv } from './context.ts';
 import { registerDeployments } from './deployments.ts';
+import { registerDocs } from './docs.ts';
 import { registerEvents } from './events.ts';
 import { registerHealth } from './health.ts';
 import { registerHistory } from './history.ts';
@@ -37,6 +37,7 @@ import { requestContext } from './request.ts';
 import { registerTools } from './tools.ts';
 import { registerAgentMessages } from './agent-messages.ts';
 import { registerRuns } from './runs.ts';
+import { registerUi } from '../ui/index.ts';
 
 export type { App, AppDeps, ApiDeps } from './context.ts';
 
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): App {
     },
     security: [{ apiKey: [] }],
   });
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'shipslog API' }));
+  registerDocs(app);
+  registerUi(app, api);
   return app;
 }
