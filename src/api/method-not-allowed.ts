@@ -22,7 +22,11 @@ export function notFoundOrMethodNotAllowed(app: App) {
   };
   return (c: Context<AppEnv>): Response => {
     const allow = allowed(c.req.path);
-    if (allow.length === 0) return problemResponse(c, 'not-found', `no route for ${c.req.method} ${c.req.path}`);
+    // No route for the path, or a route for this very method whose handler found nothing
+    // (/docs/assets/:file for a file it does not serve): that is a 404, not a 405.
+    if (allow.length === 0 || allow.includes(c.req.method)) {
+      return problemResponse(c, 'not-found', `no route for ${c.req.method} ${c.req.path}`);
+    }
     const res = problemResponse(c, 'method-not-allowed', `${c.req.method} is not served at ${c.req.path}; allowed: ${allow.join(', ')}`);
     res.headers.set('allow', allow.join(', '));
     return res;
