@@ -133,7 +133,7 @@ begin
   -- source_ip of those characters that is still no address (1.2.3.999) is refused by the
   -- ::inet cast in the INSERT below, with 22P02 too.
   if current_setting('shipslog.actor_type', true) not in ('', 'user', 'service', 'system', 'database')
-     or current_setting('shipslog.action', true) not in ('', 'created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted',
+     or current_setting('shipslog.action', true) not in ('', 'created', 'config_changed', 'upgraded', 'downgraded', 'secrets_rotated', 'restarted',
                                                       'health_changed', 'status_changed', 'resources_changed', 'removal_requested',
                                                       'removed', 'rolled_back')
      or length(concat(current_setting('shipslog.actor', true), current_setting('shipslog.correlation_id', true),
@@ -145,11 +145,11 @@ begin
         using errcode = '22023',
               hint = 'Set shipslog.actor_type with set_config(''shipslog.actor_type'', ''user'', true), or leave it unset.';
     end if;
-    if shipslog.context_setting('shipslog.action') not in ('created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
+    if shipslog.context_setting('shipslog.action') not in ('created', 'config_changed', 'upgraded', 'downgraded', 'secrets_rotated', 'restarted', 'health_changed',
                                                            'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back') then
       raise exception 'shipslog.action "%" is not an audit action', current_setting('shipslog.action', true)
         using errcode = '22023',
-              hint = 'Use one of created, config_changed, upgraded, secrets_rotated, restarted, health_changed, status_changed, resources_changed, removal_requested, removed, rolled_back; or leave it unset.';
+              hint = 'Use one of created, config_changed, upgraded, downgraded, secrets_rotated, restarted, health_changed, status_changed, resources_changed, removal_requested, removed, rolled_back; or leave it unset.';
     end if;
     if length(current_setting('shipslog.actor', true)) > 200 or length(current_setting('shipslog.reason', true)) > 1000
        or length(current_setting('shipslog.correlation_id', true)) > 200 or length(current_setting('shipslog.request_id', true)) > 200

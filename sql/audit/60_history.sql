@@ -90,7 +90,8 @@ set search_path = ''
 as $$
   select case change ->> 'path'
     when 'secrets_fingerprint' then 'secrets rotated'
-    when 'app_version' then 'upgraded ' || shipslog.describe_value(change -> 'from')
+    when 'app_version' then case when shipslog.version_order(change ->> 'from', change ->> 'to') < 0 then 'downgraded ' else 'upgraded ' end
+                            || shipslog.describe_value(change -> 'from')
                             || ' -> ' || shipslog.describe_value(change -> 'to')
     when 'managed_resources' then 'resources: '
                             || coalesce(jsonb_array_length(change -> 'from'), 0) || ' -> '

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { getDeployment, insertDeployment, listDeployments } from '../db/deployments.ts';
+import { deploymentStatuses, getDeployment, insertDeployment, listDeployments } from '../db/deployments.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { registerDeploymentActions } from './deployment-actions.ts';
@@ -44,7 +44,7 @@ const createRouteDef = createRoute({
 const listQuery = z.strictObject({
   environment: dnsLabel.optional(),
   recipe: recipeName.optional(),
-  status: z.enum(['pending', 'reconciling', 'applied', 'failed', 'removing']).optional(),
+  status: z.enum(deploymentStatuses).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(200).optional(),
 });
@@ -114,7 +114,7 @@ export function registerDeployments(app: App, deps: ApiDeps): void {
       { reason: body.reason },
     );
     if (!answer.replayed) deps.metrics.auditEvents.inc({ action: 'created' });
-    return sendAnswer(c, answer) as never;
+    return sendAnswer(c, answer);
   });
 
   app.openapi(listRoute, async (c) => {
@@ -149,7 +149,8 @@ export function registerDeployments(app: App, deps: ApiDeps): void {
 function decodeCursor(cursor: string): [string, string] {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && v.every((s) => typeof s === 'string' && s.length <= 63)) return v as [string, string];
+    // [tenant, name]: both DNS labels (other text, NUL included, used to reach PostgreSQL).
+    if (Array.isArray(v) && v.length === 2 && v.every((s) => dnsLabel.safeParse(s).success)) return v as [string, string];
   } catch {
     // fall through
   }

@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { deploymentStatuses } from '../db/deployments.ts';
 import { feed, queryEvents } from '../db/events.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { ProblemError } from './problem.ts';
-import { actionList, deploymentName, dnsLabel, historyEntrySchema, problems, rawEventSchema, uuid } from './schemas.ts';
+import { actionList, deploymentName, dnsLabel, historyEntrySchema, problems, rawEventSchema, timestamp, uuid } from './schemas.ts';
 import { inTenantTx } from './tx.ts';
 
 const eventsQuery = z.strictObject({
@@ -13,10 +14,10 @@ const eventsQuery = z.strictObject({
   action: actionList.optional(),
   actor: z.string().min(1).max(200).optional(),
   environment: dnsLabel.optional().openapi({ description: 'the environment the deployment was in at the time' }),
-  status: z.enum(['pending', 'reconciling', 'applied', 'failed', 'removing']).optional()
+  status: z.enum(deploymentStatuses).optional()
     .openapi({ description: 'events that set this status, e.g. failed' }),
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: timestamp.optional(),
+  until: timestamp.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(200).optional(),
 });
@@ -40,6 +41,9 @@ const feedQuery = z.strictObject({
   after: z
     .string()
     .regex(/^\d{1,20}:\d{1,15}$/, 'a cursor this API returned, or 0:0 to start')
+    // The txid is an xid8 (at most 2^64 - 1): a larger one used to reach PostgreSQL (22003).
+    // (zod runs this check after a failed regex too: only digits reach BigInt.)
+    .refine((s) => !/^\d+:/.test(s) || BigInt(s.split(':')[0]!) <= 0xffff_ffff_ffff_ffffn, 'a cursor this API returned, or 0:0 to start')
     .default('0:0')
     .openapi({ description: 'next_cursor of the previous page (txid:seq); 0:0 from the start' }),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -81,7 +85,7 @@ export function registerEvents(app: App, deps: ApiDeps): void {
     );
     const last = items.length === q.limit ? items[items.length - 1] : undefined;
     const next = last ? Buffer.from(JSON.stringify([last.at, last.seq])).toString('base64url') : null;
-    return c.json({ items, next_cursor: next } as never, 200);
+    return c.json({ items, next_cursor: next }, 200);
   });
 
   app.openapi(feedRoute, async (c) => {
@@ -91,15 +95,20 @@ export function registerEvents(app: App, deps: ApiDeps): void {
     const events = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit));
     const last = events[events.length - 1];
     const next = last ? `${String(last.txid)}:${last.seq}` : q.after;
-    return c.json({ events, next_cursor: next } as never, 200);
+    return c.json({ events, next_cursor: next }, 200);
   });
 }
 
+/**
+ * [occurred_at, seq] as this API wrote it. The time must be an ISO 8601 instant PostgreSQL can
+ * read (a string Date.parse takes, such as "1" or year 0, used to reach it: 500), the seq a
+ * positive safe integer.
+ */
 function decodeEventCursor(cursor: string): [string, number] {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && !Number.isNaN(Date.parse(v[0])) && Number.isSafeInteger(v[1])) {
-      return [v[0], v[1] as number];
+    if (Array.isArray(v) && v.length === 2 && timestamp.safeParse(v[0]).success && Number.isSafeInteger(v[1]) && (v[1] as number) > 0) {
+      return [v[0] as string, v[1] as number];
     }
   } catch {
     // fall through

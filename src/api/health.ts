@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Registry } from 'prom-client';
+import { ping } from '../db/ping.ts';
 import type { ApiDeps, App } from './context.ts';
+import { retryAfterSeconds } from './problem.ts';
 
 const status = z.object({
   status: z.string(),
@@ -49,11 +51,11 @@ export function registerHealth(app: App, deps: ApiDeps): void {
   app.openapi(readyz, async (c) => {
     const reconciler = deps.reconciler ? { reconciler: deps.reconciler.describe() } : {};
     try {
-      await withTimeout(deps.db`select 1`.execute(), 2000);
+      await withTimeout(ping(deps.db), 2000);
       return c.json({ status: 'ready', database: 'ok', ...reconciler }, 200);
     } catch (err) {
       deps.log.warn({ err }, 'readiness check failed: database unreachable');
-      return c.json({ status: 'not ready', database: 'unreachable', ...reconciler }, 503);
+      return c.json({ status: 'not ready', database: 'unreachable', ...reconciler }, 503, { 'retry-after': String(retryAfterSeconds) });
     }
   });
 

@@ -1,13 +1,25 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { Context } from 'hono';
-import { z } from 'zod';
+import { z } from '@hono/zod-openapi';
 import { getAppHistory } from '../audit/app-history.ts';
 import { hasScope } from './auth.ts';
 import type { ApiDeps, App, AppEnv } from './context.ts';
 import { problemResponse } from './problem.ts';
+import { problemSchema, problems } from './schemas.ts';
 import { appIdSchema } from './tools.ts';
 import { inTenantTx } from './tx.ts';
+
+const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+
+const jsonRpcResponse = z
+  .object({
+    jsonrpc: z.literal('2.0'),
+    id: z.union([z.string(), z.number()]).nullable(),
+    result: z.record(z.string(), z.unknown()).optional(),
+    error: z.object({ code: z.number().int(), message: z.string(), data: z.unknown().optional() }).optional(),
+  })
+  .openapi('JsonRpcResponse');
 
 /**
  * The agent tool over MCP (streamable HTTP, stateless: a fresh server per request, so any
@@ -21,7 +33,21 @@ export function registerMcp(app: App, deps: ApiDeps): void {
     tags: ['agent tools'],
     summary: 'Model Context Protocol (streamable HTTP, JSON-RPC): tool get-app-history',
     security: [{ apiKey: [] }],
-    responses: { 200: { description: 'JSON-RPC response (JSON or an SSE stream)' } },
+    responses: {
+      ...problems(403, 413),
+      // enableJsonResponse below: answers are JSON, never an SSE stream.
+      200: { description: 'the JSON-RPC response (an array for a batch)', content: json(z.union([jsonRpcResponse, z.array(jsonRpcResponse)])) },
+      202: { description: 'notifications only: accepted, no body' },
+      // The transport's own refusals are JSON-RPC errors (id null), not problem+json; 401,
+      // 403 and 413 come from shipslog's middleware and are problems.
+      // ...and input no route may take (deep nesting, NUL, prototype keys: hostile-input.ts) is a problem.
+      400: {
+        description: 'not a JSON-RPC message (a JSON-RPC error), or hostile input (a problem)',
+        content: { ...json(jsonRpcResponse), 'application/problem+json': { schema: problemSchema } },
+      },
+      406: { description: 'Accept must list application/json and text/event-stream', content: json(jsonRpcResponse) },
+      415: { description: 'Content-Type must be application/json', content: json(jsonRpcResponse) },
+    },
   });
 
   app.all('/mcp', async (c) => {
@@ -30,7 +56,9 @@ export function registerMcp(app: App, deps: ApiDeps): void {
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
     try {
-      return await transport.handleRequest(c.req.raw);
+      // hostile-input.ts has read and checked the body: the transport gets what it parsed.
+      const parsedBody: unknown = c.req.raw.bodyUsed ? await c.req.json().catch(() => undefined) : undefined;
+      return await transport.handleRequest(c.req.raw, parsedBody === undefined ? undefined : { parsedBody });
     } finally {
       // JSON responses are complete here; nothing streams after the request.
       await server.close();

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { hasHistory } from '../db/events.ts';
-import { getRun, getRunAudit, listRuns, type Run, type RunTransition } from '../db/runs.ts';
+import { getRun, getRunAudit, listRuns, runOutcomes, runPhases, skipReasons, type Run, type RunTransition } from '../db/runs.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { ProblemError } from './problem.ts';
@@ -14,18 +14,18 @@ const runParams = idParam.extend({ runId: uuid.openapi({ param: { name: 'runId',
 const changeSchema = z.object({ kind: z.string(), name: z.string(), namespace: z.string().nullable(), action: z.string(), message: z.string().optional() });
 const runSchema = z
   .object({
-    id: z.string(), deployment_id: z.string(), generation: z.number(), config_hash: z.string(), target: z.string(), image: z.string().nullable(),
-    parameters: z.record(z.string(), z.unknown()), phase: z.enum(['Pending', 'Running', 'Completed', 'Failed', 'Skipped']), outcome: z.string().nullable(),
-    failure_reason: z.string().nullable(), failure_message: z.string().nullable(), skip_reason: z.string().nullable(), conflicting_run_id: z.string().nullable(),
+    id: z.uuid(), deployment_id: z.uuid(), generation: z.number().int(), config_hash: z.string(), target: z.string(), image: z.string().nullable(),
+    parameters: z.record(z.string(), z.unknown()), phase: z.enum(runPhases), outcome: z.enum(runOutcomes).nullable(),
+    failure_reason: z.string().nullable(), failure_message: z.string().nullable(), skip_reason: z.enum(skipReasons).nullable(), conflicting_run_id: z.uuid().nullable(),
     change_set: z.array(changeSchema), dry_run: z.boolean(), started_at: z.string(), completed_at: z.string().nullable(), duration_ms: z.number().nullable(),
     worker_id: z.string(), correlation_id: z.string(),
   })
   .openapi('ReconcileRun');
 const transitionSchema = z
   .object({
-    id: z.number(), from_phase: z.string().nullable(), to_phase: z.string(), outcome: z.string().nullable(), failure_reason: z.string().nullable(),
-    skip_reason: z.string().nullable(), duration_ms: z.number().nullable(), worker_id: z.string(), correlation_id: z.string(), occurred_at: z.string(),
-    audit: z.object({ id: z.number(), success: z.boolean(), execution_ms: z.number().nullable(), recorded_at: z.string() }).nullable(),
+    id: z.number().int(), from_phase: z.enum(runPhases).nullable(), to_phase: z.enum(runPhases), outcome: z.enum(runOutcomes).nullable(), failure_reason: z.string().nullable(),
+    skip_reason: z.enum(skipReasons).nullable(), duration_ms: z.number().nullable(), worker_id: z.string(), correlation_id: z.string(), occurred_at: z.string(),
+    audit: z.object({ id: z.number().int(), success: z.boolean(), execution_ms: z.number().nullable(), recorded_at: z.string() }).nullable(),
   })
   .openapi('ReconcileRunTransition');
 
@@ -99,7 +99,7 @@ export function registerRuns(app: App, deps: ApiDeps): void {
       return page;
     });
     const last = runs.length === q.limit ? runs[runs.length - 1] : undefined;
-    return c.json({ items: runs.map(runJson), next_cursor: last ? last.id : null } as never, 200);
+    return c.json({ items: runs.map(runJson), next_cursor: last ? last.id : null }, 200);
   });
 
   app.openapi(getRoute, async (c) => {
@@ -107,7 +107,7 @@ export function registerRuns(app: App, deps: ApiDeps): void {
     const { id, runId } = c.req.valid('param');
     const run = await inTenantTx(c, deps, (tx) => getRun(tx, id, runId));
     if (!run) throw new ProblemError('not-found', `deployment ${id} has no run ${runId}`);
-    return c.json(runJson(run) as never, 200);
+    return c.json(runJson(run), 200);
   });
 
   app.openapi(auditRoute, async (c) => {
@@ -115,6 +115,6 @@ export function registerRuns(app: App, deps: ApiDeps): void {
     const { id, runId } = c.req.valid('param');
     const transitions = await inTenantTx(c, deps, (tx) => getRunAudit(tx, id, runId));
     if (!transitions) throw new ProblemError('not-found', `deployment ${id} has no run ${runId}`);
-    return c.json({ run_id: runId, transitions: transitions.map(transitionJson) } as never, 200);
+    return c.json({ run_id: runId, transitions: transitions.map(transitionJson) }, 200);
   });
 }

@@ -1,7 +1,27 @@
 import type postgres from 'postgres';
-import type { Queryable } from './client.ts';
+import type { Queryable, Tx } from './client.ts';
 
-/** A deployment as the API shows it (snake_case, as stored). version is the ETag. */
+/**
+ * One entry of managed_resources (shipslog.is_resource_list, sql/common/20_helpers.sql,
+ * allows exactly these keys; apiVersion is optional there, and the reconciler always writes it).
+ */
+export interface InventoryItem {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string | null;
+}
+
+/** The values deployments_status_check and deployments_health_check allow (migrations/0001_baseline.sql). */
+export const deploymentStatuses = ['pending', 'reconciling', 'applied', 'failed', 'removing'] as const;
+export type DeploymentStatus = (typeof deploymentStatuses)[number];
+export const healthStates = ['Unknown', 'Progressing', 'Healthy', 'Degraded', 'Missing', 'Suspended'] as const;
+export type Health = (typeof healthStates)[number];
+
+/**
+ * A deployment, snake_case as stored: what the API returns and what the reconciler works
+ * from. Timestamps are ISO UTC text with microseconds (shipslog.iso_utc); version is the ETag.
+ */
 export interface Deployment {
   id: string;
   tenant: string;
@@ -12,16 +32,16 @@ export interface Deployment {
   config: Record<string, unknown>;
   secrets_ref: string | null;
   secrets_fingerprint: string | null;
-  status: 'pending' | 'reconciling' | 'applied' | 'failed' | 'removing';
+  status: DeploymentStatus;
   status_message: string | null;
-  health: string;
+  health: Health;
   health_message: string | null;
   url: string | null;
   local_port: number | null;
   service_port: number | null;
   service_name: string | null;
   depends_on: string[];
-  managed_resources: unknown[];
+  managed_resources: InventoryItem[];
   generation: number;
   observed_generation: number;
   restarted_at: string | null;
@@ -31,8 +51,14 @@ export interface Deployment {
   version: number;
 }
 
-// Timestamps as ISO UTC text and bigints as numbers (they stay far below 2^53).
-const columns = (db: Queryable) => db`
+// JSON parameters travel as JSON.stringify text, cast to jsonb in SQL: db.json() takes only
+// postgres.JSONValue, which an interface or Record<string, unknown> is not (it needed a cast
+// to never). The ::text first matters: with a bare ::jsonb postgres.js learns the parameter
+// is jsonb and JSON-encodes the string again, storing a JSON string instead of the object.
+
+// Timestamps as ISO UTC text and bigints as numbers (they stay far below 2^53). Unqualified:
+// a query that joins shipslog.reconcile_queue (db/reconcile-queue.ts) shares no column name.
+export const deploymentColumns = (db: Queryable) => db`
   id, tenant, name, environment, recipe, app_version, config, secrets_ref, secrets_fingerprint,
   status, status_message, health, health_message, url, local_port, service_port, service_name,
   depends_on, managed_resources, generation::float8 as generation,
@@ -62,8 +88,8 @@ export async function insertDeployment(db: Queryable, d: NewDeployment): Promise
       (tenant, name, environment, recipe, app_version, config, depends_on, secrets_ref, secrets_fingerprint)
     values
       (${d.tenant}, ${d.name}, ${d.environment}, ${d.recipe}, ${d.app_version},
-       ${db.json(d.config as never)}, ${d.depends_on}::text[], ${d.secrets_ref}, ${d.secrets_fingerprint})
-    returning ${columns(db)}
+       ${JSON.stringify(d.config)}::text::jsonb, ${d.depends_on}::text[], ${d.secrets_ref}, ${d.secrets_fingerprint})
+    returning ${deploymentColumns(db)}
   `;
   if (!row) throw new Error('insert returned no row');
   return row;
@@ -71,7 +97,7 @@ export async function insertDeployment(db: Queryable, d: NewDeployment): Promise
 
 export async function getDeployment(db: Queryable, id: string, lock = false): Promise<Deployment | null> {
   const [row] = await db<Deployment[]>`
-    select ${columns(db)}
+    select ${deploymentColumns(db)}
     from shipslog.deployments
     where id = ${id}
     ${lock ? db`for update` : db``}
@@ -91,7 +117,7 @@ export interface ListFilter {
 /** Deployments ordered by tenant and name (the unique key, so the keyset cursor is exact). */
 export async function listDeployments(db: Queryable, f: ListFilter): Promise<Deployment[]> {
   const rows = await db<Deployment[]>`
-    select ${columns(db)}
+    select ${deploymentColumns(db)}
     from shipslog.deployments
     where true
       ${f.environment ? db`and environment = ${f.environment}` : db``}
@@ -132,7 +158,7 @@ export interface ChangeGuard {
  */
 export async function applyChange(db: Queryable, id: string, change: DeploymentChange, guard: ChangeGuard = {}): Promise<Deployment | null> {
   const sets: [string, postgres.PendingQuery<postgres.Row[]>][] = [];
-  if (change.configPatch) sets.push(['config', db`shipslog.jsonb_merge_patch(config, ${db.json(change.configPatch as never)})`]);
+  if (change.configPatch) sets.push(['config', db`shipslog.jsonb_merge_patch(config, ${JSON.stringify(change.configPatch)}::text::jsonb)`]);
   if (change.environment) sets.push(['environment', db`${change.environment}::text`]);
   if (change.depends_on) sets.push(['depends_on', db`${change.depends_on}::text[]`]);
   if (change.app_version) sets.push(['app_version', db`${change.app_version}::text`]);
@@ -152,7 +178,52 @@ export async function applyChange(db: Queryable, id: string, change: DeploymentC
       and row(${list(([c]) => db`${db(c)}`)}) is distinct from row(${list(([, e]) => e)})
       ${guard.version !== undefined ? db`and version = ${guard.version}` : db``}
       ${guard.allowRemoving ? db`` : db`and deletion_requested_at is null`}
-    returning ${columns(db)}
+    returning ${deploymentColumns(db)}
   `;
   return row ?? null;
+}
+
+/** What a reconcile run writes to its deployment (one UPDATE, so one audit event). */
+export interface ReconcileResult {
+  status: Exclude<DeploymentStatus, 'reconciling'>;
+  statusMessage: string;
+  managedResources: InventoryItem[];
+  observedGeneration: number;
+  /** Left as it is when absent. */
+  health?: { health: Health; message: string } | undefined;
+  service?: { name: string; port: number; url: string } | undefined;
+}
+
+/** The reconciler's result for a deployment; the caller's transaction holds its claim. */
+export async function recordReconcileResult(tx: Tx, id: string, r: ReconcileResult): Promise<void> {
+  const h = r.health;
+  const s = r.service;
+  await tx`
+    update shipslog.deployments
+    set status = ${r.status},
+        status_message = ${r.statusMessage.slice(0, 2000)},
+        managed_resources = ${JSON.stringify(r.managedResources)}::text::jsonb,
+        observed_generation = ${r.observedGeneration},
+        health = ${h ? h.health : tx`health`},
+        health_message = ${h ? h.message.slice(0, 2000) : tx`health_message`},
+        service_name = ${s ? s.name : tx`service_name`},
+        service_port = ${s ? s.port : tx`service_port`},
+        url = ${s ? s.url : tx`url`}
+    where id = ${id}
+  `;
+}
+
+/** Removes the row once its resources are gone; the trigger records the removed event. */
+export async function deleteDeployment(tx: Tx, id: string): Promise<void> {
+  await tx`delete from shipslog.deployments where id = ${id}`;
+}
+
+/** A health transition observed by the reconciler's health loop (one health_changed event). */
+export async function writeHealth(tx: Tx, id: string, health: Health, message: string): Promise<void> {
+  await tx`
+    update shipslog.deployments
+    set health = ${health},
+        health_message = ${message.slice(0, 2000)}
+    where id = ${id}
+  `;
 }

@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
-import { relativeTime, summaryOf } from '../audit/readable.ts';
+import { relativeTime, summaryOf } from './readable-text.ts';
 import type { Queryable } from './client.ts';
+import type { EventAction } from './events.ts';
 
 /** One history entry as a person (or an agent) reads it. */
 export interface HistoryEntry {
@@ -9,7 +10,7 @@ export interface HistoryEntry {
   chain_index: number;
   tenant: string;
   name: string;
-  action: string;
+  action: EventAction;
   at: string;
   when: string;
   actor: string;
@@ -46,7 +47,8 @@ const describeValue = (db: Queryable, value: Fragment) => db`
 const describeChange = (db: Queryable) => db`
   case array_to_string(w.path, '.')
     when 'secrets_fingerprint' then 'secrets rotated'
-    when 'app_version' then 'upgraded ' || ${describeValue(db, db`w.old_value`)} || ' -> ' || ${describeValue(db, db`w.new_value`)}
+    when 'app_version' then case when shipslog.version_order(w.old_value #>> '{}', w.new_value #>> '{}') < 0 then 'downgraded ' else 'upgraded ' end
+      || ${describeValue(db, db`w.old_value`)} || ' -> ' || ${describeValue(db, db`w.new_value`)}
     when 'managed_resources' then 'resources: '
       || coalesce(jsonb_array_length(w.old_value), 0) || ' -> '
       || coalesce(jsonb_array_length(w.new_value), 0) || ' objects'
@@ -120,7 +122,7 @@ export async function readablePage(db: Queryable, page: Fragment, order: Fragmen
   return rows.map(toEntry);
 }
 
-// `when` and the one-line summary are made here (src/audit/readable.ts): exact ports of
+// `when` and the one-line summary are made here (./readable-text.ts): exact ports of
 // shipslog.relative_time and describe_event, cheaper than a call per row.
 function toEntry(r: ReadableRow): HistoryEntry {
   const { age_seconds, whole, ...rest } = r;

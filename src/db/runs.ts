@@ -3,9 +3,13 @@ import type { Queryable } from './client.ts';
 
 /** Reconcile runs: written by the reconciler, read by the API and auditors. See sql/reconciler/. */
 
-export type RunPhase = 'Pending' | 'Running' | 'Completed' | 'Failed' | 'Skipped';
-export type RunOutcome = 'Applied' | 'Unchanged' | 'Planned' | 'Removed' | 'Removing' | 'Failed' | 'Skipped';
-export type SkipReason = 'ResourceBusy' | 'RecentlyRemediated';
+// The values the CHECK constraints of reconcile_runs allow (migrations/0001_baseline.sql).
+export const runPhases = ['Pending', 'Running', 'Completed', 'Failed', 'Skipped'] as const;
+export type RunPhase = (typeof runPhases)[number];
+export const runOutcomes = ['Applied', 'Unchanged', 'Planned', 'Removed', 'Removing', 'Failed', 'Skipped'] as const;
+export type RunOutcome = (typeof runOutcomes)[number];
+export const skipReasons = ['ResourceBusy', 'RecentlyRemediated'] as const;
+export type SkipReason = (typeof skipReasons)[number];
 
 export interface ChangeSetEntry {
   kind: string;
@@ -75,7 +79,7 @@ export async function insertRun(db: Queryable, run: NewRun): Promise<Run> {
        skip_reason, conflicting_run_id, dry_run, worker_id, correlation_id)
     values
       (${run.id ?? randomUUID()}, ${run.deploymentId}, ${run.tenant}, ${run.name}, ${run.generation}, ${run.configHash}, ${run.target},
-       ${run.image ?? null}, ${db.json((run.parameters ?? {}) as never)}, ${run.phase}, ${skipped ? 'Skipped' : null},
+       ${run.image ?? null}, ${JSON.stringify(run.parameters ?? {})}::text::jsonb, ${run.phase}, ${skipped ? 'Skipped' : null},
        ${run.skipReason ?? null}, ${run.conflictingRunId ?? null}, ${run.dryRun ?? false}, ${run.workerId}, ${run.correlationId})
     returning ${columns(db)}
   `;
@@ -98,7 +102,7 @@ export async function finishRun(db: Queryable, runId: string, result: RunResult)
         outcome = ${result.outcome},
         failure_reason = ${result.failureReason ?? null},
         failure_message = ${result.failureMessage?.slice(0, 4000) ?? null},
-        change_set = ${db.json((result.changeSet ?? []) as never)},
+        change_set = ${JSON.stringify(result.changeSet ?? [])}::text::jsonb,
         image = coalesce(${result.image ?? null}, image)
     where id = ${runId}
     returning ${columns(db)}
@@ -138,6 +142,37 @@ export async function runningRunOf(db: Queryable, deploymentId: string): Promise
   return row ?? null;
 }
 
+/** The deployment's latest Failed run: the one a back-off waits after. */
+export async function latestFailedRun(db: Queryable, deploymentId: string): Promise<{ id: string; workerId: string } | null> {
+  const [row] = await db<{ id: string; workerId: string }[]>`
+    select id, worker_id as "workerId"
+    from shipslog.reconcile_runs
+    where deployment_id = ${deploymentId}
+      and phase = 'Failed'
+    order by started_at desc
+    limit 1
+  `;
+  return row ?? null;
+}
+
+/** Whether a Skipped run already records this conflict (another replica may have noted it). */
+export async function skipRecorded(db: Queryable, deploymentId: string, skipReason: SkipReason, conflictingRunId: string): Promise<boolean> {
+  const rows = await db`
+    select 1
+    from shipslog.reconcile_runs
+    where deployment_id = ${deploymentId}
+      and skip_reason = ${skipReason}
+      and conflicting_run_id = ${conflictingRunId}
+    limit 1
+  `;
+  return rows.length > 0;
+}
+
+/** Monthly partitions of the run tables, monthsAhead into the future (sql/reconciler/10_partitions.sql). */
+export async function ensureRunPartitions(db: Queryable, monthsAhead: number): Promise<void> {
+  await db`select shipslog.ensure_reconcile_run_partitions(${monthsAhead})`;
+}
+
 export interface ListRunsOptions {
   limit?: number;
   /** Runs started before this run (keyset pagination, newest first; exact to the microsecond). */
@@ -173,6 +208,18 @@ export async function getRun(db: Queryable, deploymentId: string, runId: string)
       and deployment_id = ${deploymentId}
   `;
   return row ?? null;
+}
+
+/** The runs of this deployment among these ids (events a run wrote carry its id as correlation id). */
+export async function runsByIds(db: Queryable, deploymentId: string, runIds: string[]): Promise<Run[]> {
+  if (runIds.length === 0) return [];
+  const rows = await db<Run[]>`
+    select ${columns(db)}
+    from shipslog.reconcile_runs
+    where id = any(${runIds}::uuid[])
+      and deployment_id = ${deploymentId}
+  `;
+  return [...rows];
 }
 
 export interface RunTransition {

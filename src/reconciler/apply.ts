@@ -1,7 +1,8 @@
+import type { InventoryItem } from '../db/deployments.ts';
 import type { ChangeSetEntry } from '../db/runs.ts';
 import type { KubeObject } from '../recipes/index.ts';
 import { KubeError, type Kube } from './kube.ts';
-import { deleteOrder, isOwned, itemOf, type InventoryItem } from './inventory.ts';
+import { deleteOrder, isOwned, itemOf } from './inventory.ts';
 
 /** Fields the API server owns: they differ between a dry run and the live object without any change of ours. */
 function normalize(o: KubeObject): string {

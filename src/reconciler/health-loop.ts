@@ -1,14 +1,13 @@
 import { setActorContext } from '../db/actor.ts';
 import type { Db } from '../db/client.ts';
+import { writeHealth } from '../db/deployments.ts';
+import { claimHealthChecks, markHealthChecked } from '../db/reconcile-queue.ts';
 import type { Log } from '../log.ts';
 import { render } from '../recipes/index.ts';
 import { describeError } from './apply.ts';
 import { observeHealth, type HealthStatus } from './health.ts';
 import type { Kube } from './kube.ts';
 import { recipeInput } from './run.ts';
-import type { DeploymentRow } from './queue.ts';
-
-type HealthRow = Pick<DeploymentRow, 'id' | 'tenant' | 'name' | 'environment' | 'recipe' | 'appVersion' | 'config' | 'secretsRef' | 'secretsFingerprint' | 'restartedAt' | 'health' | 'healthMessage'>;
 
 /**
  * Polls the health of applied deployments not checked within intervalMs, up to `batch` at a
@@ -17,20 +16,7 @@ type HealthRow = Pick<DeploymentRow, 'id' | 'tenant' | 'name' | 'environment' | 
  */
 export async function checkHealthBatch(db: Db, kube: Kube, log: Log, workerId: string, intervalMs: number, batch = 20): Promise<number> {
   return db.begin(async (tx) => {
-    const rows = await tx<HealthRow[]>`
-      select d.id, d.tenant, d.name, d.environment, d.recipe, d.app_version as "appVersion", d.config,
-             d.secrets_ref as "secretsRef", d.secrets_fingerprint as "secretsFingerprint", d.restarted_at as "restartedAt", d.health, d.health_message as "healthMessage"
-      from shipslog.deployments as d
-      join shipslog.reconcile_queue as q
-        on q.deployment_id = d.id
-      where d.status = 'applied'
-        and d.deletion_requested_at is null
-        and d.observed_generation = d.generation
-        and (q.health_checked_at is null or q.health_checked_at < now() - make_interval(secs => ${intervalMs / 1000}))
-      order by q.health_checked_at nulls first
-      limit ${batch}
-      for update of q skip locked
-    `;
+    const rows = await claimHealthChecks(tx, intervalMs, batch);
     if (rows.length === 0) return 0;
     await setActorContext(tx, { actor: `reconciler/${workerId}`, actorType: 'system', correlationId: `health/${workerId}` });
     let changed = 0;
@@ -43,21 +29,12 @@ export async function checkHealthBatch(db: Db, kube: Kube, log: Log, workerId: s
         log.warn({ deploymentId: d.id, err: describeError(err) }, 'health check failed');
         continue; // keep the last known health; an unreachable API server is not the app's health
       }
-      if (status.health === d.health && status.message === d.healthMessage) continue;
-      await tx`
-        update shipslog.deployments
-        set health = ${status.health},
-            health_message = ${status.message.slice(0, 2000)}
-        where id = ${d.id}
-      `;
+      if (status.health === d.health && status.message === d.health_message) continue;
+      await writeHealth(tx, d.id, status.health, status.message);
       changed++;
       log.info({ deploymentId: d.id, from: d.health, to: status.health, message: status.message }, 'health changed');
     }
-    await tx`
-      update shipslog.reconcile_queue
-      set health_checked_at = now()
-      where deployment_id in ${tx(rows.map((r) => r.id))}
-    `;
+    await markHealthChecked(tx, rows.map((r) => r.id));
     return changed;
   });
 }

@@ -1,8 +1,8 @@
+import type { Health } from '../db/deployments.ts';
 import type { KubeObject } from '../recipes/index.ts';
 import { DEPLOYMENT_ID } from '../recipes/index.ts';
 import type { Kube } from './kube.ts';
 
-export type Health = 'Unknown' | 'Progressing' | 'Healthy' | 'Degraded' | 'Missing' | 'Suspended';
 export interface HealthStatus {
   health: Health;
   /** Stable text: no counters or timestamps, so an unchanged state writes no new event. */

@@ -2,12 +2,13 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Db } from '../db/client.ts';
+import { claimNext, claimOne, listenForWork, loadClaimed } from '../db/reconcile-queue.ts';
+import { ensureRunPartitions } from '../db/runs.ts';
 import type { Log } from '../log.ts';
 import { describeError } from './apply.ts';
 import { checkHealthBatch } from './health-loop.ts';
 import type { Kube } from './kube.ts';
 import { createReconcilerMetrics, type ReconcilerMetrics } from './metrics.ts';
-import { claimNext, claimOne, loadClaimed } from './queue.ts';
 import { runClaimed, type RunDeps } from './run.ts';
 import { noteBackoffs, noteSkip } from './skips.ts';
 import { Wake } from './wake.ts';
@@ -147,7 +148,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     while (!stopping) {
       await healthWake.wait(24 * 3600 * 1000);
       if (stopping) break;
-      await deps.db`select shipslog.ensure_reconcile_run_partitions(3)`.catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not create run partitions'));
+      await ensureRunPartitions(deps.db, 3).catch((err: unknown) => log.warn({ err: describeError(err) }, 'could not create run partitions'));
     }
   }
 
@@ -169,11 +170,11 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       if (running) return;
       stopping = false;
       running = true;
-      await deps.db`select shipslog.ensure_reconcile_run_partitions(3)`;
+      await ensureRunPartitions(deps.db, 3);
       // onlisten runs after every (re)connect of the LISTEN connection: notifications sent
       // while it was down are lost, so wake every loop for a catch-up query.
-      const sub = await deps.db.listen(
-        'shipslog_reconcile',
+      const sub = await listenForWork(
+        deps.db,
         (id) => {
           hints.add(id);
           wake.all();

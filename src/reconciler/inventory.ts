@@ -1,13 +1,6 @@
+import type { InventoryItem } from '../db/deployments.ts';
 import type { KubeObject } from '../recipes/index.ts';
 import { DEPLOYMENT_ID, MANAGED_BY } from '../recipes/index.ts';
-
-/** One entry of deployments.managed_resources (the CHECK shipslog.is_resource_list allows exactly these keys). */
-export interface InventoryItem {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace: string | null;
-}
 
 export const keyOf = (r: { kind: string; name: string; namespace?: string | null | undefined }) => `${r.kind}/${r.namespace ?? ''}/${r.name}`;
 

@@ -70,7 +70,7 @@ class PlainObjectApi extends KubernetesObjectApi {
 
   async serverSideApply(obj: KubeObject, dryRun: boolean, fieldManager: string): Promise<KubeObject> {
     const path = await this.specUriPath(obj as KubernetesObject, 'patch');
-    const ctx: RequestContext = this.configuration.baseServer.makeRequestContext(path, 'PATCH' as never);
+    const ctx: RequestContext = this.configuration.baseServer.makeRequestContext(path, 'PATCH');
     ctx.setHeaderParam('Accept', 'application/json');
     ctx.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
     ctx.setQueryParam('fieldManager', fieldManager);
@@ -130,7 +130,7 @@ export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
     get: (ref) =>
       translate(async () => {
         try {
-          return (await api.read(header(ref) as never)) as unknown as KubeObject;
+          return (await api.read(header(ref))) as unknown as KubeObject;
         } catch (err) {
           if (err instanceof ApiException && err.code === 404) return null;
           throw err;
@@ -145,7 +145,7 @@ export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
       translate(async () => {
         try {
           // Background: the API server's garbage collector removes pods and replica sets.
-          await api.delete(header(ref) as never, undefined, undefined, undefined, undefined, 'Background');
+          await api.delete(header(ref), undefined, undefined, undefined, undefined, 'Background');
           return 'deleted' as const;
         } catch (err) {
           if (err instanceof ApiException && err.code === 404) return 'gone' as const;

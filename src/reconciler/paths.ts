@@ -1,15 +1,15 @@
+import type { Deployment, InventoryItem } from '../db/deployments.ts';
 import type { ChangeSetEntry } from '../db/runs.ts';
 import { claimsOf, DEPLOYMENT_ID, MANAGED_BY, type KubeObject, type Rendered } from '../recipes/index.ts';
 import { applyAll, deleteItems, describeError } from './apply.ts';
 import { observeHealth, type HealthStatus } from './health.ts';
-import { isOwned, itemOf, keyOf, minus, retainedClaims, union, type InventoryItem } from './inventory.ts';
+import { isOwned, itemOf, keyOf, minus, retainedClaims, union } from './inventory.ts';
 import type { Kube } from './kube.ts';
-import type { DeploymentRow } from './queue.ts';
 import type { Decision } from './run.ts';
 
 const schemes: Record<string, string> = { postgresql: 'postgresql', redis: 'redis', web: 'http' };
 
-function serviceOf(d: DeploymentRow, r: Rendered) {
+function serviceOf(d: Deployment, r: Rendered) {
   return { ...r.service, url: `${schemes[d.recipe] ?? 'tcp'}://${r.service.name}.${r.namespace}.svc:${r.service.port}` };
 }
 
@@ -20,12 +20,12 @@ function summary(changeSet: ChangeSetEntry[]): string {
 }
 
 /** No cluster configured: what would be applied goes into the run record; nothing else happens. */
-export function planPath(d: DeploymentRow, r: Rendered): Decision {
+export function planPath(d: Deployment, r: Rendered): Decision {
   const changeSet: ChangeSetEntry[] = r.objects.map((o) => ({ kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace ?? null, action: 'planned' }));
   return {
     phase: 'Completed', outcome: 'Planned', changeSet,
     deployment: {
-      status: 'pending', observed: true, managedResources: d.managedResources,
+      status: 'pending', observed: true, managedResources: d.managed_resources,
       statusMessage: `no cluster configured: rendered ${changeSet.length} objects for generation ${d.generation} and applied nothing (set KUBECONFIG to apply)`,
       service: serviceOf(d, r),
     },
@@ -37,13 +37,13 @@ export function planPath(d: DeploymentRow, r: Rendered): Decision {
  * labels-only apply marks it as this deployment's, so removal deletes it too. Its data stays
  * owned by the writer's field manager, so this apply never touches the values.
  */
-async function secretToAdopt(kube: Kube, d: DeploymentRow, namespace: string): Promise<KubeObject | null> {
-  if (!d.secretsRef) return null;
-  const live = await kube.get({ apiVersion: 'v1', kind: 'Secret', name: d.secretsRef, namespace });
+async function secretToAdopt(kube: Kube, d: Deployment, namespace: string): Promise<KubeObject | null> {
+  if (!d.secrets_ref) return null;
+  const live = await kube.get({ apiVersion: 'v1', kind: 'Secret', name: d.secrets_ref, namespace });
   if (!live || live.metadata.labels?.[MANAGED_BY] !== 'shipslog') return null;
   const owner = live.metadata.labels?.[DEPLOYMENT_ID];
   if (owner && owner !== d.id) return null; // another deployment's Secret: referenced, never adopted
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: d.secretsRef, namespace, labels: { [MANAGED_BY]: 'shipslog', [DEPLOYMENT_ID]: d.id } } };
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: d.secrets_ref, namespace, labels: { [MANAGED_BY]: 'shipslog', [DEPLOYMENT_ID]: d.id } } };
 }
 
 // Namespaces seen to exist, per Kube client: saves one request per run (about 10% of a run's
@@ -65,8 +65,8 @@ async function ensureNamespace(kube: Kube, namespace: string): Promise<ChangeSet
   return { kind: 'Namespace', name: namespace, namespace: null, action: 'created' };
 }
 
-export async function applyPath(kube: Kube, d: DeploymentRow, r: Rendered): Promise<Decision> {
-  const old = d.managedResources;
+export async function applyPath(kube: Kube, d: Deployment, r: Rendered): Promise<Decision> {
+  const old = d.managed_resources;
   const service = serviceOf(d, r);
   const changeSet: ChangeSetEntry[] = [];
   let objects = r.objects;
@@ -76,7 +76,7 @@ export async function applyPath(kube: Kube, d: DeploymentRow, r: Rendered): Prom
     const secret = await secretToAdopt(kube, d, r.namespace);
     if (secret) objects = [secret, ...objects];
   } catch (err) {
-    return failed(d, 'ApplyFailed', `preparing namespace ${r.namespace} (namespace, Secret): ${describeError(err)}`, changeSet, old);
+    return failed('ApplyFailed', `preparing namespace ${r.namespace} (namespace, Secret): ${describeError(err)}`, changeSet, old);
   }
   const result = await applyAll(kube, objects);
   changeSet.push(...result.changeSet);
@@ -86,7 +86,7 @@ export async function applyPath(kube: Kube, d: DeploymentRow, r: Rendered): Prom
   if (result.failure) {
     const o = result.failure.object;
     // Old objects still exist and what did apply exists now: the inventory keeps both.
-    return failed(d, 'ApplyFailed', `${o.kind} ${o.metadata.namespace}/${o.metadata.name}: ${describeError(result.failure.error)}`, changeSet, union(old, applied));
+    return failed('ApplyFailed', `${o.kind} ${o.metadata.namespace}/${o.metadata.name}: ${describeError(result.failure.error)}`, changeSet, union(old, applied));
   }
   // Inventory diff: what the previous generation had and this one no longer renders is deleted.
   const stale = minus(old, applied);
@@ -95,7 +95,7 @@ export async function applyPath(kube: Kube, d: DeploymentRow, r: Rendered): Prom
   changeSet.push(...pruned.changeSet);
   const inventory = union(applied, retained, pruned.failed);
   if (pruned.failed.length > 0) {
-    return failed(d, 'PruneFailed', `could not delete objects no longer rendered: ${pruned.errors.join('; ')}`, changeSet, inventory);
+    return failed('PruneFailed', `could not delete objects no longer rendered: ${pruned.errors.join('; ')}`, changeSet, inventory);
   }
   let health: HealthStatus;
   try {
@@ -113,7 +113,7 @@ export async function applyPath(kube: Kube, d: DeploymentRow, r: Rendered): Prom
   };
 }
 
-function failed(d: DeploymentRow, reason: string, message: string, changeSet: ChangeSetEntry[], inventory: InventoryItem[]): Decision {
+function failed(reason: string, message: string, changeSet: ChangeSetEntry[], inventory: InventoryItem[]): Decision {
   return {
     phase: 'Failed', outcome: 'Failed', failureReason: reason, failureMessage: message, changeSet,
     deployment: { status: 'failed', statusMessage: `${reason}: ${message}`, managedResources: inventory, observed: false },
@@ -125,11 +125,11 @@ const discoverable = [
   ['apps/v1', 'StatefulSet'], ['apps/v1', 'Deployment'], ['v1', 'Service'], ['v1', 'PersistentVolumeClaim'], ['v1', 'Secret'], ['v1', 'ConfigMap'],
 ] as const;
 
-export async function removalPath(kube: Kube | null, d: DeploymentRow): Promise<Decision> {
-  let inventory = d.managedResources;
+export async function removalPath(kube: Kube | null, d: Deployment): Promise<Decision> {
+  let inventory = d.managed_resources;
   if (!kube) {
     if (inventory.length === 0) return { phase: 'Completed', outcome: 'Removed', changeSet: [], deployment: 'delete' };
-    return failed(d, 'NoCluster', `${inventory.length} objects are in the inventory but no cluster is configured to delete them`, [], inventory);
+    return failed('NoCluster', `${inventory.length} objects are in the inventory but no cluster is configured to delete them`, [], inventory);
   }
   try {
     const found = await Promise.all(discoverable.map(([apiVersion, kind]) => kube.list(apiVersion, kind, d.tenant, `${DEPLOYMENT_ID}=${d.id}`)));
@@ -142,7 +142,7 @@ export async function removalPath(kube: Kube | null, d: DeploymentRow): Promise<
       inventory = union(inventory, [itemOf(secret)]);
     }
   } catch (err) {
-    return { ...failed(d, 'DeleteFailed', `listing objects to remove: ${describeError(err)}`, [], inventory), outcome: 'Removing', deployment: { status: 'removing', statusMessage: `removal: ${describeError(err)}`, managedResources: inventory, observed: false } };
+    return { ...failed('DeleteFailed', `listing objects to remove: ${describeError(err)}`, [], inventory), outcome: 'Removing', deployment: { status: 'removing', statusMessage: `removal: ${describeError(err)}`, managedResources: inventory, observed: false } };
   }
   const result = await deleteItems(kube, inventory, d.id);
   if (result.failed.length === 0) return { phase: 'Completed', outcome: 'Removed', changeSet: result.changeSet, deployment: 'delete' };

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from '../db/client.ts';
+import { ping } from '../db/ping.ts';
 import type { Reconciler } from './index.ts';
 
 /**
@@ -23,7 +24,7 @@ export function probeHandler(reconciler: Reconciler, db: Db) {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([
-          db`select 1`.execute(),
+          ping(db),
           new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), 2000))),
         ]);
       } catch {

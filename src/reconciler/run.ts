@@ -1,15 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setActorContext } from '../db/actor.ts';
 import type { Db, Tx } from '../db/client.ts';
+import { deleteDeployment, recordReconcileResult, type Deployment, type InventoryItem } from '../db/deployments.ts';
+import { recordFailure, recordSuccess, type QueuedDeployment } from '../db/reconcile-queue.ts';
 import { abandonRuns, finishRun, insertRun, type ChangeSetEntry, type RunOutcome } from '../db/runs.ts';
 import type { Log } from '../log.ts';
 import { render, type RecipeInput, type Rendered } from '../recipes/index.ts';
 import type { HealthStatus } from './health.ts';
-import type { InventoryItem } from './inventory.ts';
 import type { Kube } from './kube.ts';
 import type { ReconcilerMetrics } from './metrics.ts';
 import { applyPath, planPath, removalPath } from './paths.ts';
-import { backoffMs, recordFailure, recordSuccess, type DeploymentRow } from './queue.ts';
 
 export interface RunDeps {
   db: Db;
@@ -40,21 +40,32 @@ export interface Decision {
       };
 }
 
+/**
+ * restarted_at as JavaScript prints a Date (milliseconds): the text that has always gone into
+ * the pod template's restarted-at annotation, the config hash and the run parameters. The
+ * row's microsecond text would change all three for every restarted deployment, and a
+ * changed annotation rolls its pods.
+ */
+function restartedAtMs(d: Pick<Deployment, 'restarted_at'>): string | null {
+  return d.restarted_at === null ? null : new Date(d.restarted_at).toISOString();
+}
+
 export function recipeInput(
-  d: Pick<DeploymentRow, 'id' | 'tenant' | 'name' | 'environment' | 'appVersion' | 'config' | 'secretsRef' | 'restartedAt'> & { secretsFingerprint?: string | null },
+  d: Pick<Deployment, 'id' | 'tenant' | 'name' | 'environment' | 'app_version' | 'config' | 'secrets_ref' | 'secrets_fingerprint' | 'restarted_at'>,
 ): RecipeInput {
   return {
-    id: d.id, tenant: d.tenant, name: d.name, environment: d.environment, appVersion: d.appVersion,
-    config: d.config, secretsRef: d.secretsRef, secretsFingerprint: d.secretsFingerprint ?? null,
-    restartedAt: d.restartedAt ? d.restartedAt.toISOString() : null,
+    id: d.id, tenant: d.tenant, name: d.name, environment: d.environment, appVersion: d.app_version,
+    config: d.config, secretsRef: d.secrets_ref, secretsFingerprint: d.secrets_fingerprint,
+    restartedAt: restartedAtMs(d),
   };
 }
 
 /** The desired state a run works from, hashed for the run record (equal hash: same inputs). */
-export function configHash(d: DeploymentRow): string {
+export function configHash(d: Deployment): string {
+  // Keys as before the row type became snake_case: the same inputs keep the same hash.
   const desired = {
-    recipe: d.recipe, appVersion: d.appVersion, environment: d.environment, config: d.config, secretsRef: d.secretsRef,
-    secretsFingerprint: d.secretsFingerprint, restartedAt: d.restartedAt?.toISOString() ?? null, removal: d.deletionRequestedAt !== null,
+    recipe: d.recipe, appVersion: d.app_version, environment: d.environment, config: d.config, secretsRef: d.secrets_ref,
+    secretsFingerprint: d.secrets_fingerprint, restartedAt: restartedAtMs(d), removal: d.deletion_requested_at !== null,
   };
   return `sha256:${createHash('sha256').update(stableJson(desired)).digest('hex')}`;
 }
@@ -71,10 +82,10 @@ function stableJson(v: unknown): string {
  * event) and the back-off in the claim's transaction, which commits them together and
  * releases the claim.
  */
-export async function runClaimed(deps: RunDeps, tx: Tx, d: DeploymentRow): Promise<{ runId: string; outcome: RunOutcome }> {
+export async function runClaimed(deps: RunDeps, tx: Tx, d: QueuedDeployment): Promise<{ runId: string; outcome: RunOutcome }> {
   const runId = randomUUID();
   const started = performance.now();
-  const removal = d.deletionRequestedAt !== null;
+  const removal = d.deletion_requested_at !== null;
   let rendered: Rendered | null = null;
   let renderError: unknown;
   if (!removal) {
@@ -91,7 +102,7 @@ export async function runClaimed(deps: RunDeps, tx: Tx, d: DeploymentRow): Promi
     insertRun(deps.db, {
       id: runId, deploymentId: d.id, tenant: d.tenant, name: d.name, generation: d.generation, configHash: configHash(d),
       target: `${deps.kube?.target ?? 'no-cluster'}/${namespace}`, image: rendered?.image ?? null,
-      parameters: { recipe: d.recipe, appVersion: d.appVersion, environment: d.environment, config: d.config, secretsRef: d.secretsRef, restartedAt: d.restartedAt, removal },
+      parameters: { recipe: d.recipe, appVersion: d.app_version, environment: d.environment, config: d.config, secretsRef: d.secrets_ref, restartedAt: restartedAtMs(d), removal },
       phase: 'Running', dryRun: deps.kube === null, workerId: deps.workerId, correlationId: runId,
     }),
     abandonRuns(tx, d.id, runId),
@@ -111,7 +122,7 @@ export async function runClaimed(deps: RunDeps, tx: Tx, d: DeploymentRow): Promi
     decision = {
       phase: 'Failed', outcome: 'Failed', failureReason: 'InvalidConfig', failureMessage: message, changeSet: [],
       // Rendering is deterministic: retrying the same generation cannot help, so it counts as observed.
-      deployment: { status: 'failed', statusMessage: `cannot render generation ${d.generation}: ${message}`, managedResources: d.managedResources, observed: true },
+      deployment: { status: 'failed', statusMessage: `cannot render generation ${d.generation}: ${message}`, managedResources: d.managed_resources, observed: true },
     };
   } else if (!deps.kube) decision = planPath(d, rendered);
   else decision = await applyPath(deps.kube, d, rendered);
@@ -132,10 +143,8 @@ export async function runClaimed(deps: RunDeps, tx: Tx, d: DeploymentRow): Promi
   return { runId, outcome: decision.outcome };
 }
 
-async function record(deps: RunDeps, tx: Tx, d: DeploymentRow, runId: string, decision: Decision): Promise<void> {
+async function record(deps: RunDeps, tx: Tx, d: QueuedDeployment, runId: string, decision: Decision): Promise<void> {
   const target = decision.deployment;
-  const h = target === 'delete' ? undefined : target.health;
-  const s = target === 'delete' ? undefined : target.service;
   // The actor context first (the audit trigger reads it); then the three writes are issued
   // together, pipelined on the transaction's connection (one round trip instead of three).
   // They are independent; a failure aborts the transaction.
@@ -147,20 +156,15 @@ async function record(deps: RunDeps, tx: Tx, d: DeploymentRow, runId: string, de
   });
   await Promise.all([
     target === 'delete'
-      ? tx`delete from shipslog.deployments where id = ${d.id}`.then(() => undefined)
-      : tx`
-          update shipslog.deployments
-          set status = ${target.status},
-              status_message = ${target.statusMessage.slice(0, 2000)},
-              managed_resources = ${tx.json(target.managedResources as never)},
-              observed_generation = ${target.observed ? d.generation : d.observedGeneration},
-              health = ${h ? h.health : tx`health`},
-              health_message = ${h ? h.message.slice(0, 2000) : tx`health_message`},
-              service_name = ${s ? s.name : tx`service_name`},
-              service_port = ${s ? s.port : tx`service_port`},
-              url = ${s ? s.url : tx`url`}
-          where id = ${d.id}
-        `.then(() => undefined),
+      ? deleteDeployment(tx, d.id)
+      : recordReconcileResult(tx, d.id, {
+          status: target.status,
+          statusMessage: target.statusMessage,
+          managedResources: target.managedResources,
+          observedGeneration: target.observed ? d.generation : d.observed_generation,
+          health: target.health,
+          service: target.service,
+        }),
     decision.phase === 'Completed'
       ? recordSuccess(tx, d.id)
       : recordFailure(tx, d.id, d.generation, backoffMs(d.failures + 1, deps.backoff.baseMs, deps.backoff.maxMs)),
@@ -169,4 +173,10 @@ async function record(deps: RunDeps, tx: Tx, d: DeploymentRow, runId: string, de
       failureMessage: decision.failureMessage ?? null, changeSet: decision.changeSet,
     }),
   ]);
+}
+
+/** The back-off after the nth consecutive failure: base * 2^(n-1), capped, with 10% jitter. */
+export function backoffMs(failures: number, baseMs: number, maxMs: number): number {
+  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
+  return Math.round(raw * (0.9 + Math.random() * 0.2));
 }

@@ -1,5 +1,5 @@
-import { insertRun, runningRunOf } from '../db/runs.ts';
-import { readDeployment } from './queue.ts';
+import { heldBackByBackoff, readQueued } from '../db/reconcile-queue.ts';
+import { insertRun, latestFailedRun, runningRunOf, skipRecorded } from '../db/runs.ts';
 import { configHash, type RunDeps } from './run.ts';
 
 // One skip record per (deployment, conflicting run) and worker: a burst of notifications
@@ -13,19 +13,7 @@ const noted = new WeakMap<RunDeps, Set<string>>();
  * visible is a harmless race, not a skip: nothing is recorded then.
  */
 export async function noteSkip(deps: RunDeps, deploymentId: string, why: 'busy' | 'backoff'): Promise<void> {
-  const run =
-    why === 'busy'
-      ? await runningRunOf(deps.db, deploymentId)
-      : ((
-          await deps.db<{ id: string; workerId: string }[]>`
-            select id, worker_id as "workerId"
-            from shipslog.reconcile_runs
-            where deployment_id = ${deploymentId}
-              and phase = 'Failed'
-            order by started_at desc
-            limit 1
-          `
-        )[0] ?? null);
+  const run = why === 'busy' ? await runningRunOf(deps.db, deploymentId) : await latestFailedRun(deps.db, deploymentId);
   // Our own run (another loop of this instance) is no conflict between replicas.
   if (!run || (why === 'busy' && run.workerId === deps.workerId)) return;
   const conflicting = run.id;
@@ -37,16 +25,8 @@ export async function noteSkip(deps: RunDeps, deploymentId: string, why: 'busy' 
   seen.add(key);
   const skipReason = why === 'busy' ? 'ResourceBusy' : 'RecentlyRemediated';
   // Another replica may have noted the same fact already.
-  const [dup] = await deps.db`
-    select 1
-    from shipslog.reconcile_runs
-    where deployment_id = ${deploymentId}
-      and skip_reason = ${skipReason}
-      and conflicting_run_id = ${conflicting}
-    limit 1
-  `;
-  if (dup) return;
-  const d = await readDeployment(deps.db, deploymentId);
+  if (await skipRecorded(deps.db, deploymentId, skipReason, conflicting)) return;
+  const d = await readQueued(deps.db, deploymentId);
   if (!d) return;
   await insertRun(deps.db, {
     deploymentId, tenant: d.tenant, name: d.name, generation: d.generation, configHash: configHash(d),
@@ -62,16 +42,5 @@ export async function noteSkip(deps: RunDeps, deploymentId: string, why: 'busy' 
  * record per failed run, so auditors see why a pending change is waiting and until when.
  */
 export async function noteBackoffs(deps: RunDeps): Promise<void> {
-  const rows = await deps.db<{ id: string }[]>`
-    select d.id
-    from shipslog.deployments as d
-    join shipslog.reconcile_queue as q
-      on q.deployment_id = d.id
-    where (d.observed_generation < d.generation or d.deletion_requested_at is not null)
-      and q.not_before > now()
-      and q.failed_generation = d.generation
-    order by q.not_before
-    limit 20
-  `;
-  for (const { id } of rows) await noteSkip(deps, id, 'backoff');
+  for (const id of await heldBackByBackoff(deps.db, 20)) await noteSkip(deps, id, 'backoff');
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { relativeTime } from '../../src/audit/readable.ts';
+import { relativeTime } from '../../src/db/readable-text.ts';
 import { deploymentHistory, type HistoryEntry } from '../../src/db/events.ts';
 import { insertDeployment } from '../support/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';

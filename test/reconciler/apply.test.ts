@@ -67,7 +67,11 @@ describe('reconciler: apply through the real client', () => {
     await asUser(h.t.db, (tx) => tx`update shipslog.deployments set restarted_at = now() where id = ${id}`);
     const s = await converged(h.t.db, id);
     expect(s.generation).toBe(3);
-    expect(image()).toContain('shipslog.io/restarted-at');
+    // The annotation is restarted_at as a JavaScript Date prints it (milliseconds), as it was
+    // when the reconciler read timestamps as Dates: a different text would roll every
+    // restarted deployment's pods once after an upgrade.
+    const [row] = await h.t.db<{ restarted_at: Date }[]>`select restarted_at from shipslog.deployments where id = ${id}`;
+    expect(image()).toContain(`"shipslog.io/restarted-at":"${row!.restarted_at.toISOString()}"`);
     const runs = await runsOf(h.t.db, id);
     expect(runs.map((x) => [x.generation, x.outcome])).toEqual([[1, 'Applied'], [2, 'Applied'], [3, 'Applied']]);
     const runs2 = await runsOf(h.t.db, id);

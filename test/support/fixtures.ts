@@ -1,6 +1,7 @@
 import type { Queryable } from '../../src/db/client.ts';
 
-export interface DeploymentRow {
+/** The columns a fixture insert returns, as PostgreSQL sends them (bigints as text). */
+export interface InsertedDeployment {
   id: string;
   tenant: string;
   name: string;
@@ -13,8 +14,8 @@ export interface DeploymentRow {
 export async function insertDeployment(
   db: Queryable,
   values: { tenant?: string; name?: string; recipe?: string; app_version?: string; config?: Record<string, unknown> } = {},
-): Promise<DeploymentRow> {
-  const [row] = await db<DeploymentRow[]>`
+): Promise<InsertedDeployment> {
+  const [row] = await db<InsertedDeployment[]>`
     insert into shipslog.deployments (tenant, name, recipe, app_version, config)
     values (
       ${values.tenant ?? 'acme'},

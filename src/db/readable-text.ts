@@ -3,6 +3,8 @@
  * function with `set search_path` is a full function call, ~20 us under load; a history
  * page of 50 events made ~10 per row). Both are exact ports of the SQL functions, which
  * psql users call: test/api/readable.test.ts compares them on every kind of event.
+ * It lives in db/, beside the query whose rows it finishes (readable-events.ts): the db
+ * layer imports nothing from audit/, which builds on db/.
  */
 
 const thresholds: [number, (s: number) => string][] = [

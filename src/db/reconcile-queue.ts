@@ -1,27 +1,15 @@
-import type { Queryable, Tx } from '../db/client.ts';
-import type { InventoryItem } from './inventory.ts';
+import type { Db, Queryable, Tx } from './client.ts';
+import { deploymentColumns, type Deployment } from './deployments.ts';
 
-/** The deployment as the reconciler reads it, fresh, after taking its claim. */
-export interface DeploymentRow {
-  id: string;
-  tenant: string;
-  name: string;
-  environment: string;
-  recipe: string;
-  appVersion: string;
-  config: Record<string, unknown>;
-  secretsRef: string | null;
-  secretsFingerprint: string | null;
-  generation: number;
-  observedGeneration: number;
-  restartedAt: Date | null;
-  deletionRequestedAt: Date | null;
-  managedResources: InventoryItem[];
-  status: string;
-  health: string;
-  healthMessage: string | null;
-  failures: number;
-}
+/**
+ * shipslog.reconcile_queue (the table: migrations/0001_baseline.sql; its triggers and NOTIFY:
+ * sql/reconciler/30_queue_and_notify.sql): one row per deployment, the reconciler's claim
+ * and back-off state. A claim is the queue row's lock (FOR UPDATE ... SKIP LOCKED), held by
+ * the caller's transaction, so many replicas share the work without coordinating.
+ */
+
+/** A deployment with its queue state: consecutive failures of its current generation. */
+export type QueuedDeployment = Deployment & { failures: number };
 
 // Work: a generation not yet observed, or a removal request. Back-off holds a failed
 // generation back until not_before; a newer generation is tried at once.
@@ -78,19 +66,14 @@ export async function claimOne(tx: Tx, id: string): Promise<ClaimOutcome> {
  * that happened while we waited for the claim (the previous holder's result), so a
  * generation is never applied twice. Null when there is no work left.
  */
-export async function loadClaimed(tx: Tx, id: string): Promise<DeploymentRow | null> {
-  return readDeployment(tx, id, true);
+export async function loadClaimed(tx: Tx, id: string): Promise<QueuedDeployment | null> {
+  return readQueued(tx, id, true);
 }
 
 /** The deployment with its queue state; with onlyPending, null unless there is work. */
-export async function readDeployment(db: Queryable, id: string, onlyPending = false): Promise<DeploymentRow | null> {
-  const [row] = await db<DeploymentRow[]>`
-    select d.id, d.tenant, d.name, d.environment, d.recipe, d.app_version as "appVersion", d.config,
-           d.secrets_ref as "secretsRef", d.secrets_fingerprint as "secretsFingerprint",
-           d.generation::int as generation, d.observed_generation::int as "observedGeneration",
-           d.restarted_at as "restartedAt", d.deletion_requested_at as "deletionRequestedAt",
-           d.managed_resources as "managedResources", d.status, d.health, d.health_message as "healthMessage",
-           q.failures
+export async function readQueued(db: Queryable, id: string, onlyPending = false): Promise<QueuedDeployment | null> {
+  const [row] = await db<QueuedDeployment[]>`
+    select ${deploymentColumns(db)}, q.failures
     from shipslog.deployments as d
     join shipslog.reconcile_queue as q
       on q.deployment_id = d.id
@@ -122,8 +105,58 @@ export async function recordFailure(tx: Tx, id: string, generation: number, dela
   `;
 }
 
-/** The back-off after the nth consecutive failure: base * 2^(n-1), capped, with 10% jitter. */
-export function backoffMs(failures: number, baseMs: number, maxMs: number): number {
-  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, failures - 1));
-  return Math.round(raw * (0.9 + Math.random() * 0.2));
+/** Deployments with work that back-off holds back now, the soonest due first. */
+export async function heldBackByBackoff(db: Queryable, limit = 20): Promise<string[]> {
+  const rows = await db<{ id: string }[]>`
+    select d.id
+    from shipslog.deployments as d
+    join shipslog.reconcile_queue as q
+      on q.deployment_id = d.id
+    where ${pending(db)}
+      and q.not_before > now()
+      and q.failed_generation = d.generation
+    order by q.not_before
+    limit ${limit}
+  `;
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Claims up to `batch` applied deployments whose health was not checked within intervalMs,
+ * least recently checked first. The same queue rows as the work claims (SKIP LOCKED), so
+ * replicas share the polling and never check a deployment that a run holds.
+ */
+export async function claimHealthChecks(tx: Tx, intervalMs: number, batch: number): Promise<Deployment[]> {
+  const rows = await tx<Deployment[]>`
+    select ${deploymentColumns(tx)}
+    from shipslog.deployments as d
+    join shipslog.reconcile_queue as q
+      on q.deployment_id = d.id
+    where d.status = 'applied'
+      and d.deletion_requested_at is null
+      and d.observed_generation = d.generation
+      and (q.health_checked_at is null or q.health_checked_at < now() - make_interval(secs => ${intervalMs / 1000}))
+    order by q.health_checked_at nulls first
+    limit ${batch}
+    for update of q skip locked
+  `;
+  return [...rows];
+}
+
+export async function markHealthChecked(tx: Tx, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await tx`
+    update shipslog.reconcile_queue
+    set health_checked_at = now()
+    where deployment_id in ${tx(ids)}
+  `;
+}
+
+/**
+ * LISTEN on the channel the queue trigger notifies (payload: the deployment id).
+ * onConnect runs after every (re)connect: notifications sent while it was down are lost.
+ */
+export async function listenForWork(db: Db, onWork: (id: string) => void, onConnect: () => void): Promise<{ unlisten: () => Promise<void> }> {
+  const sub = await db.listen('shipslog_reconcile', onWork, onConnect);
+  return { unlisten: sub.unlisten };
 }
