@@ -1805,6 +1805,18 @@ begin
           using errcode = 'SL210',
                 hint = 'See the recipe''s config schema (src/recipes/); shipslog.recipe_config_errors(recipe, config) lists the problems.';
       end if;
+      -- Wake the reconcilers (LISTEN shipslog_reconcile) when a write gives them work they
+      -- would not find by themselves: a new deployment, or a new generation (as here) of one
+      -- that was settled (observed_generation = generation) or failing (its back-off would
+      -- hold it). A deployment already pending is in a worker's hands or next in its loop,
+      -- which claims work until none is left; so a burst of writes to pending deployments
+      -- notifies nothing. That matters: PostgreSQL serialises the commits of notifying
+      -- transactions (one lock held through the commit's flush). The payload is the id;
+      -- NOTIFY is delivered at commit, so a woken worker sees the committed row, and a lost
+      -- one is harmless: workers catch up after every (re)connect and poll slowly as well.
+      if old.observed_generation = old.generation or old.status in ('failed', 'removing') then
+        perform pg_notify('shipslog_reconcile', new.id::text);
+      end if;
       -- Keys whose values did not change, removed from both sides, leave exactly what
       -- shipslog.jsonb_diff() returns, unless a changed key holds an object (jsonb_diff then
       -- walks into it, so it does the diff instead).
@@ -1856,6 +1868,10 @@ begin
          (old.environment, old.app_version, old.config, old.secrets_ref, old.secrets_fingerprint,
           old.depends_on, old.restarted_at, old.deletion_requested_at) then
         next_generation := old.generation + 1;
+        -- The wake-up, as in the common path above.
+        if old.observed_generation = old.generation or old.status in ('failed', 'removing') then
+          perform pg_notify('shipslog_reconcile', new.id::text);
+        end if;
       else
         next_generation := old.generation;
       end if;
@@ -1878,6 +1894,8 @@ begin
     end if;
     new_part := shipslog.audited_state(new);
     derived_action := 'created';
+    -- A new deployment is work for the reconcilers (the wake-up: see the common path above).
+    perform pg_notify('shipslog_reconcile', new.id::text);
   else
     old_part := shipslog.audited_state(old);
   end if;
@@ -1981,19 +1999,6 @@ begin
   insert into shipslog.reconcile_queue (deployment_id)
   values (new.id)
   on conflict do nothing;
-  return null;
-end
-$function$
-function shipslog.tg_deployments__notify_reconciler()
-CREATE OR REPLACE FUNCTION shipslog.tg_deployments__notify_reconciler()
- RETURNS trigger
- LANGUAGE plpgsql
- SET search_path TO ''
-AS $function$
-begin
-  if tg_op = 'INSERT' or new.generation <> old.generation then
-    perform pg_notify('shipslog_reconcile', new.id::text);
-  end if;
   return null;
 end
 $function$
@@ -2263,7 +2268,6 @@ trigger CREATE TRIGGER deployment_events_no_truncate BEFORE TRUNCATE ON shipslog
 trigger CREATE TRIGGER deployments_audit BEFORE INSERT OR DELETE OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__audit()
 trigger CREATE TRIGGER deployments_enqueue AFTER INSERT ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__enqueue()
 trigger CREATE TRIGGER deployments_no_truncate BEFORE TRUNCATE ON shipslog.deployments FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Remove rows of shipslog.deployments with DELETE (by id, with a WHERE clause, or all of them): the audit trigger writes each one''s removed event.')
-trigger CREATE TRIGGER deployments_notify_reconciler AFTER INSERT OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__notify_reconciler()
 trigger CREATE TRIGGER projects_immutable BEFORE DELETE OR UPDATE ON shipslog.projects FOR EACH ROW EXECUTE FUNCTION shipslog.tg_projects__immutable()
 trigger CREATE TRIGGER projects_no_truncate BEFORE TRUNCATE ON shipslog.projects FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.projects are kept for the agent messages that point at them; register a new project id instead.')
 trigger CREATE TRIGGER reconcile_run_audit_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.reconcile_run_audit FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_run_audit__append_only()

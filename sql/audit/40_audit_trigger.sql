@@ -7,7 +7,7 @@
 -- that it hashes the row as stored: another BEFORE trigger on shipslog.deployments must sort
 -- before "deployments_audit". It also refuses a config its recipe cannot render (the rule is
 -- shipslog.recipe_config_errors(), sql/reconciler/40_recipe_config.sql) before it records
--- anything.
+-- anything, and wakes the reconciler when a write gives it new work.
 --
 -- Why it is written the way it is (issue 10; docs/audit.md has the measurements): a
 -- pgbench transaction is one UPDATE, and PostgreSQL sets up every expression a plpgsql
@@ -49,6 +49,18 @@ begin
             array_to_string(shipslog.recipe_config_errors(new.recipe, new_config), '; ')
           using errcode = 'SL210',
                 hint = 'See the recipe''s config schema (src/recipes/); shipslog.recipe_config_errors(recipe, config) lists the problems.';
+      end if;
+      -- Wake the reconcilers (LISTEN shipslog_reconcile) when a write gives them work they
+      -- would not find by themselves: a new deployment, or a new generation (as here) of one
+      -- that was settled (observed_generation = generation) or failing (its back-off would
+      -- hold it). A deployment already pending is in a worker's hands or next in its loop,
+      -- which claims work until none is left; so a burst of writes to pending deployments
+      -- notifies nothing. That matters: PostgreSQL serialises the commits of notifying
+      -- transactions (one lock held through the commit's flush). The payload is the id;
+      -- NOTIFY is delivered at commit, so a woken worker sees the committed row, and a lost
+      -- one is harmless: workers catch up after every (re)connect and poll slowly as well.
+      if old.observed_generation = old.generation or old.status in ('failed', 'removing') then
+        perform pg_notify('shipslog_reconcile', new.id::text);
       end if;
       -- Keys whose values did not change, removed from both sides, leave exactly what
       -- shipslog.jsonb_diff() returns, unless a changed key holds an object (jsonb_diff then
@@ -101,6 +113,10 @@ begin
          (old.environment, old.app_version, old.config, old.secrets_ref, old.secrets_fingerprint,
           old.depends_on, old.restarted_at, old.deletion_requested_at) then
         next_generation := old.generation + 1;
+        -- The wake-up, as in the common path above.
+        if old.observed_generation = old.generation or old.status in ('failed', 'removing') then
+          perform pg_notify('shipslog_reconcile', new.id::text);
+        end if;
       else
         next_generation := old.generation;
       end if;
@@ -123,6 +139,8 @@ begin
     end if;
     new_part := shipslog.audited_state(new);
     derived_action := 'created';
+    -- A new deployment is work for the reconcilers (the wake-up: see the common path above).
+    perform pg_notify('shipslog_reconcile', new.id::text);
   else
     old_part := shipslog.audited_state(old);
   end if;

@@ -1,5 +1,5 @@
--- Triggers on shipslog.deployments that feed the reconciler: its claim row in
--- shipslog.reconcile_queue (baseline) and the wake-up notification.
+-- The trigger on shipslog.deployments that feeds the reconciler its claim row in
+-- shipslog.reconcile_queue (baseline).
 
 -- Every deployment has its claim row. SECURITY DEFINER: the API inserts deployments but has
 -- no business with the queue.
@@ -24,27 +24,7 @@ create or replace trigger deployments_enqueue
   for each row
   execute function shipslog.tg_deployments__enqueue();
 
--- Wakes reconcilers (LISTEN shipslog_reconcile) when the desired state changes: generation
--- moves on every such change, including restart and removal requests. The payload is the
--- deployment id; NOTIFY is delivered at commit, so a woken worker sees the committed row.
--- A lost notification is harmless: workers run a catch-up query after every (re)connect
--- and poll slowly as well.
-create or replace function shipslog.tg_deployments__notify_reconciler()
-returns trigger
-language plpgsql
-volatile
-set search_path = ''
-as $$
-begin
-  if tg_op = 'INSERT' or new.generation <> old.generation then
-    perform pg_notify('shipslog_reconcile', new.id::text);
-  end if;
-  return null;
-end
-$$;
-
-create or replace trigger deployments_notify_reconciler
-  after insert or update
-  on shipslog.deployments
-  for each row
-  execute function shipslog.tg_deployments__notify_reconciler();
+-- The wake-up (NOTIFY shipslog_reconcile, '<id>') is sent by the audit trigger
+-- (sql/audit/40_audit_trigger.sql), which decides that the desired state changed: only when a
+-- write gives the reconcilers work they would not find by themselves (issue 10). It used to be
+-- an AFTER trigger here, notifying on every desired-state change (dropped by migration 0006).
