@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     });
     const combos = variants.flatMap((v) => shapes.map((s) => [v, s] as const));
     const results: Record<string, Record<Key, Tally>> = {};
-    const wakesOf: Record<string, Partial<Record<Variant, { wakes: number; writes: number }>>> = {};
+    const wakesOf: Record<string, Partial<Record<Variant, { wakes: number; writes: number; perRound: string[] }>>> = {};
     let growth = { table: 0, total: 0, rows: 0 };
     for (const mode of modes) {
       const tally = (results[mode] = {} as Record<Key, Tally>);
@@ -112,9 +112,10 @@ async function main(): Promise<void> {
           const res = await once(v, s, SECONDS);
           if (v === 'shipped' || v === 'everyWake') {
             await new Promise((resolve) => setTimeout(resolve, 300)); // let the notifications arrive
-            const w = (wakesOf[mode]![v] ??= { wakes: 0, writes: 0 });
+            const w = (wakesOf[mode]![v] ??= { wakes: 0, writes: 0, perRound: [] });
             w.wakes += wakes - w0;
             w.writes += res.transactions;
+            if (v === 'shipped') w.perRound.push(`${shapes.indexOf(s) === 0 ? `r${r + 1} ` : ''}${s} ${wakes - w0}/${res.transactions}`);
           }
           if (before) {
             const after = await eventsSize(sql);
@@ -152,6 +153,14 @@ async function main(): Promise<void> {
       for (const [v, w] of Object.entries(wakesOf[mode]!)) {
         console.log(`  ${labels[v as Variant]}: ${w.wakes} of ${w.writes} writes woke the reconciler`);
       }
+      // Rows start settled, so (b)'s first write to each wakes the reconciler (a NOTIFY, whose
+      // commits PostgreSQL serialises); later rounds find them pending. Per round:
+      for (const s of shapes) {
+        const b = tally[`shipped/${s}`]!;
+        const a = tally[`plain/${s}`]!;
+        console.log(`  (b)/(a) ${s}, round by round: ${b.perRound.map((x, i) => (x / a.perRound[i]!).toFixed(2)).join(' ')}`);
+      }
+      console.log(`  (b) wake-ups per round and shape: ${wakesOf[mode]!.shipped?.perRound.join(', ')}`);
     }
     const [row] = await sql<{ bytes: number }[]>`
       select avg(pg_column_size(e.*))::int as bytes from shipslog.deployment_events as e where action = 'config_changed'`;
