@@ -1786,18 +1786,33 @@ declare
   derived_action text;
   next_generation bigint;
   new_config jsonb;
+  old_config jsonb;
   unchanged text[];
 begin
   if tg_op = 'UPDATE' then
     -- The common write changes config and nothing else. One whole-row comparison, with config
-    -- set aside for it, tells that case apart: cheaper than comparing column lists (each
-    -- operator in an expression costs ~2 K instructions to set up in every transaction).
+    -- set aside (null on both sides: no jsonb to walk), tells that case apart: cheaper than
+    -- comparing column lists (each operator in an expression costs ~2 K instructions to set
+    -- up in every transaction). OLD is this function's copy; nothing else reads it.
     new_config := new.config;
-    new.config := old.config;
+    old_config := old.config;
+    new.config := null;
+    old.config := null;
     if new is not distinct from old then
       new.config := new_config;
-      if new_config = old.config then
+      -- Keys whose values did not change, removed from both sides, leave exactly what
+      -- shipslog.jsonb_diff() returns, unless a changed key holds an object (jsonb_diff then
+      -- walks into it, so it does the diff instead).
+      unchanged := array(select k from jsonb_object_keys(new_config) as k where (old_config -> k) = (new_config -> k));
+      old_part := jsonb_build_object('config', old_config - unchanged);
+      new_part := jsonb_build_object('config', new_config - unchanged);
+      if new_part = '{"config": {}}' and old_part = '{"config": {}}' then
         return new;
+      end if;
+      if jsonb_path_exists(new_part, '$.config.* ? (@.type() == "object")') then
+        diff := shipslog.jsonb_diff(old_config, new_config);
+        old_part := jsonb_build_object('config', diff.old_part);
+        new_part := jsonb_build_object('config', diff.new_part);
       end if;
       if cardinality(shipslog.recipe_config_errors(new.recipe, new_config)) > 0 then
         raise exception 'deployment %/%: invalid % config: %', new.tenant, new.name, new.recipe,
@@ -1817,19 +1832,9 @@ begin
       if old.observed_generation = old.generation or old.status in ('failed', 'removing') then
         perform pg_notify('shipslog_reconcile', new.id::text);
       end if;
-      -- Keys whose values did not change, removed from both sides, leave exactly what
-      -- shipslog.jsonb_diff() returns, unless a changed key holds an object (jsonb_diff then
-      -- walks into it, so it does the diff instead).
-      unchanged := array(select k from jsonb_object_keys(new_config) as k where (old.config -> k) = (new_config -> k));
-      old_part := jsonb_build_object('config', old.config - unchanged);
-      new_part := jsonb_build_object('config', new_config - unchanged);
-      if jsonb_path_exists(new_part, '$.config.* ? (@.type() == "object")') then
-        diff := shipslog.jsonb_diff(old.config, new_config);
-        old_part := jsonb_build_object('config', diff.old_part);
-        new_part := jsonb_build_object('config', diff.new_part);
-      end if;
     else
       new.config := new_config;
+      old.config := old_config;
       -- Callers may not set the bookkeeping columns, nor change what identifies a deployment.
       if (new.id, new.tenant, new.name, new.recipe) is distinct from (old.id, old.tenant, old.name, old.recipe) then
         raise exception 'deployment %/% cannot change its id, tenant, name or recipe', old.tenant, old.name
