@@ -136,7 +136,7 @@ describe('reconcile runs in SQL', () => {
     expect(created.reduce((sum, [r]) => sum + Number(r!.n), 0)).toBe(3);
   });
 
-  it('every deployment gets a queue row, and a desired-state change notifies reconcilers', async () => {
+  it('every deployment gets a queue row, and a desired-state change of a settled one notifies reconcilers', async () => {
     const listener = t.connect(1);
     const got: string[] = [];
     await listener.listen('shipslog_reconcile', (id) => got.push(id));
@@ -144,6 +144,9 @@ describe('reconcile runs in SQL', () => {
     const [q] = await t.db`select failures from shipslog.reconcile_queue where deployment_id = ${d.id}`;
     expect(q).toEqual({ failures: 0 });
     await t.db`update shipslog.deployments set health = 'Healthy' where id = ${d.id}`; // observed state: no wake-up
+    // Settled by a reconciler (observed state: no wake-up); a new generation then is new work
+    // (test/reconciler/wakeup-sql.test.ts has every case).
+    await t.db`update shipslog.deployments set status = 'applied', observed_generation = generation where id = ${d.id}`;
     await t.db`update shipslog.deployments set app_version = '17' where id = ${d.id}`;
     await new Promise((r) => setTimeout(r, 200));
     expect(got.filter((id) => id === d.id)).toHaveLength(2);
