@@ -92,11 +92,14 @@ async function main(): Promise<void> {
     });
     const combos = variants.flatMap((v) => shapes.map((s) => [v, s] as const));
     const results: Record<string, Record<Key, Tally>> = {};
-    const wakesOf: Record<string, Partial<Record<Variant, { wakes: number; writes: number; perRound: string[] }>>> = {};
+    const wakesOf: Record<string, Partial<Record<Variant, { wakes: number; writes: number }>>> = {};
+    // (b)'s share of writes that woke the reconciler, per shape and round.
+    const wokeShare: Record<string, Record<Shape, number[]>> = {};
     let growth = { table: 0, total: 0, rows: 0 };
     for (const mode of modes) {
       const tally = (results[mode] = {} as Record<Key, Tally>);
       wakesOf[mode] = {};
+      wokeShare[mode] = { nested: [], flat: [] };
       const once = (v: Variant, s: Shape, seconds: number) =>
         mode === 'pgbench' ? pgbench!.run(database.url, v, s, seconds) : nodeRound(pools, v, s);
       for (const [v, s] of combos) {
@@ -112,10 +115,10 @@ async function main(): Promise<void> {
           const res = await once(v, s, SECONDS);
           if (v === 'shipped' || v === 'everyWake') {
             await new Promise((resolve) => setTimeout(resolve, 300)); // let the notifications arrive
-            const w = (wakesOf[mode]![v] ??= { wakes: 0, writes: 0, perRound: [] });
+            const w = (wakesOf[mode]![v] ??= { wakes: 0, writes: 0 });
             w.wakes += wakes - w0;
             w.writes += res.transactions;
-            if (v === 'shipped') w.perRound.push(`${shapes.indexOf(s) === 0 ? `r${r + 1} ` : ''}${s} ${wakes - w0}/${res.transactions}`);
+            if (v === 'shipped') wokeShare[mode]![s].push((wakes - w0) / res.transactions);
           }
           if (before) {
             const after = await eventsSize(sql);
@@ -154,13 +157,18 @@ async function main(): Promise<void> {
         console.log(`  ${labels[v as Variant]}: ${w.wakes} of ${w.writes} writes woke the reconciler`);
       }
       // Rows start settled, so (b)'s first write to each wakes the reconciler (a NOTIFY, whose
-      // commits PostgreSQL serialises); later rounds find them pending. Per round:
+      // commits PostgreSQL serialises); later rounds find them pending. Per round, and the
+      // median over rounds where fewer than 5% of (b)'s writes woke it:
       for (const s of shapes) {
         const b = tally[`shipped/${s}`]!;
         const a = tally[`plain/${s}`]!;
-        console.log(`  (b)/(a) ${s}, round by round: ${b.perRound.map((x, i) => (x / a.perRound[i]!).toFixed(2)).join(' ')}`);
+        const ratios = b.perRound.map((x, i) => x / a.perRound[i]!);
+        const share = wokeShare[mode]![s];
+        const quiet = ratios.filter((_, i) => share[i]! < 0.05);
+        console.log(`  (b)/(a) ${s}, round by round: ${ratios.map((x) => x.toFixed(2)).join(' ')}`);
+        console.log(`  (b) writes that woke it, round by round: ${share.map((x) => `${Math.round(x * 100)}%`).join(' ')}`);
+        console.log(`  (b)/(a) ${s}, median of the ${quiet.length} rounds with < 5% waking: ${quiet.length ? median(quiet).toFixed(2) : '-'}`);
       }
-      console.log(`  (b) wake-ups per round and shape: ${wakesOf[mode]!.shipped?.perRound.join(', ')}`);
     }
     const [row] = await sql<{ bytes: number }[]>`
       select avg(pg_column_size(e.*))::int as bytes from shipslog.deployment_events as e where action = 'config_changed'`;
