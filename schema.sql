@@ -168,6 +168,9 @@ column reconcile_queue.not_before timestamp with time zone
 column reconcile_queue.failures integer not null default 0
 column reconcile_queue.failed_generation bigint
 column reconcile_queue.health_checked_at timestamp with time zone
+column reconcile_queue.lease_holder text
+column reconcile_queue.lease_id uuid
+column reconcile_queue.lease_expires_at timestamp with time zone
 column reconcile_recent_failures.target text
 column reconcile_recent_failures.failures bigint
 column reconcile_recent_failures.deployments bigint
@@ -311,6 +314,8 @@ constraint projects.projects_tenant_check CHECK (shipslog.is_dns_label(tenant))
 constraint projects.projects_tenant_id_key UNIQUE (tenant, id)
 constraint reconcile_queue.reconcile_queue_deployment_id_fkey FOREIGN KEY (deployment_id) REFERENCES shipslog.deployments(id) ON DELETE CASCADE
 constraint reconcile_queue.reconcile_queue_failures_check CHECK ((failures >= 0))
+constraint reconcile_queue.reconcile_queue_lease_check CHECK ((((lease_id IS NULL) = (lease_holder IS NULL)) AND ((lease_id IS NULL) = (lease_expires_at IS NULL))))
+constraint reconcile_queue.reconcile_queue_lease_holder_check CHECK (((length(lease_holder) >= 1) AND (length(lease_holder) <= 200)))
 constraint reconcile_queue.reconcile_queue_pkey PRIMARY KEY (deployment_id)
 constraint reconcile_run_audit.reconcile_run_audit_pkey PRIMARY KEY (id)
 constraint reconcile_run_audit.reconcile_run_audit_transition_id_fkey FOREIGN KEY (transition_id) REFERENCES shipslog.reconcile_run_transitions(id)
@@ -367,6 +372,7 @@ index CREATE UNIQUE INDEX idempotency_keys_pkey ON shipslog.idempotency_keys USI
 index CREATE UNIQUE INDEX projects_pkey ON shipslog.projects USING btree (id)
 index CREATE UNIQUE INDEX projects_tenant_id_key ON shipslog.projects USING btree (tenant, id)
 index CREATE INDEX reconcile_queue_health_idx ON shipslog.reconcile_queue USING btree (health_checked_at NULLS FIRST)
+index CREATE INDEX reconcile_queue_lease_idx ON shipslog.reconcile_queue USING btree (lease_id) WHERE (lease_id IS NOT NULL)
 index CREATE UNIQUE INDEX reconcile_queue_pkey ON shipslog.reconcile_queue USING btree (deployment_id)
 index CREATE UNIQUE INDEX reconcile_run_audit_pkey ON shipslog.reconcile_run_audit USING btree (id)
 index CREATE INDEX reconcile_run_audit_run_idx ON shipslog.reconcile_run_audit USING btree (run_id)
@@ -1255,6 +1261,37 @@ AS $function$
   order by e.occurred_at desc, e.seq desc
   limit p_limit
 $function$
+function shipslog.hold_reconcile_lease(p_deployment_id uuid, p_lease_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.hold_reconcile_lease(p_deployment_id uuid, p_lease_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  q record;
+  why text;
+begin
+  select lease_id, lease_holder, lease_expires_at
+    into q
+    from shipslog.reconcile_queue
+   where deployment_id = p_deployment_id
+     for update;
+  if not found then
+    why := 'the deployment is gone';
+  elsif q.lease_id is null then
+    why := 'the lease was released';
+  elsif q.lease_id <> p_lease_id then
+    why := format('%s holds the deployment now, until %s', q.lease_holder, q.lease_expires_at);
+  elsif q.lease_expires_at <= clock_timestamp() then
+    why := format('it expired at %s', q.lease_expires_at);
+  else
+    return;
+  end if;
+  raise exception 'reconcile lease % on deployment % is no longer held: %', p_lease_id, p_deployment_id, why
+    using errcode = 'SL220',
+          hint = 'The lease ran out before the run finished (a stalled replica, an unreachable database): the next holder applies the generation; this run records nothing.';
+end
+$function$
 function shipslog.is_dns_label(value text)
 CREATE OR REPLACE FUNCTION shipslog.is_dns_label(value text)
  RETURNS boolean
@@ -2019,6 +2056,29 @@ begin
           hint = 'Run history cannot be changed or removed.';
 end
 $function$
+function shipslog.tg_reconcile_queue__lease_guard()
+CREATE OR REPLACE FUNCTION shipslog.tg_reconcile_queue__lease_guard()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if new.lease_id is not null
+     and old.lease_id is not null
+     and new.lease_id <> old.lease_id
+     and old.lease_expires_at > clock_timestamp() then
+    raise exception 'deployment % is leased to % until %', old.deployment_id, old.lease_holder, old.lease_expires_at
+      using errcode = 'SL221',
+            hint = 'Another reconciler holds this deployment; claim it after its lease expires.';
+  end if;
+  if new.lease_expires_at > clock_timestamp() + interval '1 hour' then
+    raise exception 'lease on deployment % would run until %, more than an hour ahead', new.deployment_id, new.lease_expires_at
+      using errcode = 'SL221',
+            hint = 'Lease for minutes and extend while working, so that a crashed replica''s deployment is soon taken over.';
+  end if;
+  return new;
+end
+$function$
 function shipslog.tg_reconcile_run_audit__append_only()
 CREATE OR REPLACE FUNCTION shipslog.tg_reconcile_run_audit__append_only()
  RETURNS trigger
@@ -2257,6 +2317,7 @@ trigger CREATE TRIGGER deployments_no_truncate BEFORE TRUNCATE ON shipslog.deplo
 trigger CREATE TRIGGER deployments_notify_reconciler AFTER INSERT OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__notify_reconciler()
 trigger CREATE TRIGGER projects_immutable BEFORE DELETE OR UPDATE ON shipslog.projects FOR EACH ROW EXECUTE FUNCTION shipslog.tg_projects__immutable()
 trigger CREATE TRIGGER projects_no_truncate BEFORE TRUNCATE ON shipslog.projects FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.projects are kept for the agent messages that point at them; register a new project id instead.')
+trigger CREATE TRIGGER reconcile_queue_10_lease_guard BEFORE UPDATE OF lease_id, lease_expires_at ON shipslog.reconcile_queue FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_queue__lease_guard()
 trigger CREATE TRIGGER reconcile_run_audit_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.reconcile_run_audit FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_run_audit__append_only()
 trigger CREATE TRIGGER reconcile_run_audit_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_run_audit FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_run_audit are run history and are kept; missing ones are added by shipslog.backfill_reconcile_run_audit().')
 trigger CREATE TRIGGER reconcile_run_transitions_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.reconcile_run_transitions FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_history__append_only()
@@ -2415,6 +2476,7 @@ grant EXECUTE on function find_active_api_key(p_key_hash bytea) to shipslog_app
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_app
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_auditor
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_reconciler
+grant EXECUTE on function hold_reconcile_lease(p_deployment_id uuid, p_lease_id uuid) to shipslog_reconciler
 grant EXECUTE on function is_dns_label(value text) to shipslog_app
 grant EXECUTE on function is_dns_label(value text) to shipslog_auditor
 grant EXECUTE on function is_dns_label(value text) to shipslog_reconciler
@@ -2506,6 +2568,9 @@ grant USAGE on schema shipslog to shipslog_agent_retention
 grant USAGE on schema shipslog to shipslog_app
 grant USAGE on schema shipslog to shipslog_auditor
 grant USAGE on schema shipslog to shipslog_reconciler
+comment on column reconcile_queue.lease_expires_at is 'The lease is held until then (database clock); the holder extends it while it works. After it, another replica may claim the row.'
+comment on column reconcile_queue.lease_holder is 'Worker id of the reconciler replica that holds this deployment (null: nobody). Set with lease_id and lease_expires_at.'
+comment on column reconcile_queue.lease_id is 'One id per claim (a health-check batch shares one over its rows): extensions and the final write name it, so a holder whose lease ran out and was taken over cannot touch the new holder''s.'
 comment on table agent_message_daily is 'Daily sums of shipslog.agent_messages per project and model; written only by its triggers.'
 comment on table agent_message_retention_runs is 'Append-only record of agent message retention runs. Written only by shipslog.purge_agent_messages.'
 comment on table agent_messages is 'Audit trail of the agent''s model calls. Finalised once; never changed; deleted only by shipslog.purge_agent_messages past retention.'
