@@ -130,6 +130,24 @@ export async function abandonRuns(db: Queryable, deploymentId: string, exceptRun
   return rows.length;
 }
 
+/**
+ * Ends a worker's own run that will record no result (its lease ran out: LeaseLost; its
+ * replica stopped: WorkerLost). Only while it is still Running: the next holder may have
+ * failed it already (abandonRuns).
+ */
+export async function failOwnRun(db: Queryable, runId: string, reason: 'LeaseLost' | 'WorkerLost', message: string): Promise<boolean> {
+  const rows = await db`
+    update shipslog.reconcile_runs
+    set phase = 'Failed',
+        outcome = 'Failed',
+        failure_reason = ${reason},
+        failure_message = ${message.slice(0, 4000)}
+    where id = ${runId}
+      and phase = 'Running'
+  `;
+  return rows.count > 0;
+}
+
 export async function runningRunOf(db: Queryable, deploymentId: string): Promise<{ id: string; workerId: string } | null> {
   const [row] = await db<{ id: string; workerId: string }[]>`
     select id, worker_id as "workerId"
