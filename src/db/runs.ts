@@ -112,8 +112,9 @@ export async function finishRun(db: Queryable, runId: string, result: RunResult)
 }
 
 /**
- * Fails the Running runs of a deployment left behind by a worker that died. Only safe while
- * holding the deployment's claim: then no other worker can be running it.
+ * Fails the Running runs of a deployment left behind by a worker that died or stalled. Only
+ * safe in the transaction that took the deployment's lease: a previous holder's lease has run
+ * out then, so it can no longer record (it may still be running, but records nothing).
  */
 export async function abandonRuns(db: Queryable, deploymentId: string, exceptRunId: string): Promise<number> {
   const rows = await db`
