@@ -102,7 +102,11 @@ describe('the container image (Dockerfile) and docker-compose.yml, without a con
     expect(image.user).toBe('1000:1000'); // numeric, as runAsNonRoot needs; deploy/ runs as the same
     expect(image.cmd).toEqual(['node', 'bin/shipslog.js', 'serve']);
     expect((await readdir(image.dir)).sort()).toEqual([...new Set([...image.copied, 'node_modules'])].sort());
-    expect(image.copied.sort()).toEqual(['bin', 'migrations', 'package-lock.json', 'package.json', 'sql', 'src']);
+    // patches/: npm ci's postinstall applies it (patch-package) to the driver in the image.
+    expect(image.copied.sort()).toEqual(['bin', 'migrations', 'package-lock.json', 'package.json', 'patches', 'sql', 'src']);
+    for (const copy of ['src', 'cjs/src']) {
+      expect(readFileSync(path.join(image.dir, 'node_modules/postgres', copy, 'connection.js'), 'utf8')).toContain('shipslog patch');
+    }
     const installed = new Set(await readdir(path.join(image.dir, 'node_modules')));
     const lock = JSON.parse(readFileSync(path.join(repo, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
     const devOnly = Object.entries(lock.packages).filter(([p, v]) => v.dev && p.split('node_modules/').length === 2).map(([p]) => p.slice('node_modules/'.length));
@@ -203,7 +207,10 @@ describe('the container image (Dockerfile) and docker-compose.yml, without a con
       const { id } = (await created.json()) as { id: string };
       expect((await fetch(`${base}/v1/deployments/${id}/history`, { headers: auth })).status).toBe(200);
       expect((await fetch(`${base}/v1/deployments`, { headers: { authorization: `Bearer ${readKey}` } })).status).toBe(200);
-      for (const p of ['/healthz', '/openapi.json', '/docs', '/metrics']) expect([p, (await fetch(`${base}${p}`)).status]).toEqual([p, 200]);
+      // /docs/assets/... come from the production dependency swagger-ui-dist; /ui/login is a page of src/ui.
+      for (const p of ['/healthz', '/openapi.json', '/docs', '/docs/assets/swagger-ui-bundle.js', '/ui/login', '/metrics']) {
+        expect([p, (await fetch(`${base}${p}`)).status]).toEqual([p, 200]);
+      }
 
       // The change was written by the API's runtime login, not by the owner.
       const db = postgres(withDatabase(adminUrl, name), { max: 1, onnotice: () => {} });
