@@ -1,0 +1,127 @@
+// node bench/history-compare.ts [REF] — the readable history page of git REF (default main)
+// against this working tree's, side by side in one run, on one database.
+//
+// The database is migrated with this tree; REF's code runs against it: its API app (from
+// `git archive REF src`, extracted into a temporary directory) and its psql history() (REF's
+// sql/audit/60_history.sql, created in a schema of its own, bench_ref). Data as in bench/api.ts
+// (c): one deployment with 10,000 events of its own among ~100,000. Then, request by request
+// so that both see the same noise on a shared machine, for REF and for this tree:
+//   GET /v1/deployments/{id}/history?limit=50 over loopback HTTP (each tree's own app),
+//   the API's page query alone (deploymentHistory, no HTTP, auth or transaction),
+//   psql's shipslog.history(tenant, name, 50).
+// Prints p50 / p95 of each and the ratio this tree / REF (below 1: faster), and whether
+// both trees render the page alike (the first page's entries, compared as JSON).
+import { serve } from '@hono/node-server';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApp } from '../src/api/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createApiKey } from '../src/db/api-keys.ts';
+import { createDb, type Db } from '../src/db/client.ts';
+import { deploymentHistory } from '../src/db/events.ts';
+import { freePort } from '../src/db/embedded.ts';
+import { createLog } from '../src/log.ts';
+import { benchDatabase, percentile } from './support/database.ts';
+import { seedHistory } from './support/history.ts';
+
+const REF = process.argv[2] ?? 'main';
+const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 100_000);
+const HISTORY_REQUESTS = Number(process.env.BENCH_HISTORY_REQUESTS ?? 1_000);
+const WARMUP = 50;
+
+const repo = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/** REF's src/ in a temporary directory, beside a link to this tree's node_modules. */
+async function extractRef(dir: string): Promise<void> {
+  const tar = execFileSync('git', ['-C', repo, 'archive', REF, 'src'], { maxBuffer: 64 << 20 });
+  execFileSync('tar', ['-x', '-C', dir], { input: tar });
+  await symlink(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
+}
+
+/** REF's history functions, renamed into schema bench_ref (tables stay those of shipslog). */
+async function createRefHistory(db: Db): Promise<void> {
+  let text = execFileSync('git', ['-C', repo, 'show', `${REF}:sql/audit/60_history.sql`], { encoding: 'utf8' });
+  const names = [...text.matchAll(/create or replace function shipslog\.(\w+)/g)].map((m) => m[1]!);
+  for (const name of new Set(names)) text = text.replaceAll(new RegExp(`shipslog\\.${name}\\b`, 'g'), `bench_ref.${name}`);
+  // Grants are not needed: the bench connects as the owner.
+  text = text.replace(/\n(revoke|grant)\b[\s\S]*?;\n/g, '\n');
+  await db`create schema bench_ref`;
+  await db.unsafe(text); // REF's own definitions, renamed: fixed benchmark SQL
+}
+
+async function main(): Promise<void> {
+  const refDir = await mkdtemp(path.join(tmpdir(), 'shipslog-history-ref-'));
+  const database = await benchDatabase('history');
+  const db = createDb(database.url, { max: 8, applicationName: 'shipslog bench history' });
+  const servers: { close: (cb: () => void) => void }[] = [];
+  try {
+    await extractRef(refDir);
+    const ref = {
+      app: (await import(path.join(refDir, 'src/api/app.ts'))) as typeof import('../src/api/app.ts'),
+      events: (await import(path.join(refDir, 'src/db/events.ts'))) as typeof import('../src/db/events.ts'),
+    };
+    await createRefHistory(db);
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    const deps = { db, config, log: createLog('silent'), fingerprintKey: Buffer.alloc(32, 1) };
+    const bases: string[] = [];
+    for (const app of [ref.app.createApp(deps), createApp(deps)]) {
+      const port = await freePort();
+      servers.push(serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }));
+      bases.push(`http://127.0.0.1:${port}`);
+    }
+    const [refBase, ownBase] = bases as [string, string];
+    const { key } = await createApiKey(db, { name: 'bench', tenant: 'bench', scopes: ['read'] });
+
+    console.log(`seeding ${HISTORY_EVENTS.toLocaleString('en')} events ...`);
+    const target = await seedHistory(db, HISTORY_EVENTS);
+
+    const get = async (base: string) => {
+      const res = await fetch(`${base}/v1/deployments/${target}/history?limit=50`, { headers: { authorization: `Bearer ${key}` } });
+      const body = (await res.json()) as { items: unknown[] };
+      if (res.status !== 200 || body.items.length !== 50) throw new Error(`history answered ${res.status}`);
+      return body.items;
+    };
+    const [refItems, ownItems] = [await get(refBase), await get(ownBase)];
+    const differing = refItems.filter((item, i) => JSON.stringify(item) !== JSON.stringify(ownItems[i])).length;
+    console.log(`the first page of 50 entries, ${REF} vs this tree: ${differing === 0 ? 'identical JSON' : `${differing} entries differ`}`);
+
+    const runs: [string, () => Promise<unknown>][] = [
+      [`${REF}: API GET history?limit=50`, () => get(refBase)],
+      ['this tree: API GET history?limit=50', () => get(ownBase)],
+      [`${REF}: the API's page query alone`, () => ref.events.deploymentHistory(db, { deploymentId: target, limit: 50 }, 'readable')],
+      ["this tree: the API's page query alone", () => deploymentHistory(db, { deploymentId: target, limit: 50 }, 'readable')],
+      [`${REF}: psql history(tenant, name, 50)`, () => db`select * from bench_ref.history('bench', 'history-target', 50)`],
+      ['this tree: psql history(tenant, name, 50)', () => db`select * from shipslog.history('bench', 'history-target', 50)`],
+    ];
+    const times = runs.map(() => [] as number[]);
+    for (let i = 0; i < HISTORY_REQUESTS + WARMUP; i++) {
+      // Alternate which tree goes first, so neither always runs right after the other.
+      const order = i % 2 === 0 ? [0, 1, 2, 3, 4, 5] : [1, 0, 3, 2, 5, 4];
+      for (const r of order) {
+        const t0 = performance.now();
+        await runs[r]![1]();
+        if (i >= WARMUP) times[r]!.push(performance.now() - t0);
+      }
+    }
+    const [load] = await readFile('/proc/loadavg', 'utf8').then((s) => s.split(' ')).catch(() => ['?']);
+    console.log(`${HISTORY_REQUESTS} requests each after ${WARMUP} warm-up, interleaved; load average ${load}`);
+    for (let r = 0; r < runs.length; r += 2) {
+      const [a, b] = [times[r]!, times[r + 1]!];
+      const fmt = (t: number[]) => `p50 ${percentile(t, 50).toFixed(2)} ms, p95 ${percentile(t, 95).toFixed(2)} ms`;
+      console.log(`  ${runs[r]![0].padEnd(44)} ${fmt(a)}`);
+      console.log(`  ${runs[r + 1]![0].padEnd(44)} ${fmt(b)}`);
+      const ratio = (p: number) => (percentile(b, p) / percentile(a, p)).toFixed(2);
+      console.log(`  ${'ratio this tree / REF'.padEnd(44)} p50 ${ratio(50)}, p95 ${ratio(95)}`);
+    }
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await db.end({ timeout: 5 });
+    await database.close();
+    await rm(refDir, { recursive: true, force: true });
+  }
+}
+
+await main();
