@@ -87,6 +87,7 @@ column api_keys.key_prefix text not null
 column api_keys.created_at timestamp with time zone not null default now()
 column api_keys.revoked_at timestamp with time zone
 column api_keys.last_used_at timestamp with time zone
+column api_keys.expires_at timestamp with time zone
 column audit_checkpoints.id bigint not null identity a
 column audit_checkpoints.created_at timestamp with time zone not null default clock_timestamp()
 column audit_checkpoints.snapshot pg_snapshot not null
@@ -270,6 +271,7 @@ constraint agent_messages.agent_messages_reasoning_check CHECK ((((array_ndims(r
 constraint agent_messages.agent_messages_tenant_check CHECK (shipslog.is_dns_label(tenant))
 constraint agent_messages.agent_messages_tokens_check CHECK (((prompt_tokens >= 0) AND (completion_tokens >= 0) AND (total_tokens = ((prompt_tokens)::bigint + completion_tokens))))
 constraint api_keys.api_keys_actor_type_check CHECK ((actor_type = ANY (ARRAY['user'::text, 'service'::text])))
+constraint api_keys.api_keys_expires_at_check CHECK ((expires_at > created_at))
 constraint api_keys.api_keys_key_hash_check CHECK ((length(key_hash) = 32))
 constraint api_keys.api_keys_key_hash_key UNIQUE (key_hash)
 constraint api_keys.api_keys_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9._@:-]{0,99}$'::text))
@@ -988,13 +990,13 @@ CREATE OR REPLACE FUNCTION shipslog.derive_action(old_state jsonb, new_state jso
  RETURNS text
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
-RETURN CASE WHEN (old_state IS NULL) THEN 'created'::text WHEN (new_state IS NULL) THEN 'removed'::text WHEN (((old_state -> 'deletion_requested_at'::text) IS DISTINCT FROM (new_state -> 'deletion_requested_at'::text)) AND ((new_state ->> 'deletion_requested_at'::text) IS NOT NULL)) THEN 'removal_requested'::text WHEN ((old_state -> 'app_version'::text) IS DISTINCT FROM (new_state -> 'app_version'::text)) THEN 'upgraded'::text WHEN (((((old_state -> 'config'::text) IS DISTINCT FROM (new_state -> 'config'::text)) OR ((old_state -> 'environment'::text) IS DISTINCT FROM (new_state -> 'environment'::text))) OR ((old_state -> 'depends_on'::text) IS DISTINCT FROM (new_state -> 'depends_on'::text))) OR ((old_state -> 'secrets_ref'::text) IS DISTINCT FROM (new_state -> 'secrets_ref'::text))) THEN 'config_changed'::text WHEN ((old_state -> 'secrets_fingerprint'::text) IS DISTINCT FROM (new_state -> 'secrets_fingerprint'::text)) THEN 'secrets_rotated'::text WHEN ((old_state -> 'restarted_at'::text) IS DISTINCT FROM (new_state -> 'restarted_at'::text)) THEN 'restarted'::text WHEN ((old_state -> 'managed_resources'::text) IS DISTINCT FROM (new_state -> 'managed_resources'::text)) THEN 'resources_changed'::text WHEN (((old_state -> 'health'::text) IS DISTINCT FROM (new_state -> 'health'::text)) OR ((old_state -> 'health_message'::text) IS DISTINCT FROM (new_state -> 'health_message'::text))) THEN 'health_changed'::text ELSE 'status_changed'::text END
+RETURN CASE WHEN (old_state IS NULL) THEN 'created'::text WHEN (new_state IS NULL) THEN 'removed'::text WHEN (((old_state -> 'deletion_requested_at'::text) IS DISTINCT FROM (new_state -> 'deletion_requested_at'::text)) AND ((new_state ->> 'deletion_requested_at'::text) IS NOT NULL)) THEN 'removal_requested'::text WHEN ((old_state -> 'app_version'::text) IS DISTINCT FROM (new_state -> 'app_version'::text)) THEN CASE WHEN (shipslog.version_order((old_state ->> 'app_version'::text), (new_state ->> 'app_version'::text)) < 0) THEN 'downgraded'::text ELSE 'upgraded'::text END WHEN (((((old_state -> 'config'::text) IS DISTINCT FROM (new_state -> 'config'::text)) OR ((old_state -> 'environment'::text) IS DISTINCT FROM (new_state -> 'environment'::text))) OR ((old_state -> 'depends_on'::text) IS DISTINCT FROM (new_state -> 'depends_on'::text))) OR ((old_state -> 'secrets_ref'::text) IS DISTINCT FROM (new_state -> 'secrets_ref'::text))) THEN 'config_changed'::text WHEN ((old_state -> 'secrets_fingerprint'::text) IS DISTINCT FROM (new_state -> 'secrets_fingerprint'::text)) THEN 'secrets_rotated'::text WHEN ((old_state -> 'restarted_at'::text) IS DISTINCT FROM (new_state -> 'restarted_at'::text)) THEN 'restarted'::text WHEN ((old_state -> 'managed_resources'::text) IS DISTINCT FROM (new_state -> 'managed_resources'::text)) THEN 'resources_changed'::text WHEN (((old_state -> 'health'::text) IS DISTINCT FROM (new_state -> 'health'::text)) OR ((old_state -> 'health_message'::text) IS DISTINCT FROM (new_state -> 'health_message'::text))) THEN 'health_changed'::text ELSE 'status_changed'::text END
 function shipslog.describe_change(action text, path text, old_value jsonb, new_value jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_change(action text, path text, old_value jsonb, new_value jsonb)
  RETURNS text
  LANGUAGE sql
  STABLE PARALLEL SAFE
-RETURN CASE path WHEN 'secrets_fingerprint'::text THEN 'secrets rotated'::text WHEN 'managed_resources'::text THEN (((('resources: '::text || COALESCE(jsonb_array_length(old_value), 0)) || ' -> '::text) || COALESCE(jsonb_array_length(new_value), 0)) || ' objects'::text) ELSE (((CASE path WHEN 'app_version'::text THEN 'upgraded '::text ELSE (regexp_replace(path, '^config\.'::text, ''::text) || ': '::text) END || shipslog.describe_value(old_value)) || ' -> '::text) || shipslog.describe_value(new_value)) END
+RETURN CASE path WHEN 'secrets_fingerprint'::text THEN 'secrets rotated'::text WHEN 'managed_resources'::text THEN (((('resources: '::text || COALESCE(jsonb_array_length(old_value), 0)) || ' -> '::text) || COALESCE(jsonb_array_length(new_value), 0)) || ' objects'::text) ELSE (((CASE path WHEN 'app_version'::text THEN CASE WHEN (shipslog.version_order((old_value #>> '{}'::text[]), (new_value #>> '{}'::text[])) < 0) THEN 'downgraded '::text ELSE 'upgraded '::text END ELSE (regexp_replace(path, '^config\.'::text, ''::text) || ': '::text) END || shipslog.describe_value(old_value)) || ' -> '::text) || shipslog.describe_value(new_value)) END
 function shipslog.describe_change(change jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_change(change jsonb)
  RETURNS text
@@ -1179,7 +1181,7 @@ BEGIN ATOMIC
      k.revoked_at,
      k.last_used_at
     FROM shipslog.api_keys k
-   WHERE ((k.key_hash = find_active_api_key.p_key_hash) AND (k.revoked_at IS NULL));
+   WHERE ((k.key_hash = find_active_api_key.p_key_hash) AND (k.revoked_at IS NULL) AND ((k.expires_at IS NULL) OR (k.expires_at > now())));
 END
 function shipslog.guard_reconcile_run_partition(p_table regclass)
 CREATE OR REPLACE FUNCTION shipslog.guard_reconcile_run_partition(p_table regclass)
@@ -1542,6 +1544,16 @@ begin
   return errors;
 end
 $function$
+function shipslog.record_api_key_use(p_key_hash bytea)
+CREATE OR REPLACE FUNCTION shipslog.record_api_key_use(p_key_hash bytea)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO ''
+BEGIN ATOMIC
+ UPDATE shipslog.api_keys k SET last_used_at = now()
+   WHERE ((k.key_hash = record_api_key_use.p_key_hash) AND (k.revoked_at IS NULL) AND ((k.expires_at IS NULL) OR (k.expires_at > now())) AND ((k.last_used_at IS NULL) OR (k.last_used_at < (now() - '00:05:00'::interval))));
+END
 function shipslog.record_checkpoint(p_snapshot pg_snapshot, p_digest bytea, p_key_id text, p_signature bytea)
 CREATE OR REPLACE FUNCTION shipslog.record_checkpoint(p_snapshot pg_snapshot, p_digest bytea, p_key_id text, p_signature bytea)
  RETURNS shipslog.audit_checkpoints
@@ -1944,11 +1956,11 @@ begin
       using errcode = '22023',
             hint = 'Set shipslog.actor_type with set_config(''shipslog.actor_type'', ''user'', true), or leave it unset.';
   end if;
-  if ev.action not in ('created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
+  if ev.action not in ('created', 'config_changed', 'upgraded', 'downgraded', 'secrets_rotated', 'restarted', 'health_changed',
                        'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back') then
     raise exception 'shipslog.action "%" is not an audit action', ev.action
       using errcode = '22023',
-            hint = 'Use one of created, config_changed, upgraded, secrets_rotated, restarted, health_changed, status_changed, resources_changed, removal_requested, removed, rolled_back; or leave it unset.';
+            hint = 'Use one of created, config_changed, upgraded, downgraded, secrets_rotated, restarted, health_changed, status_changed, resources_changed, removal_requested, removed, rolled_back; or leave it unset.';
   end if;
   if length(ev.actor) > 200 or length(ev.reason) > 1000 or length(ev.correlation_id) > 200
      or length(ev.request_id) > 200 or length(ev.user_agent) > 500 then
@@ -2270,6 +2282,12 @@ AS $function$
   where p.problem is not null
   order by p.deployment_id, p.chain_index
 $function$
+function shipslog.version_order(from_version text, to_version text)
+CREATE OR REPLACE FUNCTION shipslog.version_order(from_version text, to_version text)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN (SELECT CASE WHEN ((v.a IS NULL) OR (v.b IS NULL)) THEN NULL::integer WHEN (v.b > v.a) THEN 1 WHEN (v.b < v.a) THEN '-1'::integer ELSE 0 END AS "case" FROM (SELECT (string_to_array(regexp_replace("substring"(version_order.from_version, '^[vV]?([0-9]+(?:\.[0-9]+)*)'::text), '(\.0+)+$'::text, ''::text), '.'::text))::numeric[] AS string_to_array, (string_to_array(regexp_replace("substring"(version_order.to_version, '^[vV]?([0-9]+(?:\.[0-9]+)*)'::text), '(\.0+)+$'::text, ''::text), '.'::text))::numeric[] AS string_to_array) v(a, b))
 trigger CREATE TRIGGER agent_message_daily_guard BEFORE INSERT OR DELETE OR UPDATE ON shipslog.agent_message_daily FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_message_daily__guard()
 trigger CREATE TRIGGER agent_message_daily_no_truncate BEFORE TRUNCATE ON shipslog.agent_message_daily FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.agent_message_daily follows shipslog.agent_messages through its triggers; purge messages with shipslog.purge_agent_messages(interval) and the sums follow.')
 trigger CREATE TRIGGER agent_message_retention_runs_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.agent_message_retention_runs FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_message_retention_runs__append_only()
@@ -2481,6 +2499,7 @@ grant EXECUTE on function readable_events(events shipslog.deployment_events[]) t
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_app
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_auditor
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_reconciler
+grant EXECUTE on function record_api_key_use(p_key_hash bytea) to shipslog_app
 grant EXECUTE on function register_project(p_tenant text, p_project_id text) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_auditor
@@ -2496,11 +2515,15 @@ grant EXECUTE on function utc_day(ts timestamp with time zone) to shipslog_audit
 grant EXECUTE on function verify_chains(p_deployment_id uuid) to shipslog_app
 grant EXECUTE on function verify_chains(p_deployment_id uuid) to shipslog_auditor
 grant EXECUTE on function verify_chains(p_deployment_id uuid) to shipslog_reconciler
+grant EXECUTE on function version_order(from_version text, to_version text) to shipslog_app
+grant EXECUTE on function version_order(from_version text, to_version text) to shipslog_auditor
+grant EXECUTE on function version_order(from_version text, to_version text) to shipslog_reconciler
 grant INSERT, SELECT on table agent_message_retention_runs to shipslog_agent_retention
 grant INSERT, SELECT, UPDATE on table agent_messages to shipslog_app
 grant INSERT, SELECT, UPDATE on table reconcile_runs to shipslog_reconciler
 grant SELECT on column api_keys.actor_type to shipslog_auditor
 grant SELECT on column api_keys.created_at to shipslog_auditor
+grant SELECT on column api_keys.expires_at to shipslog_auditor
 grant SELECT on column api_keys.id to shipslog_auditor
 grant SELECT on column api_keys.key_prefix to shipslog_auditor
 grant SELECT on column api_keys.last_used_at to shipslog_auditor

@@ -24,6 +24,13 @@ const schema = z.object({
   SHIPSLOG_DATA_DIR: z.string().min(1).default('.shipslog'),
   KUBECONFIG: z.string().min(1).optional(),
   SHIPSLOG_FINGERPRINT_KEY: z.string().min(43, 'must be at least 32 bytes, hex or base64').optional(),
+  // The first admin API key of a database of your own, stored (hashed) by `shipslog migrate`
+  // or by `serve` with the owner's URL while no admin key exists (src/cli/keys.ts). Never
+  // logged: a bad value's message names the variable, not the value.
+  SHIPSLOG_BOOTSTRAP_ADMIN_KEY: z
+    .string()
+    .regex(/^slk_[A-Za-z0-9_-]{43}$/, 'must be slk_ and 43 base64url characters, as `shipslog keys generate` prints')
+    .optional(),
   // Ed25519 keys for signed audit checkpoints: PEM text or a path (see src/audit/checkpoints.ts).
   SHIPSLOG_CHECKPOINT_KEY: z.string().min(1).optional(),
   SHIPSLOG_CHECKPOINT_PUBLIC_KEY: z.string().min(1).optional(),
@@ -59,6 +66,8 @@ export type Config = {
   dataDir: string;
   kubeconfig: string | undefined;
   fingerprintKey: string | undefined;
+  /** SHIPSLOG_BOOTSTRAP_ADMIN_KEY: the first admin key, stored hashed while no admin key exists. */
+  bootstrapAdminKey?: string | undefined;
   checkpointKey?: string | undefined;
   checkpointPublicKey?: string | undefined;
   /** Running in a pod (in-cluster service account), used when KUBECONFIG is not set. */
@@ -90,6 +99,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     dataDir: c.SHIPSLOG_DATA_DIR,
     kubeconfig: c.KUBECONFIG,
     fingerprintKey: c.SHIPSLOG_FINGERPRINT_KEY,
+    bootstrapAdminKey: c.SHIPSLOG_BOOTSTRAP_ADMIN_KEY,
     checkpointKey: c.SHIPSLOG_CHECKPOINT_KEY,
     checkpointPublicKey: c.SHIPSLOG_CHECKPOINT_PUBLIC_KEY,
     inCluster: c.KUBERNETES_SERVICE_HOST !== undefined,

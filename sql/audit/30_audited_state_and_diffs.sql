@@ -163,7 +163,32 @@ begin
 end
 $$;
 
--- The action a change means, most significant first. shipslog.action overrides it.
+-- How two app versions (image tags) compare: 1 when to_version is newer, -1 when older, 0 when
+-- their leading numbers are equal, null when either has none. Only the leading dotted numbers
+-- count, as numbers ("v" allowed before them, trailing ".0" ignored): 9 < 10, 16.2 < 16.10,
+-- 16 = 16.0, 16.4-alpine < 17; "latest", "stable" or "16-alpine" vs "16-bookworm" have no
+-- order. A SQL-standard body: bound when created, so no search_path is needed or consulted.
+create or replace function shipslog.version_order(from_version text, to_version text)
+returns integer
+language sql
+immutable
+parallel safe
+return (
+  select case
+      when v.a is null or v.b is null then null
+      when v.b > v.a then 1
+      when v.b < v.a then -1
+      else 0
+    end
+  from (
+    select
+      string_to_array(regexp_replace(substring(from_version from '^[vV]?([0-9]+(?:\.[0-9]+)*)'), '(\.0+)+$', ''), '.')::numeric[],
+      string_to_array(regexp_replace(substring(to_version from '^[vV]?([0-9]+(?:\.[0-9]+)*)'), '(\.0+)+$', ''), '.')::numeric[]
+  ) as v(a, b)
+);
+
+-- The action a change means, most significant first. shipslog.action overrides it. A version
+-- change is `downgraded` when the new version is older by shipslog.version_order, else `upgraded`.
 create or replace function shipslog.derive_action(old_state jsonb, new_state jsonb)
 returns text
 language sql
@@ -174,7 +199,11 @@ return case
     when new_state is null then 'removed'
     when old_state -> 'deletion_requested_at' is distinct from new_state -> 'deletion_requested_at'
       and new_state ->> 'deletion_requested_at' is not null then 'removal_requested'
-    when old_state -> 'app_version' is distinct from new_state -> 'app_version' then 'upgraded'
+    when old_state -> 'app_version' is distinct from new_state -> 'app_version' then
+      case
+        when shipslog.version_order(old_state ->> 'app_version', new_state ->> 'app_version') < 0 then 'downgraded'
+        else 'upgraded'
+      end
     when (old_state -> 'config', old_state -> 'environment', old_state -> 'depends_on', old_state -> 'secrets_ref')
       is distinct from (new_state -> 'config', new_state -> 'environment', new_state -> 'depends_on', new_state -> 'secrets_ref')
       then 'config_changed'

@@ -110,11 +110,11 @@ begin
       using errcode = '22023',
             hint = 'Set shipslog.actor_type with set_config(''shipslog.actor_type'', ''user'', true), or leave it unset.';
   end if;
-  if ev.action not in ('created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
+  if ev.action not in ('created', 'config_changed', 'upgraded', 'downgraded', 'secrets_rotated', 'restarted', 'health_changed',
                        'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back') then
     raise exception 'shipslog.action "%" is not an audit action', ev.action
       using errcode = '22023',
-            hint = 'Use one of created, config_changed, upgraded, secrets_rotated, restarted, health_changed, status_changed, resources_changed, removal_requested, removed, rolled_back; or leave it unset.';
+            hint = 'Use one of created, config_changed, upgraded, downgraded, secrets_rotated, restarted, health_changed, status_changed, resources_changed, removal_requested, removed, rolled_back; or leave it unset.';
   end if;
   if length(ev.actor) > 200 or length(ev.reason) > 1000 or length(ev.correlation_id) > 200
      or length(ev.request_id) > 200 or length(ev.user_agent) > 500 then

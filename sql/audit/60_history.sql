@@ -29,9 +29,10 @@ return case
     else left(value::text, 80)
   end;
 
--- One change as a line: "storage: 8Gi -> 16Gi". config.* paths drop their prefix. `action`
--- is what the event means, for a line whose wording depends on it (none does yet: a
--- rollback of the version reads "upgraded 17 -> 16").
+-- One change as a line: "storage: 8Gi -> 16Gi". config.* paths drop their prefix. A version
+-- change says "downgraded" when the new version is older by shipslog.version_order (also for
+-- events recorded as upgraded or rolled_back), else "upgraded". `action` is what the event
+-- means, for a line whose wording depends on it (none does yet).
 create or replace function shipslog.describe_change(action text, path text, old_value jsonb, new_value jsonb)
 returns text
 language sql
@@ -43,7 +44,8 @@ return case path
                             || coalesce(jsonb_array_length(old_value), 0) || ' -> '
                             || coalesce(jsonb_array_length(new_value), 0) || ' objects'
     else case path
-           when 'app_version' then 'upgraded '
+           when 'app_version' then
+             case when shipslog.version_order(old_value #>> '{}', new_value #>> '{}') < 0 then 'downgraded ' else 'upgraded ' end
            else regexp_replace(path, '^config\.', '') || ': '
          end
          || shipslog.describe_value(old_value) || ' -> ' || shipslog.describe_value(new_value)

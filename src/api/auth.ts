@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { findActiveKey } from '../db/api-keys.ts';
+import { findActiveKey, keyUseIsStale, recordKeyUse } from '../db/api-keys.ts';
 import type { ApiDeps, AppEnv, Principal, Scope } from './context.ts';
 import { ProblemError, problemResponse } from './problem.ts';
 
@@ -20,7 +20,11 @@ export function authMiddleware(deps: ApiDeps): MiddlewareHandler<AppEnv> {
     }
     const found = await findActiveKey(deps.db, key);
     if (!found) {
-      return challenge(problemResponse(c, 'unauthorized', 'unknown or revoked API key'), 'Bearer realm="shipslog", error="invalid_token"');
+      return challenge(problemResponse(c, 'unauthorized', 'unknown, revoked or expired API key'), 'Bearer realm="shipslog", error="invalid_token"');
+    }
+    // last_used_at to within 5 minutes: a write only when the stored one is older than that.
+    if (keyUseIsStale(found)) {
+      await recordKeyUse(deps.db, key).catch((err: unknown) => deps.log.warn({ err, keyId: found.id }, 'could not record the API key\'s use'));
     }
     const principal: Principal = {
       keyId: found.id,

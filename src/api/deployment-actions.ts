@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Tx } from '../db/client.ts';
 import { applyChange, getDeployment, type Deployment, type DeploymentChange } from '../db/deployments.ts';
+import { latestEvent } from '../db/events.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App, AppEnv } from './context.ts';
 import { checkedConfig, secretFingerprint } from './deployment-input.ts';
@@ -40,12 +41,20 @@ const patchRoute = createRoute({
   responses: { 200: ok, ...problems(403, 404, 409, 412, 413, 415) },
 });
 
-const upgradeBody = z.strictObject({ app_version: appVersion, reason: reason.optional() }).openapi('Upgrade');
+const upgradeBody = z
+  .strictObject({
+    app_version: appVersion,
+    downgrade: z.boolean().optional().openapi({
+      description: 'true to mean a version older than the current one (recorded as `downgraded`); without it such a request is refused with 409',
+    }),
+    reason: reason.optional(),
+  })
+  .openapi('Upgrade');
 const upgradeRoute = createRoute({
   method: 'post',
   path: '/v1/deployments/{id}/upgrade',
   tags: ['deployments'],
-  summary: 'Upgrade to another app version',
+  summary: 'Upgrade to another app version (an older one only with "downgrade": true)',
   request: {
     params: idParam,
     headers: idempotencyHeader.extend(ifMatchHeader.shape),
@@ -148,19 +157,31 @@ export function registerDeploymentActions(app: App, deps: ApiDeps): void {
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
     const headers = c.req.valid('header');
-    let written = false;
+    let written: string | null = null;
     const answer = await inTenantTx(
       c,
       deps,
       (tx) =>
         idempotent(c, tx, headers['idempotency-key'], { id, ...body }, async () => {
           const r = await change(tx, id, headers['if-match'], { app_version: body.app_version });
-          written = r.written;
+          if (r.written) {
+            // The trigger decides what the change was (shipslog.version_order in SQL, one rule
+            // for every writer); an older version needs the caller to say so. Throwing here
+            // rolls the UPDATE and its event back.
+            const event = await latestEvent(tx, id);
+            written = event?.action ?? 'upgraded';
+            if (written === 'downgraded' && body.downgrade !== true) {
+              throw new ProblemError(
+                'conflict',
+                `${body.app_version} is older than the current version ${event?.from_version}: send "downgrade": true to mean it (recorded as downgraded)`,
+              );
+            }
+          }
           return { status: 200, body: r.d, etag: `"${r.d.version}"` };
         }),
       { reason: body.reason },
     );
-    if (written) deps.metrics.auditEvents.inc({ action: 'upgraded' });
+    if (written) deps.metrics.auditEvents.inc({ action: written });
     return sendAnswer(c, answer);
   });
 

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { Registry } from 'prom-client';
 import { ping } from '../db/ping.ts';
 import type { ApiDeps, App } from './context.ts';
+import { retryAfterSeconds } from './problem.ts';
 
 const status = z.object({
   status: z.string(),
@@ -54,7 +55,7 @@ export function registerHealth(app: App, deps: ApiDeps): void {
       return c.json({ status: 'ready', database: 'ok', ...reconciler }, 200);
     } catch (err) {
       deps.log.warn({ err }, 'readiness check failed: database unreachable');
-      return c.json({ status: 'not ready', database: 'unreachable', ...reconciler }, 503);
+      return c.json({ status: 'not ready', database: 'unreachable', ...reconciler }, 503, { 'retry-after': String(retryAfterSeconds) });
     }
   });
 

@@ -56,12 +56,18 @@ export function problemBody(type: string, detail?: string, extra: Partial<Proble
   return { type: base + type, title, status, ...(detail ? { detail } : {}), ...extra };
 }
 
+/**
+ * Seconds a client should wait before retrying a 503 (the database is away). The pool tries
+ * again at most 1 s apart (db/client.ts), and a PostgreSQL restart or crash recovery takes a
+ * few seconds: 2 s spreads the retries of many clients without making them wait long.
+ */
+export const retryAfterSeconds = 2;
+
 export function problemResponse(c: Context<AppEnv>, type: string, detail?: string, extra: Partial<Problem> = {}): Response {
   const body = problemBody(type, detail, { ...extra, requestId: c.get('requestId') });
-  return new Response(JSON.stringify(body), {
-    status: body.status,
-    headers: { 'content-type': 'application/problem+json', 'x-request-id': c.get('requestId') ?? '' },
-  });
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json', 'x-request-id': c.get('requestId') ?? '' };
+  if (body.status === 503) headers['retry-after'] = String(retryAfterSeconds);
+  return new Response(JSON.stringify(body), { status: body.status, headers });
 }
 
 export function zodErrors(error: ZodError): { path: string; message: string }[] {

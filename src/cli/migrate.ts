@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import { migrate } from '../db/migrate.ts';
 import { createLog } from '../log.ts';
 import { openDatabase } from './database.ts';
+import { applyBootstrapAdminKey } from './keys.ts';
 
 export async function migrateCommand(config: Config): Promise<void> {
   const log = createLog(config.logLevel === 'info' ? 'warn' : config.logLevel);
@@ -13,8 +14,11 @@ export async function migrateCommand(config: Config): Promise<void> {
     } else {
       process.stdout.write(`applied ${applied.length} migration(s):\n${applied.map((n) => `  ${n}\n`).join('')}sql/ definitions re-applied\n`);
     }
+    if (config.bootstrapAdminKey) process.stdout.write(`${await applyBootstrapAdminKey(database.url, config.bootstrapAdminKey)}\n`);
     for (const login of database.logins) {
-      if (!loginSql.some((s) => s.includes(`"${login.name}"`))) process.stdout.write(`runtime login ${login.name}: member of shipslog_${login.role}\n`);
+      if (!loginSql.some((s) => s.includes(`"${login.name}"`))) {
+        process.stdout.write(`${login.role === 'auditor' ? 'read-only login' : 'runtime login'} ${login.name}: member of shipslog_${login.role}\n`);
+      }
     }
     if (loginSql.length > 0) {
       // Printed for a person who may manage roles; the passwords stay in the runtime URLs.

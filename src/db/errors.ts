@@ -65,8 +65,17 @@ const kindByCode: Record<string, DomainErrorKind> = {
   '42501': 'forbidden', // insufficient_privilege
   '40001': 'conflict', // serialization_failure
   '40P01': 'conflict', // deadlock_detected
-  '57P01': 'unavailable', // admin_shutdown
+  // The server is going away or not back yet: the request may be retried (503 Retry-After).
+  '57P01': 'unavailable', // admin_shutdown ("terminating connection due to administrator command")
+  '57P02': 'unavailable', // crash_shutdown (another backend crashed; the server restarts)
+  '57P03': 'unavailable', // cannot_connect_now ("the database system is starting up", "... shutting down", "... not yet accepting connections")
+  '53300': 'unavailable', // too_many_connections
+  '08000': 'unavailable', // connection_exception
+  '08001': 'unavailable', // sqlclient_unable_to_establish_sqlconnection
+  '08003': 'unavailable', // connection_does_not_exist
+  '08004': 'unavailable', // sqlserver_rejected_establishment_of_sqlconnection
   '08006': 'unavailable', // connection_failure
+  '08007': 'unavailable', // transaction_resolution_unknown (the commit may or may not have happened)
   '22021': 'invalid', // character_not_in_repertoire (e.g. NUL in text)
   '22P05': 'invalid', // untranslatable_character (e.g. \u0000 in jsonb)
   '54000': 'invalid', // program_limit_exceeded (e.g. a value too large to index)
@@ -98,8 +107,12 @@ function describe(err: postgres.PostgresError): string {
   return err.message;
 }
 
-// Errors of the postgres client itself (no SQLSTATE): the server is down or the pool closed.
-const connectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+// Errors of the postgres client itself (no SQLSTATE): the server is down or unreachable, or
+// the pool closed.
+const connectionCodes = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+]);
 
 function isConnectionError(err: unknown): boolean {
   return err instanceof Error && !(err instanceof postgres.PostgresError) && connectionCodes.has((err as { code?: string }).code ?? '');

@@ -5,7 +5,7 @@ export type { HistoryEntry } from './readable-events.ts';
 
 /** Every action an event can have: the audit trigger (sql/audit/40_audit_trigger.sql) refuses any other. */
 export const eventActions = [
-  'created', 'config_changed', 'upgraded', 'secrets_rotated', 'restarted', 'health_changed',
+  'created', 'config_changed', 'upgraded', 'downgraded', 'secrets_rotated', 'restarted', 'health_changed',
   'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back',
 ] as const;
 export type EventAction = (typeof eventActions)[number];
@@ -140,4 +140,19 @@ export async function historyOfMany(db: Queryable, ids: string[], limit: number)
     `,
     db`e.occurred_at desc, e.seq desc`,
   );
+}
+
+/**
+ * The newest event of a deployment: inside the transaction that just changed the row (whose
+ * lock it holds), the event that change wrote, with the action the trigger derived for it.
+ */
+export async function latestEvent(db: Queryable, deploymentId: string): Promise<{ action: EventAction; from_version: string | null; to_version: string | null } | null> {
+  const [row] = await db<{ action: EventAction; from_version: string | null; to_version: string | null }[]>`
+    select e.action, e.previous_state ->> 'app_version' as from_version, e.new_state ->> 'app_version' as to_version
+    from shipslog.deployment_events as e
+    where e.deployment_id = ${deploymentId}
+    order by e.chain_index desc
+    limit 1
+  `;
+  return row ?? null;
 }

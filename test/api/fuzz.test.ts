@@ -136,7 +136,8 @@ async function fingerprint(): Promise<string> {
       (select coalesce(string_agg(d::text, '|' order by id), '') from shipslog.deployments as d) ||
       (select coalesce(string_agg(e.seq::text || encode(e.hash, 'hex'), '|' order by seq), '') from shipslog.deployment_events as e) ||
       (select coalesce(string_agg(i::text, '|' order by api_key_id, idempotency_key), '') from shipslog.idempotency_keys as i) ||
-      (select coalesce(string_agg(k::text, '|' order by id), '') from shipslog.api_keys as k)
+      -- last_used_at records that a valid key was used (at most once per 5 minutes), not a change a request made
+      (select coalesce(string_agg((to_jsonb(k) - 'last_used_at')::text, '|' order by id), '') from shipslog.api_keys as k)
     ) as f`;
   return row?.f ?? '';
 }

@@ -100,7 +100,7 @@ describe('readable history', () => {
       ['status_changed', ['status: pending -> failed', 'status_message: none -> ImagePullBackOff']],
       ['config_changed', ['depends_on: [] -> ["orders-db"]', 'environment: production -> staging']],
       ['removal_requested', ['deletion_requested_at: none -> <ts>']],
-      ['rolled_back', ['upgraded 17 -> 16']],
+      ['rolled_back', ['downgraded 17 -> 16']],
       ['removed', ['removed postgresql 16']],
     ];
     expect(expected).toHaveLength(steps.length + 3);

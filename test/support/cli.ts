@@ -1,4 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../src/db/embedded.ts';
 
@@ -58,4 +59,26 @@ export async function startServe(extra: Record<string, string>): Promise<ServePr
     throw new Error(`${(err as Error).message}\n${logs}`);
   }
   return { port, child, logs: () => logs, stop };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** `node bin/shipslog.js ...args` with cliEnv(extra); never throws: the exit code is in the result. */
+export async function shipslog(args: string[], extra: Record<string, string>, options: { cwd?: string; timeout?: number } = {}): Promise<CliResult> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [path.resolve('bin/shipslog.js'), ...args], {
+      env: cliEnv(extra),
+      timeout: options.timeout ?? 60_000,
+      ...(options.cwd ? { cwd: options.cwd } : {}),
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: unknown; stdout?: string; stderr?: string };
+    if (typeof e.code !== 'number') throw err;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
 }
