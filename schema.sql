@@ -991,24 +991,24 @@ CREATE OR REPLACE FUNCTION shipslog.derive_action(old_state jsonb, new_state jso
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN (old_state IS NULL) THEN 'created'::text WHEN (new_state IS NULL) THEN 'removed'::text WHEN (((old_state -> 'deletion_requested_at'::text) IS DISTINCT FROM (new_state -> 'deletion_requested_at'::text)) AND ((new_state ->> 'deletion_requested_at'::text) IS NOT NULL)) THEN 'removal_requested'::text WHEN ((old_state -> 'app_version'::text) IS DISTINCT FROM (new_state -> 'app_version'::text)) THEN CASE WHEN (shipslog.version_order((old_state ->> 'app_version'::text), (new_state ->> 'app_version'::text)) < 0) THEN 'downgraded'::text ELSE 'upgraded'::text END WHEN (((((old_state -> 'config'::text) IS DISTINCT FROM (new_state -> 'config'::text)) OR ((old_state -> 'environment'::text) IS DISTINCT FROM (new_state -> 'environment'::text))) OR ((old_state -> 'depends_on'::text) IS DISTINCT FROM (new_state -> 'depends_on'::text))) OR ((old_state -> 'secrets_ref'::text) IS DISTINCT FROM (new_state -> 'secrets_ref'::text))) THEN 'config_changed'::text WHEN ((old_state -> 'secrets_fingerprint'::text) IS DISTINCT FROM (new_state -> 'secrets_fingerprint'::text)) THEN 'secrets_rotated'::text WHEN ((old_state -> 'restarted_at'::text) IS DISTINCT FROM (new_state -> 'restarted_at'::text)) THEN 'restarted'::text WHEN ((old_state -> 'managed_resources'::text) IS DISTINCT FROM (new_state -> 'managed_resources'::text)) THEN 'resources_changed'::text WHEN (((old_state -> 'health'::text) IS DISTINCT FROM (new_state -> 'health'::text)) OR ((old_state -> 'health_message'::text) IS DISTINCT FROM (new_state -> 'health_message'::text))) THEN 'health_changed'::text ELSE 'status_changed'::text END
-function shipslog.describe_change(action text, path text, old_value jsonb, new_value jsonb)
-CREATE OR REPLACE FUNCTION shipslog.describe_change(action text, path text, old_value jsonb, new_value jsonb)
- RETURNS text
- LANGUAGE sql
- STABLE PARALLEL SAFE
-RETURN CASE path WHEN 'secrets_fingerprint'::text THEN 'secrets rotated'::text WHEN 'managed_resources'::text THEN (((('resources: '::text || COALESCE(jsonb_array_length(old_value), 0)) || ' -> '::text) || COALESCE(jsonb_array_length(new_value), 0)) || ' objects'::text) ELSE (((CASE path WHEN 'app_version'::text THEN CASE WHEN (shipslog.version_order((old_value #>> '{}'::text[]), (new_value #>> '{}'::text[])) < 0) THEN 'downgraded '::text ELSE 'upgraded '::text END ELSE (regexp_replace(path, '^config\.'::text, ''::text) || ': '::text) END || shipslog.describe_value(old_value)) || ' -> '::text) || shipslog.describe_value(new_value)) END
 function shipslog.describe_change(change jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_change(change jsonb)
  RETURNS text
  LANGUAGE sql
  STABLE PARALLEL SAFE
-RETURN shipslog.describe_change(NULL::text, (change ->> 'path'::text), (change -> 'from'::text), (change -> 'to'::text))
+RETURN shipslog.describe_change((change ->> 'path'::text), (change -> 'from'::text), (change -> 'to'::text))
+function shipslog.describe_change(path text, old_value jsonb, new_value jsonb)
+CREATE OR REPLACE FUNCTION shipslog.describe_change(path text, old_value jsonb, new_value jsonb)
+ RETURNS text
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+RETURN CASE path WHEN 'secrets_fingerprint'::text THEN 'secrets rotated'::text WHEN 'managed_resources'::text THEN (((('resources: '::text || COALESCE(jsonb_array_length(old_value), 0)) || ' -> '::text) || COALESCE(jsonb_array_length(new_value), 0)) || ' objects'::text) ELSE (((CASE path WHEN 'app_version'::text THEN CASE WHEN (shipslog.version_order((old_value #>> '{}'::text[]), (new_value #>> '{}'::text[])) < 0) THEN 'downgraded '::text ELSE 'upgraded '::text END ELSE (regexp_replace(path, '^config\.'::text, ''::text) || ': '::text) END || shipslog.describe_value(old_value)) || ' -> '::text) || shipslog.describe_value(new_value)) END
 function shipslog.describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb)
  RETURNS text
  LANGUAGE sql
  STABLE PARALLEL SAFE
-RETURN shipslog.event_summary(action, previous_state, new_state, ARRAY(SELECT shipslog.describe_change(describe_event.action, (c.item ->> 'path'::text), (c.item -> 'from'::text), (c.item -> 'to'::text)) AS describe_change FROM jsonb_array_elements(describe_event.changes) WITH ORDINALITY c(item, ord) ORDER BY c.ord))
+RETURN shipslog.event_summary(action, previous_state, new_state, ARRAY(SELECT shipslog.describe_change((c.item ->> 'path'::text), (c.item -> 'from'::text), (c.item -> 'to'::text)) AS describe_change FROM jsonb_array_elements(describe_event.changes) WITH ORDINALITY c(item, ord) ORDER BY c.ord))
 function shipslog.describe_value(value jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_value(value jsonb)
  RETURNS text
@@ -1458,15 +1458,13 @@ begin
     from unnest(events) with ordinality as e
   ),
   lines as (
-    select p.ord, array_agg(shipslog.describe_change(p.action, array_to_string(w.path, '.'), w.old_value, w.new_value) order by w.path) as lines
+    select w.id as ord, array_agg(shipslog.describe_change(array_to_string(w.path, '.'), w.old_value, w.new_value) order by w.path) as lines
     from (
         select array_agg(x.ord), array_agg(x.previous_state), array_agg(x.new_state)
         from page as x
       ) as a(ids, previous_states, new_states)
     cross join lateral shipslog.event_change_walk(a.ids, a.previous_states, a.new_states) as w
-    join page as p
-      on p.ord = w.id
-    group by p.ord
+    group by w.id
   )
   select
     r.seq,
@@ -2440,12 +2438,12 @@ grant EXECUTE on function deployment_diff(o shipslog.deployments, n shipslog.dep
 grant EXECUTE on function derive_action(old_state jsonb, new_state jsonb) to shipslog_app
 grant EXECUTE on function derive_action(old_state jsonb, new_state jsonb) to shipslog_auditor
 grant EXECUTE on function derive_action(old_state jsonb, new_state jsonb) to shipslog_reconciler
-grant EXECUTE on function describe_change(action text, path text, old_value jsonb, new_value jsonb) to shipslog_app
-grant EXECUTE on function describe_change(action text, path text, old_value jsonb, new_value jsonb) to shipslog_auditor
-grant EXECUTE on function describe_change(action text, path text, old_value jsonb, new_value jsonb) to shipslog_reconciler
 grant EXECUTE on function describe_change(change jsonb) to shipslog_app
 grant EXECUTE on function describe_change(change jsonb) to shipslog_auditor
 grant EXECUTE on function describe_change(change jsonb) to shipslog_reconciler
+grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_app
+grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_auditor
+grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_reconciler
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_app
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_auditor
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_reconciler

@@ -31,9 +31,8 @@ return case
 
 -- One change as a line: "storage: 8Gi -> 16Gi". config.* paths drop their prefix. A version
 -- change says "downgraded" when the new version is older by shipslog.version_order (also for
--- events recorded as upgraded or rolled_back), else "upgraded". `action` is what the event
--- means, for a line whose wording depends on it (none does yet).
-create or replace function shipslog.describe_change(action text, path text, old_value jsonb, new_value jsonb)
+-- events recorded as upgraded or rolled_back), else "upgraded".
+create or replace function shipslog.describe_change(path text, old_value jsonb, new_value jsonb)
 returns text
 language sql
 stable
@@ -57,7 +56,7 @@ returns text
 language sql
 stable
 parallel safe
-return shipslog.describe_change(null, change ->> 'path', change -> 'from', change -> 'to');
+return shipslog.describe_change(change ->> 'path', change -> 'from', change -> 'to');
 
 -- An event as one line: created and removed events name what was created or removed, any
 -- other event is its change lines (in path order) joined, or its action when it has none.
@@ -83,7 +82,7 @@ return shipslog.event_summary(
     previous_state,
     new_state,
     array(
-      select shipslog.describe_change(action, c.item ->> 'path', c.item -> 'from', c.item -> 'to')
+      select shipslog.describe_change(c.item ->> 'path', c.item -> 'from', c.item -> 'to')
       from jsonb_array_elements(changes) with ordinality as c(item, ord)
       order by c.ord));
 
@@ -222,15 +221,13 @@ begin
     from unnest(events) with ordinality as e
   ),
   lines as (
-    select p.ord, array_agg(shipslog.describe_change(p.action, array_to_string(w.path, '.'), w.old_value, w.new_value) order by w.path) as lines
+    select w.id as ord, array_agg(shipslog.describe_change(array_to_string(w.path, '.'), w.old_value, w.new_value) order by w.path) as lines
     from (
         select array_agg(x.ord), array_agg(x.previous_state), array_agg(x.new_state)
         from page as x
       ) as a(ids, previous_states, new_states)
     cross join lateral shipslog.event_change_walk(a.ids, a.previous_states, a.new_states) as w
-    join page as p
-      on p.ord = w.id
-    group by p.ord
+    group by w.id
   )
   select
     r.seq,
@@ -326,7 +323,7 @@ $$;
 revoke execute
   on function
     shipslog.describe_value(jsonb),
-    shipslog.describe_change(text, text, jsonb, jsonb),
+    shipslog.describe_change(text, jsonb, jsonb),
     shipslog.describe_change(jsonb),
     shipslog.event_summary(text, jsonb, jsonb, text[]),
     shipslog.describe_event(text, jsonb, jsonb, jsonb),
@@ -342,7 +339,7 @@ revoke execute
 grant execute
   on function
     shipslog.describe_value(jsonb),
-    shipslog.describe_change(text, text, jsonb, jsonb),
+    shipslog.describe_change(text, jsonb, jsonb),
     shipslog.describe_change(jsonb),
     shipslog.event_summary(text, jsonb, jsonb, text[]),
     shipslog.describe_event(text, jsonb, jsonb, jsonb),
