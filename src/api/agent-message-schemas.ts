@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import type { AgentMessage } from '../db/agent-messages.ts';
-import { dnsLabel } from './schemas.ts';
+import { dnsLabel, timestamp } from './schemas.ts';
 
 // Request and response shapes of the agent message routes. Bounds mirror the CHECKs in
 // shipslog.agent_messages (schema.sql) so bad input is a 400 naming the field; the table is the second guard.
@@ -34,8 +34,7 @@ export const startBody = z
     model: modelName,
     context_layers: z.number().int().min(0).max(10_000).default(0),
     tenant: dnsLabel.optional().openapi({ description: 'Required for a global key; a tenant key acts in its own tenant' }),
-    created_at: z.iso
-      .datetime({ offset: true })
+    created_at: timestamp
       .optional()
       .openapi({ description: 'When the model call started (default: now); never in the future' }),
   })
@@ -90,8 +89,8 @@ export const agentMessageSchema = z
 
 export const analyticsQuery = z
   .strictObject({
-    from: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Inclusive; default: 30 days before `to`' }),
-    to: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Exclusive; default: now' }),
+    from: timestamp.optional().openapi({ description: 'Inclusive; default: 30 days before `to`' }),
+    to: timestamp.optional().openapi({ description: 'Exclusive; default: now' }),
     recent: z.coerce.number().int().min(0).max(100).default(10),
   });
 

@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import {
-  agentAnalytics, deploymentAgentCost, deploymentChangesOfMessage, finaliseAgentMessage, getAgentMessage, startAgentMessage,
+  AmbiguousMessageError, agentAnalytics, deploymentAgentCost, deploymentChangesOfMessage, finaliseAgentMessage, getAgentMessage,
+  startAgentMessage,
 } from '../db/agent-messages.ts';
 import { hasHistory } from '../db/events.ts';
 import { DomainError } from '../db/errors.ts';
@@ -8,7 +10,7 @@ import {
   agentMessageSchema, analyticsQuery, analyticsSchema, finaliseBody, messageId, messageJson, startBody,
 } from './agent-message-schemas.ts';
 import { requireScope } from './auth.ts';
-import type { ApiDeps, App } from './context.ts';
+import type { ApiDeps, App, AppEnv } from './context.ts';
 import { tenantFor } from './deployment-input.ts';
 import { ProblemError } from './problem.ts';
 import { dnsLabel, idParam, problems } from './schemas.ts';
@@ -19,6 +21,12 @@ import { inTenantTx } from './tx.ts';
 // these handlers validate, set the caller's context and map the answer.
 
 const messageParam = z.object({ messageId: messageId.openapi({ param: { name: 'messageId', in: 'path' } }) });
+// Ids are unique per tenant (migrations/0004): a global key sees every tenant's and may name one.
+const messageQuery = z.strictObject({
+  tenant: dnsLabel.optional().openapi({
+    description: "The message's tenant. A tenant key acts in its own; a global key needs it when the id exists in several tenants (409 otherwise)",
+  }),
+});
 const projectParam = z.object({ projectId: dnsLabel.openapi({ param: { name: 'projectId', in: 'path' } }) });
 const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
 
@@ -40,7 +48,7 @@ const finaliseRoute = createRoute({
   path: '/v1/agent-messages/{messageId}',
   tags: ['agent messages'],
   summary: 'Finalise a message once with reasoning, tokens and cost; the same values again are a no-op',
-  request: { params: messageParam, body: { required: true, content: json(finaliseBody) } },
+  request: { params: messageParam, query: messageQuery, body: { required: true, content: json(finaliseBody) } },
   responses: {
     200: { description: 'finalised (or already finalised with these values)', content: json(agentMessageSchema) },
     ...problems(403, 404, 409, 413, 415, 422),
@@ -52,10 +60,10 @@ const getRoute = createRoute({
   path: '/v1/agent-messages/{messageId}',
   tags: ['agent messages'],
   summary: 'One agent message and the deployment changes made under its id',
-  request: { params: messageParam },
+  request: { params: messageParam, query: messageQuery },
   responses: {
     200: { description: 'the message', content: json(agentMessageSchema) },
-    ...problems(403, 404),
+    ...problems(403, 404, 409),
   },
 });
 
@@ -86,6 +94,26 @@ const deploymentCostRoute = createRoute({
   },
 });
 
+/** The tenant whose message id is meant: a tenant key's own (naming another is 403), else the one named, if any. */
+function messageTenant(c: Context<AppEnv>, requested: string | undefined): string | undefined {
+  const own = c.get('principal').tenant;
+  if (own === null) return requested;
+  if (requested && requested !== own) throw new ProblemError('forbidden', `this key acts only in tenant ${own}`);
+  return own;
+}
+
+/** A global key that did not name the tenant of an id several tenants hold: 409 saying so. */
+async function oneTenant<T>(id: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof AmbiguousMessageError)) throw err;
+    throw new ProblemError('conflict', `agent message ${id} exists in several tenants: name one with ?tenant=`, [
+      { path: 'tenant', message: `required: tenants ${err.tenants.join(', ')} hold this id` },
+    ]);
+  }
+}
+
 export function registerAgentMessages(app: App, deps: ApiDeps): void {
   app.openapi(startRoute, async (c) => {
     const principal = c.get('principal');
@@ -107,10 +135,9 @@ export function registerAgentMessages(app: App, deps: ApiDeps): void {
     } catch (err) {
       if (!(err instanceof DomainError && err.code === '23505')) throw err;
       // A retried start (the agent lost our answer): the same message again is not an error.
-      const existing = await inTenantTx(c, deps, (tx) => getAgentMessage(tx, body.message_id));
+      const existing = await inTenantTx(c, deps, (tx) => getAgentMessage(tx, body.message_id, tenant));
       const same =
         existing &&
-        existing.tenant === tenant &&
         existing.projectId === body.project_id &&
         existing.model === body.model &&
         existing.contextLayers === body.context_layers;
@@ -122,8 +149,9 @@ export function registerAgentMessages(app: App, deps: ApiDeps): void {
   app.openapi(finaliseRoute, async (c) => {
     requireScope(c.get('principal'), 'deploy');
     const { messageId: id } = c.req.valid('param');
+    const tenant = messageTenant(c, c.req.valid('query').tenant);
     const body = c.req.valid('json');
-    const result = await inTenantTx(c, deps, (tx) => finaliseAgentMessage(tx, id, body));
+    const result = await oneTenant(id, () => inTenantTx(c, deps, (tx) => finaliseAgentMessage(tx, id, body, tenant)));
     // Row-level security hides other tenants' messages: they are indistinguishable from absent ones.
     if (!result) throw new ProblemError('not-found', `no agent message ${id}`);
     c.header('x-shipslog-outcome', result.outcome);
@@ -133,10 +161,13 @@ export function registerAgentMessages(app: App, deps: ApiDeps): void {
   app.openapi(getRoute, async (c) => {
     requireScope(c.get('principal'), 'read', 'audit');
     const { messageId: id } = c.req.valid('param');
-    const found = await inTenantTx(c, deps, async (tx) => {
-      const m = await getAgentMessage(tx, id);
-      return m ? { m, changes: await deploymentChangesOfMessage(tx, id) } : null;
-    });
+    const tenant = messageTenant(c, c.req.valid('query').tenant);
+    const found = await oneTenant(id, () =>
+      inTenantTx(c, deps, async (tx) => {
+        const m = await getAgentMessage(tx, id, tenant);
+        return m ? { m, changes: await deploymentChangesOfMessage(tx, id, m.tenant) } : null;
+      }),
+    );
     if (!found) throw new ProblemError('not-found', `no agent message ${id}`);
     const deployment_changes = found.changes.map((ch) => ({
       deployment_id: ch.deploymentId,
@@ -162,7 +193,8 @@ export function registerAgentMessages(app: App, deps: ApiDeps): void {
     const { projectId } = c.req.valid('param');
     const q = c.req.valid('query');
     const to = q.to ? new Date(q.to) : new Date();
-    const from = q.from ? new Date(q.from) : new Date(to.getTime() - 30 * 86_400_000);
+    // The default start never precedes year 1, which PostgreSQL cannot read (schemas.ts, timestamp).
+    const from = q.from ? new Date(q.from) : new Date(Math.max(to.getTime() - 30 * 86_400_000, Date.parse('0001-01-01T00:00:00Z')));
     if (from >= to) {
       throw new ProblemError('invalid-request', 'from must be before to', [{ path: 'from', message: 'must be before to' }]);
     }

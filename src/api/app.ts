@@ -19,22 +19,25 @@
  *      problem+json. Never put SQL text or stack traces in a response.
  */
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { loadFingerprintKey, noClusterSecretWriter } from '../secrets.ts';
 import { authMiddleware } from './auth.ts';
 import type { ApiDeps, App, AppDeps, AppEnv } from './context.ts';
 import { registerDeployments } from './deployments.ts';
+import { registerDocs } from './docs.ts';
 import { registerEvents } from './events.ts';
 import { registerHealth } from './health.ts';
 import { registerHistory } from './history.ts';
+import { hostileInput } from './hostile-input.ts';
 import { registerMcp } from './mcp.ts';
 import { createMetrics } from './metrics.ts';
-import { ProblemError, errorHandler, problemResponse, validationHook } from './problem.ts';
+import { notFoundOrMethodNotAllowed } from './method-not-allowed.ts';
+import { ProblemError, errorHandler, validationHook } from './problem.ts';
 import { requestContext } from './request.ts';
 import { registerTools } from './tools.ts';
 import { registerAgentMessages } from './agent-messages.ts';
 import { registerRuns } from './runs.ts';
+import { registerUi } from '../ui/index.ts';
 
 export type { App, AppDeps, ApiDeps } from './context.ts';
 
@@ -70,7 +73,8 @@ export function createApp(deps: AppDeps): App {
 
   const app: App = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   app.onError(errorHandler(deps.log));
-  app.notFound((c) => problemResponse(c, 'not-found', `no route for ${c.req.method} ${c.req.path}`));
+  // 404 for a path no route has; 405 with Allow for a method the path does not serve.
+  app.notFound(notFoundOrMethodNotAllowed(app));
 
   app.use('*', requestContext(api));
   const limit = bodyLimit({
@@ -83,6 +87,9 @@ export function createApp(deps: AppDeps): App {
   app.use('/mcp', limit);
   app.use('/v1/*', authMiddleware(api));
   app.use('/mcp', authMiddleware(api));
+  // After the key is known, before any route reads the body or query (issue 9).
+  app.use('/v1/*', hostileInput());
+  app.use('/mcp', hostileInput());
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
@@ -100,6 +107,7 @@ export function createApp(deps: AppDeps): App {
     },
     security: [{ apiKey: [] }],
   });
-  app.get('/docs', Scalar({ url: '/openapi.json', pageTitle: 'shipslog API' }));
+  registerDocs(app);
+  registerUi(app, api);
   return app;
 }

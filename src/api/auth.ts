@@ -18,24 +18,25 @@ export function authMiddleware(deps: ApiDeps): MiddlewareHandler<AppEnv> {
     if (!key || !keyPattern.test(key)) {
       return challenge(problemResponse(c, 'unauthorized', 'send Authorization: Bearer <api key>'), 'Bearer realm="shipslog"');
     }
-    const found = await findActiveKey(deps.db, key);
-    if (!found) {
+    const principal = await authenticateKey(deps, key);
+    if (!principal) {
       return challenge(problemResponse(c, 'unauthorized', 'unknown, revoked or expired API key'), 'Bearer realm="shipslog", error="invalid_token"');
     }
-    // last_used_at to within 5 minutes: a write only when the stored one is older than that.
-    if (keyUseIsStale(found)) {
-      await recordKeyUse(deps.db, key).catch((err: unknown) => deps.log.warn({ err, keyId: found.id }, 'could not record the API key\'s use'));
-    }
-    const principal: Principal = {
-      keyId: found.id,
-      name: found.name,
-      tenant: found.tenant,
-      scopes: found.scopes,
-      actorType: found.actorType,
-    };
     c.set('principal', principal);
     await next();
   };
+}
+
+/** The principal of an active key, or null; records the key's use. Also the web UI's sign-in (src/ui). */
+export async function authenticateKey(deps: Pick<ApiDeps, 'db' | 'log'>, key: string): Promise<Principal | null> {
+  if (!keyPattern.test(key)) return null;
+  const found = await findActiveKey(deps.db, key);
+  if (!found) return null;
+  // last_used_at to within 5 minutes: a write only when the stored one is older than that.
+  if (keyUseIsStale(found)) {
+    await recordKeyUse(deps.db, key).catch((err: unknown) => deps.log.warn({ err, keyId: found.id }, 'could not record the API key\'s use'));
+  }
+  return { keyId: found.id, name: found.name, tenant: found.tenant, scopes: found.scopes, actorType: found.actorType };
 }
 
 function challenge(res: Response, value: string): Response {

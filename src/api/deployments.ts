@@ -149,7 +149,8 @@ export function registerDeployments(app: App, deps: ApiDeps): void {
 function decodeCursor(cursor: string): [string, string] {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && v.every((s) => typeof s === 'string' && s.length <= 63)) return v as [string, string];
+    // [tenant, name]: both DNS labels (other text, NUL included, used to reach PostgreSQL).
+    if (Array.isArray(v) && v.length === 2 && v.every((s) => dnsLabel.safeParse(s).success)) return v as [string, string];
   } catch {
     // fall through
   }

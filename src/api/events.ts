@@ -4,7 +4,7 @@ import { feed, queryEvents } from '../db/events.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { ProblemError } from './problem.ts';
-import { actionList, deploymentName, dnsLabel, historyEntrySchema, problems, rawEventSchema, uuid } from './schemas.ts';
+import { actionList, deploymentName, dnsLabel, historyEntrySchema, problems, rawEventSchema, timestamp, uuid } from './schemas.ts';
 import { inTenantTx } from './tx.ts';
 
 const eventsQuery = z.strictObject({
@@ -16,8 +16,8 @@ const eventsQuery = z.strictObject({
   environment: dnsLabel.optional().openapi({ description: 'the environment the deployment was in at the time' }),
   status: z.enum(deploymentStatuses).optional()
     .openapi({ description: 'events that set this status, e.g. failed' }),
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: timestamp.optional(),
+  until: timestamp.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(200).optional(),
 });
@@ -41,6 +41,9 @@ const feedQuery = z.strictObject({
   after: z
     .string()
     .regex(/^\d{1,20}:\d{1,15}$/, 'a cursor this API returned, or 0:0 to start')
+    // The txid is an xid8 (at most 2^64 - 1): a larger one used to reach PostgreSQL (22003).
+    // (zod runs this check after a failed regex too: only digits reach BigInt.)
+    .refine((s) => !/^\d+:/.test(s) || BigInt(s.split(':')[0]!) <= 0xffff_ffff_ffff_ffffn, 'a cursor this API returned, or 0:0 to start')
     .default('0:0')
     .openapi({ description: 'next_cursor of the previous page (txid:seq); 0:0 from the start' }),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -96,11 +99,16 @@ export function registerEvents(app: App, deps: ApiDeps): void {
   });
 }
 
+/**
+ * [occurred_at, seq] as this API wrote it. The time must be an ISO 8601 instant PostgreSQL can
+ * read (a string Date.parse takes, such as "1" or year 0, used to reach it: 500), the seq a
+ * positive safe integer.
+ */
 function decodeEventCursor(cursor: string): [string, number] {
   try {
     const v: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && !Number.isNaN(Date.parse(v[0])) && Number.isSafeInteger(v[1])) {
-      return [v[0], v[1] as number];
+    if (Array.isArray(v) && v.length === 2 && timestamp.safeParse(v[0]).success && Number.isSafeInteger(v[1]) && (v[1] as number) > 0) {
+      return [v[0] as string, v[1] as number];
     }
   } catch {
     // fall through

@@ -4,17 +4,22 @@ import { withAgentMessages } from './agent-history.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { ProblemError } from './problem.ts';
-import { actionList, historyEntrySchema, problems, idParam, rawEventSchema } from './schemas.ts';
+import { actionList, historyEntrySchema, problems, idParam, rawEventSchema, timestamp } from './schemas.ts';
 import { inTenantTx } from './tx.ts';
 
 const historyQuery = z.strictObject({
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
+  since: timestamp.optional(),
+  until: timestamp.optional(),
   action: actionList.optional(),
   actor: z.string().min(1).max(200).optional(),
   format: z.enum(['readable', 'raw']).default('readable').openapi({ description: 'raw: the stored events with their hashes (audit scope)' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().regex(/^\d{1,10}$/, 'a cursor this API returned').optional(),
+  // A chain_index, an integer column: 2147483648 and above used to reach PostgreSQL (22003).
+  cursor: z
+    .string()
+    .regex(/^\d{1,10}$/, 'a cursor this API returned')
+    .refine((s) => !/^\d+$/.test(s) || Number(s) <= 2_147_483_647, 'a cursor this API returned')
+    .optional(),
 });
 
 const historyRoute = createRoute({

@@ -6,7 +6,7 @@ import { getAppHistory } from '../audit/app-history.ts';
 import { hasScope } from './auth.ts';
 import type { ApiDeps, App, AppEnv } from './context.ts';
 import { problemResponse } from './problem.ts';
-import { problems } from './schemas.ts';
+import { problemSchema, problems } from './schemas.ts';
 import { appIdSchema } from './tools.ts';
 import { inTenantTx } from './tx.ts';
 
@@ -40,7 +40,11 @@ export function registerMcp(app: App, deps: ApiDeps): void {
       202: { description: 'notifications only: accepted, no body' },
       // The transport's own refusals are JSON-RPC errors (id null), not problem+json; 401,
       // 403 and 413 come from shipslog's middleware and are problems.
-      400: { description: 'not a JSON-RPC message', content: json(jsonRpcResponse) },
+      // ...and input no route may take (deep nesting, NUL, prototype keys: hostile-input.ts) is a problem.
+      400: {
+        description: 'not a JSON-RPC message (a JSON-RPC error), or hostile input (a problem)',
+        content: { ...json(jsonRpcResponse), 'application/problem+json': { schema: problemSchema } },
+      },
       406: { description: 'Accept must list application/json and text/event-stream', content: json(jsonRpcResponse) },
       415: { description: 'Content-Type must be application/json', content: json(jsonRpcResponse) },
     },
@@ -52,7 +56,9 @@ export function registerMcp(app: App, deps: ApiDeps): void {
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
     try {
-      return await transport.handleRequest(c.req.raw);
+      // hostile-input.ts has read and checked the body: the transport gets what it parsed.
+      const parsedBody: unknown = c.req.raw.bodyUsed ? await c.req.json().catch(() => undefined) : undefined;
+      return await transport.handleRequest(c.req.raw, parsedBody === undefined ? undefined : { parsedBody });
     } finally {
       // JSON responses are complete here; nothing streams after the request.
       await server.close();

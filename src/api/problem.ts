@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ZodError } from 'zod';
 import postgres from 'postgres';
-import { DomainError, toDomainError } from '../db/errors.ts';
+import { DomainError, clientFacing, toDomainError } from '../db/errors.ts';
 import type { Log } from '../log.ts';
 import type { AppEnv } from './context.ts';
 
@@ -110,7 +110,9 @@ export function errorHandler(log: Log) {
     if (mapped instanceof DomainError) {
       const type = kindToType[mapped.kind];
       if (mapped.kind === 'unavailable') log.warn({ err, requestId: c.get('requestId') }, 'database unavailable');
-      return problemResponse(c, type, type === 'unavailable' ? undefined : mapped.message, mapped.hint ? { hint: mapped.hint } : {});
+      // Never PostgreSQL's own text (issue 9): clientFacing passes shipslog's words only.
+      const { detail, hint } = clientFacing(mapped);
+      return problemResponse(c, type, type === 'unavailable' ? undefined : detail, hint ? { hint } : {});
     }
     log.error({ err, requestId: c.get('requestId') }, 'unhandled error');
     return problemResponse(c, 'internal');

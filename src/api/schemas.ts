@@ -13,13 +13,39 @@ export const appVersion = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/
 export const reason = z.string().max(1000).refine(noControl, 'must not contain control characters');
 export const uuid = z.uuid();
 
+// What PostgreSQL's timestamptz and JavaScript's Date both hold and print back alike: years
+// 1 to 9999 in UTC. An offset can carry a valid-looking time past either end
+// (0001-01-01T00:00:00+14:00 is year 0 in UTC), and year 0 is no date to PostgreSQL: both
+// answered 500 (22008) before this check (issue 9).
+const earliest = Date.parse('0001-01-01T00:00:00Z');
+const latest = Date.parse('9999-12-31T23:59:59.999Z');
+const rangeMessage = 'must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z (in UTC)';
+
+/** An ISO 8601 instant with an offset (Z or ±hh:mm), in the range both sides can store. */
+export const timestamp = z.iso
+  .datetime({ offset: true })
+  .refine((s) => {
+    // zod runs this after a failed format check too: a string that is no date is that check's issue.
+    const t = Date.parse(s);
+    return Number.isNaN(t) || (t >= earliest && t <= latest);
+  }, rangeMessage);
+
 /** Limits for free-form JSON (config): 64 KiB as in the table, nesting 16 deep, 2,000 values. */
 export const jsonLimits = { bytes: 65536, depth: 16, nodes: 2000, keyLength: 200 };
+
+/**
+ * Keys a JavaScript object cannot hold as plain data: assigned to a fresh object (as zod's
+ * record does), __proto__ sets the prototype and the entry is gone. Refused, never dropped
+ * (issue 9); hostile-input.ts refuses them in every body first, this is the second guard.
+ */
+const prototypeKeys = new Set(['__proto__', 'constructor', 'prototype']);
+const dataKey = (k: string) => !prototypeKeys.has(k);
+const dataKeyMessage = 'must not be __proto__, constructor or prototype';
 
 /** A bounded JSON object; `allowNull` for merge patches, where null removes a key. */
 export function boundedObject(allowNull: boolean) {
   return z
-    .record(z.string(), z.unknown())
+    .record(z.string().refine(dataKey, dataKeyMessage), z.unknown())
     .superRefine((value, ctx) => {
       const problem = checkJson(value, allowNull);
       if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
@@ -28,7 +54,15 @@ export function boundedObject(allowNull: boolean) {
 }
 
 function checkJson(root: unknown, allowNull: boolean): { message: string; path: string[] } | null {
+  // Depth and size by the walk first: JSON.stringify recurses, and 10,000 levels overflowed
+  // its stack (500) before the depth check ran (issue 9).
+  const found = walkJson(root, allowNull);
+  if (found) return found;
   if (Buffer.byteLength(JSON.stringify(root)) > jsonLimits.bytes) return { message: `larger than ${jsonLimits.bytes} bytes`, path: [] };
+  return null;
+}
+
+function walkJson(root: unknown, allowNull: boolean): { message: string; path: string[] } | null {
   let nodes = 0;
   const walk = (v: unknown, path: string[], depth: number): { message: string; path: string[] } | null => {
     if (++nodes > jsonLimits.nodes) return { message: `more than ${jsonLimits.nodes} values`, path };
@@ -50,6 +84,7 @@ function checkJson(root: unknown, allowNull: boolean): { message: string; path: 
         if (k.length === 0 || k.length > jsonLimits.keyLength || !noNul(k)) {
           return { message: `keys must be 1-${jsonLimits.keyLength} characters without NUL`, path: [...path, k.slice(0, 40)] };
         }
+        if (!dataKey(k)) return { message: `key ${dataKeyMessage}`, path: [...path, k] };
         const p = walk(item, [...path, k], depth + 1);
         if (p) return p;
       }
@@ -71,7 +106,7 @@ function noControl(s: string): boolean {
 /** Secret values by key (Kubernetes Secret data keys); 32 keys, 16 KiB each. Never stored. */
 export const secrets = z
   .record(
-    z.string().regex(/^[-._a-zA-Z0-9]{1,253}$/, 'must be a Secret key: letters, digits, - . _'),
+    z.string().regex(/^[-._a-zA-Z0-9]{1,253}$/, 'must be a Secret key: letters, digits, - . _').refine(dataKey, dataKeyMessage),
     z.string().max(16384).refine(noNul, 'contains a NUL character'),
   )
   .refine((s) => Object.keys(s).length <= 32, 'at most 32 secret keys')

@@ -1,4 +1,5 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
+import { answerClientError } from '../api/client-error.ts';
 import { ConfigError } from '../config.ts';
 
 export interface HeldPort {
@@ -21,6 +22,8 @@ export async function holdPort(port: number, host: string): Promise<HeldPort> {
     res.end('{"status":"starting"}\n');
   };
   const server = createServer((req, res) => listener(req, res));
+  // Requests Node's parser refuses are answered as problem+json too (issue 9).
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

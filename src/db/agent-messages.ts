@@ -91,6 +91,22 @@ function toMessage(r: Row): AgentMessage {
   };
 }
 
+/**
+ * Message ids are unique per tenant (migrations/0004): a transaction that sees several
+ * tenants (a global key, the owner) may find one id in more than one of them, and must say
+ * which tenant it means.
+ */
+export class AmbiguousMessageError extends Error {
+  readonly messageId: string;
+  readonly tenants: string[];
+  constructor(messageId: string, tenants: string[]) {
+    super(`agent message ${messageId} exists in tenants ${tenants.join(', ')}: name one`);
+    this.name = 'AmbiguousMessageError';
+    this.messageId = messageId;
+    this.tenants = tenants;
+  }
+}
+
 /** Writes the placeholder when a model call starts. */
 export async function startAgentMessage(tx: Tx, input: StartInput): Promise<AgentMessage> {
   try {
@@ -116,21 +132,27 @@ export type FinaliseOutcome = 'finalised' | 'unchanged';
 
 /**
  * Finalises a message once. The guard trigger decides: same values again is a no-op
- * ('unchanged'), other values are refused (SL301). Null when no such message is visible.
+ * ('unchanged'), other values are refused (SL301). Null when no such message is visible;
+ * AmbiguousMessageError when several tenants' are and `tenant` does not say which.
  */
 export async function finaliseAgentMessage(
   tx: Tx,
   messageId: string,
   input: FinaliseInput,
+  tenant?: string,
 ): Promise<{ message: AgentMessage; outcome: FinaliseOutcome } | null> {
   try {
     // The row lock makes "was it finalised before?" and the update one atomic step.
-    const [before] = await tx<{ finalised: boolean }[]>`
-      select finalised_at is not null as finalised
+    const visible = await tx<{ tenant: string; finalised: boolean }[]>`
+      select tenant, finalised_at is not null as finalised
       from shipslog.agent_messages
       where message_id = ${messageId}
+        ${tenant ? tx`and tenant = ${tenant}` : tx``}
+      order by tenant
       for update
     `;
+    if (visible.length > 1) throw new AmbiguousMessageError(messageId, visible.map((r) => r.tenant));
+    const before = visible[0];
     if (!before) return null;
     const [row] = await tx<Row[]>`
       update shipslog.agent_messages
@@ -142,21 +164,27 @@ export async function finaliseAgentMessage(
           completion_cost = ${input.cost.completion}::numeric,
           total_cost = ${input.cost.total}::numeric
       where message_id = ${messageId}
+        and tenant = ${before.tenant}
       returning *
     `;
     return { message: toMessage(row!), outcome: before.finalised ? 'unchanged' : 'finalised' };
   } catch (err) {
+    if (err instanceof AmbiguousMessageError) throw err;
     throw toDomainError(err);
   }
 }
 
-export async function getAgentMessage(db: Queryable, messageId: string): Promise<AgentMessage | null> {
-  const [row] = await db<Row[]>`
+/** The message with this id in `tenant`, or the only one visible; AmbiguousMessageError when several are. */
+export async function getAgentMessage(db: Queryable, messageId: string, tenant?: string): Promise<AgentMessage | null> {
+  const rows = await db<Row[]>`
     select *
     from shipslog.agent_messages
     where message_id = ${messageId}
+      ${tenant ? db`and tenant = ${tenant}` : db``}
+    order by tenant
   `;
-  return row ? toMessage(row) : null;
+  if (rows.length > 1) throw new AmbiguousMessageError(messageId, rows.map((r) => r.tenant));
+  return rows[0] ? toMessage(rows[0]) : null;
 }
 
 export interface AgentAnalytics {
@@ -245,11 +273,13 @@ export async function agentMessagesForEvents(db: Queryable, seqs: readonly strin
 export async function deploymentChangesOfMessage(
   db: Queryable,
   messageId: string,
+  tenant?: string,
 ): Promise<{ deploymentId: string; name: string; action: string; occurredAt: Date; chainIndex: number }[]> {
   const rows = await db<{ deploymentId: string; name: string; action: string; occurredAt: Date; chainIndex: number }[]>`
     select deployment_id as "deploymentId", name, action, occurred_at as "occurredAt", chain_index as "chainIndex"
     from shipslog.agent_message_deployment_changes
     where message_id = ${messageId}
+      ${tenant ? db`and tenant = ${tenant}` : db``}
     order by seq
   `;
   return [...rows];

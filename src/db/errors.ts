@@ -80,7 +80,46 @@ const kindByCode: Record<string, DomainErrorKind> = {
   '22P05': 'invalid', // untranslatable_character (e.g. \u0000 in jsonb)
   '54000': 'invalid', // program_limit_exceeded (e.g. a value too large to index)
   '57014': 'unavailable', // query_canceled (statement_timeout)
+  '22007': 'invalid', // invalid_datetime_format
+  '22008': 'invalid', // datetime_field_overflow (e.g. year 0)
+  '22009': 'invalid', // invalid_time_zone_displacement_value
 };
+
+// What a client reads for a mapped error that is not shipslog's own: PostgreSQL's message
+// may quote the input back or name internals ('value "9999999999" is out of range for type
+// integer', 'invalid byte sequence for encoding "UTF8": 0x00'), so none of it is passed on
+// (issue 9). The API validates first and names the field; this is the last guard.
+const clientMessages: Record<string, string> = {
+  '22003': 'a number is out of range',
+  '22001': 'a value is too long',
+  '22P02': 'a value is malformed',
+  '22023': 'a value is not allowed',
+  '22021': 'a text holds a character that cannot be stored (such as NUL)',
+  '22P05': 'a text holds a character that cannot be stored (such as \\u0000)',
+  '22007': 'a date or time is malformed',
+  '22008': 'a date or time is out of range',
+  '22009': 'a time zone offset is out of range',
+  '23502': 'a required value is missing',
+  '23505': 'a value that must be unique is already taken',
+  '42501': 'not permitted',
+  '40001': 'the change conflicted with a concurrent one: retry it',
+  '40P01': 'the change conflicted with a concurrent one: retry it',
+  '54000': 'a value is too large',
+};
+
+/**
+ * The detail and hint a client may read for a DomainError: shipslog's own (class SL,
+ * raised with text meant for the caller) and the constraint descriptions of describe() pass; any
+ * other PostgreSQL text is replaced by a fixed sentence.
+ */
+export function clientFacing(err: DomainError): { detail: string; hint?: string } {
+  if (err.code?.startsWith('SL')) return { detail: err.message, ...(err.hint ? { hint: err.hint } : {}) };
+  if (err.code === undefined) return { detail: err.message };
+  if ((err.code === '23505' && err.constraint === 'deployments_tenant_name_key') || (err.code === '23514' && err.constraint)) {
+    return { detail: err.message };
+  }
+  return { detail: clientMessages[err.code] ?? 'the database refused the request' };
+}
 
 /** Turns a PostgreSQL error into a DomainError when it means something to a caller; else returns it as is. */
 export function toDomainError(err: unknown): unknown {

@@ -210,6 +210,18 @@ export async function getRun(db: Queryable, deploymentId: string, runId: string)
   return row ?? null;
 }
 
+/** The runs of this deployment among these ids (events a run wrote carry its id as correlation id). */
+export async function runsByIds(db: Queryable, deploymentId: string, runIds: string[]): Promise<Run[]> {
+  if (runIds.length === 0) return [];
+  const rows = await db<Run[]>`
+    select ${columns(db)}
+    from shipslog.reconcile_runs
+    where id = any(${runIds}::uuid[])
+      and deployment_id = ${deploymentId}
+  `;
+  return [...rows];
+}
+
 export interface RunTransition {
   id: number;
   fromPhase: RunPhase | null;

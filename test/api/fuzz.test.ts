@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApi, type TestApi } from './harness.ts';
+import { postgresText } from './hostile.ts';
 
 // >= 1,000 malformed or hostile requests: each is broken in at least one way that must be
 // refused (auth, body, id, content type, header), so none may answer 5xx or change a table.
@@ -52,7 +53,7 @@ function generate(r: () => number, ids: { own: string; other: string }, keys: { 
   const auth = { authorization: `Bearer ${keys.good}` };
   const json = { 'content-type': 'application/json' };
   const badId = () => pick(['not-a-uuid', "1' or 1=1--", '00000000-0000-0000-0000-000000000000', ids.other, '%2e%2e', 'x'.repeat(300)]);
-  const kind = Math.floor(r() * 14);
+  const kind = Math.floor(r() * 17);
   switch (kind) {
     case 0: // missing, malformed or forged authentication on a valid write
       return {
@@ -110,12 +111,56 @@ function generate(r: () => number, ids: { own: string; other: string }, keys: { 
       };
     case 10: // writes with a read-only key
       return { method: pick(['POST', 'DELETE']), path: pick(['/v1/deployments', `/v1/deployments/${ids.own}`]), headers: { authorization: `Bearer ${keys.reader}`, ...json }, body: JSON.stringify(validCreate) };
-    case 11: // patch semantics broken: nothing to change, nulls, wrong types
-      return { method: 'PATCH', path: `/v1/deployments/${ids.own}`, headers: { ...auth, ...json }, body: JSON.stringify(pick([{}, { config: null }, { config: [] }, { environment: notLabel() }, { depends_on: [notLabel()] }, { secrets: { 'bad key!': 'x' } }, { config: { storage: hostile() } }, { config: { replicas: 3 } }])) };
+    case 11: // patch semantics broken: nothing to change, nulls, wrong types (storage: null, or 1e309 sent as null, is a valid removal: the recipe default applies)
+      return { method: 'PATCH', path: `/v1/deployments/${ids.own}`, headers: { ...auth, ...json }, body: JSON.stringify(pick([{}, { config: null }, { config: [] }, { environment: notLabel() }, { depends_on: [notLabel()] }, { secrets: { 'bad key!': 'x' } }, { config: { storage: pick(hostileValues.filter((v) => JSON.stringify(v) !== 'null')) } }, { config: { replicas: 3 } }])) };
     case 12: // tool and MCP abuse
       return r() < 0.5
         ? { method: 'POST', path: '/v1/tools/get-app-history', headers: { ...auth, ...json }, body: JSON.stringify({ appId: hostile(), limit: pick([0, -1, 1e9, 'x']) }) }
         : { method: 'POST', path: '/mcp', headers: { ...json, accept: 'application/json, text/event-stream', ...(r() < 0.5 ? {} : { authorization: 'Bearer nope' }) }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get-app-history","arguments":{"appId":"target"}}}' };
+    case 14: { // hostile JSON text (issue 9): deep nesting anywhere, prototype keys, integers past 2^53, lone surrogates, NUL
+      const deep = pick(['{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000), '['.repeat(10_000) + ']'.repeat(10_000), '['.repeat(100_000) + ']'.repeat(100_000)]);
+      const value = pick([
+        deep, `{"${pick(['__proto__', 'constructor', 'prototype', '__pro\\u0074o__'])}":${pick(['"pw"', '{"storage":"1Gi"}', '1'])}}`,
+        pick(['9007199254740993', '-9007199254740993', '12345678901234567890', '1' + '0'.repeat(400)]),
+        pick(['"\\ud800"', '"x\\udfff"', '"\\ud83d"', '"\\u0000"', '"a\\u0000b"']),
+      ]);
+      const where = pick([
+        (v: string) => ({ path: '/v1/deployments', method: 'POST', body: `{"name":"fuzzed","recipe":"postgresql","app_version":"16","config":{"tuning":{"work_mem":${v}}}}` }),
+        (v: string) => ({ path: '/v1/deployments', method: 'POST', body: `{"name":"fuzzed","recipe":"postgresql","app_version":"16","secrets":{"password":"x","k":${v}}}` }),
+        (v: string) => ({ path: '/v1/deployments', method: 'POST', body: `{"name":"fuzzed","recipe":"redis","app_version":"7","config":${v}}` }),
+        (v: string) => ({ path: `/v1/deployments/${ids.own}`, method: 'PATCH', body: `{"config":{"tuning":${v}}}` }),
+        (v: string) => ({ path: `/v1/deployments/${ids.own}`, method: 'PATCH', body: `{"secrets":${v}}` }),
+        (v: string) => ({ path: `/v1/deployments/${ids.own}/restart`, method: 'POST', body: `{"reason":${v}}` }),
+        (v: string) => ({ path: '/v1/tools/get-app-history', method: 'POST', body: `{"appId":"target","limit":${v}}` }),
+        (v: string) => ({ path: '/v1/deployments', method: 'POST', body: v }),
+      ])(value);
+      return { ...where, headers: { ...auth, ...json } };
+    }
+    case 15: { // query values PostgreSQL cannot take (issue 9): dates outside its range, cursors past their column type, NUL, bad UTF-8
+      const date = pick(['0000-01-01T00:00:00Z', '0001-01-01T00:00:00%2B14:00', '9999-12-31T23:59:59-14:00']);
+      const cursor = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+      return {
+        method: 'GET',
+        headers: auth,
+        path: pick([
+          `/v1/deployments/${ids.own}/history?${pick(['since', 'until'])}=${date}`,
+          `/v1/events?${pick(['since', 'until'])}=${date}`,
+          `/v1/deployments/${ids.own}/history?cursor=${pick(['2147483648', '9999999999'])}`,
+          `/v1/events/feed?after=${pick(['18446744073709551616:0', '99999999999999999999:1'])}`,
+          `/v1/events?cursor=${cursor([pick(['0000-01-01T00:00:00.000Z', '+275760-09-13T00:00:00.000Z', '1', 'now']), pick([1, -1, 2 ** 63])])}`,
+          `/v1/deployments?cursor=${cursor(pick([['acme', 'a\u0000'], ['\ud800', 'x'], '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]']))}`,
+          `/v1/${pick(['events', `deployments/${ids.own}/history`])}?${pick(['actor', 'action', 'a%00'])}=${pick(['%00', 'a%00b', '%ED%A0%80', '%ff%fe', '%E0%80%80'])}`,
+        ]),
+      };
+    }
+    case 16: { // a method the path does not serve: 405 with Allow (issue 9)
+      const [method, path] = pick<[string, string]>([
+        ['PUT', '/v1/deployments'], ['DELETE', '/v1/deployments'], ['POST', `/v1/deployments/${ids.own}`], ['PUT', `/v1/deployments/${ids.own}`],
+        ['GET', `/v1/deployments/${ids.own}/upgrade`], ['DELETE', `/v1/deployments/${ids.own}/history`], ['POST', '/v1/events'],
+        ['DELETE', '/v1/events/feed'], ['GET', '/v1/tools/get-app-history'], ['OPTIONS', '/v1/events'], ['POST', '/healthz'],
+      ]);
+      return { method, path, headers: { ...auth, ...json }, ...(method === 'GET' ? {} : { body: '{}' }) };
+    }
     default: // odd methods and paths
       return { method: pick(['PUT', 'OPTIONS', 'PROPFIND', 'PATCH', 'POST']), path: pick(['/v1/deployments/../../admin', '/v1//deployments', '/v1/deployments/%00', '/v1/keys', '/v1/events/feed/../../x', '/V1/DEPLOYMENTS']), headers: auth, body: '{}' };
   }
@@ -155,24 +200,27 @@ describe('fuzz: hostile requests', () => {
       const text = await res.text();
       // A hostile query value can still be a valid filter (actor=-1): reads may answer 200.
       const okRead = req.method === 'GET' && res.status === 200;
-      if (res.status >= 500 || (res.status < 400 && !okRead)) failures.push(`#${i} ${req.method} ${req.path.slice(0, 80)} -> ${res.status} ${text.slice(0, 200)}`);
+      if (res.status >= 500 || (res.status < 400 && !okRead)) failures.push(`#${i} ${req.method} ${req.path.slice(0, 80)} ${String(req.body).slice(0, 120)} -> ${res.status} ${text.slice(0, 200)}`);
       else if (!okRead && req.path !== '/mcp' && !res.headers.get('content-type')?.includes('application/problem+json')) failures.push(`#${i} ${req.method} ${req.path.slice(0, 80)} -> ${res.status} not problem+json`);
-      if (/select |syntax error|PostgresError|at .*\.ts:\d+/i.test(text)) failures.push(`#${i} leaks internals: ${text.slice(0, 200)}`);
+      if (/select |syntax error|PostgresError|at .*\.ts:\d+/i.test(text) || postgresText.test(text)) failures.push(`#${i} leaks internals: ${text.slice(0, 200)}`);
+      if (res.status === 405 && !res.headers.get('allow')) failures.push(`#${i} ${req.method} ${req.path.slice(0, 80)} -> 405 without Allow`);
     }
     expect(failures.slice(0, 20)).toEqual([]);
     expect(await fingerprint()).toBe(before);
     // Every class of refusal was exercised.
-    for (const s of [400, 401, 403, 404, 412, 413, 415]) expect(statuses.get(s) ?? 0, `status ${s}`).toBeGreaterThan(0);
+    for (const s of [400, 401, 403, 404, 405, 412, 413, 415]) expect(statuses.get(s) ?? 0, `status ${s}`).toBeGreaterThan(0);
   });
 
   it('over raw TCP: broken HTTP, bad header bytes, lying lengths and bad UTF-8 bodies get 4xx, never 5xx', { timeout: 60_000 }, async () => {
-    const { serve } = await import('@hono/node-server');
+    const { getRequestListener } = await import('@hono/node-server');
     const { connect } = await import('node:net');
     const { freePort } = await import('../../src/db/embedded.ts');
+    const { holdPort } = await import('../../src/cli/listen.ts');
     const before = await fingerprint();
     const port = await freePort();
-    const server = serve({ fetch: api.app.fetch, port, hostname: '127.0.0.1' });
-    await new Promise((r) => server.once('listening', r));
+    // The server `shipslog serve` runs: Node's own refusals (bad bytes in headers) are problems too.
+    const held = await holdPort(port, '127.0.0.1');
+    held.handle(getRequestListener(api.app.fetch));
     const send = (bytes: Buffer) =>
       new Promise<string>((resolve) => {
         const socket = connect(port, '127.0.0.1');
@@ -204,6 +252,13 @@ describe('fuzz: hostile requests', () => {
       post(`${auth}Content-Type: application/json\r\nContent-Length: 300000\r\n`, 'x'.repeat(300_000)),
       Buffer.from(`GET /v1/deployments/%ZZ%00/history HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`),
       Buffer.from(`GET /v1/events?since=%ff%fe&action=%00 HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`),
+      // NUL in headers (issue 9): refused by Node's parser, answered as a problem.
+      Buffer.from(`GET /v1/deployments HTTP/1.1\r\nHost: x\r\n${auth}X-Reason: a\u0000b\r\nConnection: close\r\n\r\n`, 'latin1'),
+      Buffer.from(`GET /v1/deployments HTTP/1.1\r\nHost: x\r\n${auth}X-Correlation-Id: \u0000\r\nConnection: close\r\n\r\n`, 'latin1'),
+      Buffer.from(`GET /v1/deployments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\u0000\r\nConnection: close\r\n\r\n`, 'latin1'),
+      Buffer.from(`GET /v1/deployments HTTP/1.1\r\nHost: x\r\n${auth}X-\u0000: 1\r\nConnection: close\r\n\r\n`, 'latin1'),
+      Buffer.from(`GET /v1/events?actor=a\u0000b HTTP/1.1\r\nHost: x\r\n${auth}Connection: close\r\n\r\n`, 'latin1'),
+      post(`${auth}X-Reason: \u0000\r\nContent-Type: application/json\r\nContent-Length: 2\r\n`, '{}'),
     ];
     // A body shorter than its Content-Length: the server waits for the rest (until its request
     // timeout) and answers nothing; the client gives up. Not an error, and no row changes.
@@ -217,11 +272,12 @@ describe('fuzz: hostile requests', () => {
         const answer = await send(p);
         const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
         expect(status >= 400 && status < 500, `payload #${i}: ${JSON.stringify(answer.slice(0, 160))}`).toBe(true);
+        expect(/\r\ncontent-type: application\/problem\+json/i.test(answer), `payload #${i} is no problem: ${JSON.stringify(answer.slice(0, 300))}`).toBe(true);
       }
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
     } finally {
-      await new Promise((r) => server.close(r));
+      await held.close();
     }
     expect(await fingerprint()).toBe(before);
   });

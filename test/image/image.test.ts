@@ -207,7 +207,10 @@ describe('the container image (Dockerfile) and docker-compose.yml, without a con
       const { id } = (await created.json()) as { id: string };
       expect((await fetch(`${base}/v1/deployments/${id}/history`, { headers: auth })).status).toBe(200);
       expect((await fetch(`${base}/v1/deployments`, { headers: { authorization: `Bearer ${readKey}` } })).status).toBe(200);
-      for (const p of ['/healthz', '/openapi.json', '/docs', '/metrics']) expect([p, (await fetch(`${base}${p}`)).status]).toEqual([p, 200]);
+      // /docs/assets/... come from the production dependency swagger-ui-dist; /ui/login is a page of src/ui.
+      for (const p of ['/healthz', '/openapi.json', '/docs', '/docs/assets/swagger-ui-bundle.js', '/ui/login', '/metrics']) {
+        expect([p, (await fetch(`${base}${p}`)).status]).toEqual([p, 200]);
+      }
 
       // The change was written by the API's runtime login, not by the owner.
       const db = postgres(withDatabase(adminUrl, name), { max: 1, onnotice: () => {} });
