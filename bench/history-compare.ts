@@ -10,9 +10,15 @@
 //   the API's page query alone (deploymentHistory, no HTTP, auth or transaction),
 //   psql's shipslog.history(tenant, name, 50).
 // Prints p50 / p95 of each and the ratio this tree / REF (below 1: faster), and whether
-// both trees render the page alike (the first page's entries, compared as JSON).
+// both trees render the page alike (the first page's entries, compared as JSON). Then the
+// CPU time of the page query alone, which machine load disturbs far less than wall time: on
+// one connection as shipslog_app (row-level security on, as in the API), blocks of 50 calls
+// alternating between the trees, the server process's CPU from /proc/<pid>/schedstat (a
+// server on this machine only) and this process's (the client's share: building the
+// query, parsing rows).
 import { serve } from '@hono/node-server';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -50,6 +56,48 @@ async function createRefHistory(db: Db): Promise<void> {
   text = text.replace(/\n(revoke|grant)\b[\s\S]*?;\n/g, '\n');
   await db`create schema bench_ref`;
   await db.unsafe(text); // REF's own definitions, renamed: fixed benchmark SQL
+}
+
+const CPU_BLOCKS = Number(process.env.BENCH_CPU_BLOCKS ?? 20);
+
+async function cpuPerCall(url: string, target: string, refHistory: typeof deploymentHistory): Promise<void> {
+  const one = createDb(url, { max: 1, applicationName: 'shipslog bench history cpu' });
+  try {
+    const [row] = await one<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    const stat = `/proc/${row!.pid}/schedstat`;
+    if (!existsSync(stat)) {
+      console.log(`CPU per call: skipped (${stat} is not readable: the server is not on this machine)`);
+      return;
+    }
+    const serverNs = () => Number(readFileSync(stat, 'utf8').split(' ')[0]);
+    // Session-level on this one benchmark connection, as the API sets them per transaction.
+    await one`select set_config('role', 'shipslog_app', false), set_config('shipslog.tenant', 'bench', false)`;
+    const trees: [string, typeof deploymentHistory][] = [[REF, refHistory], ['this tree', deploymentHistory]];
+    const server = [0, 0];
+    const client = [0, 0];
+    for (let b = 0; b < CPU_BLOCKS + 2; b++) {
+      for (const t of b % 2 === 0 ? [0, 1] : [1, 0]) {
+        const s0 = serverNs();
+        const c0 = process.cpuUsage();
+        for (let i = 0; i < 50; i++) await trees[t]![1](one, { deploymentId: target, limit: 50 }, 'readable');
+        const c = process.cpuUsage(c0);
+        if (b >= 2) {
+          server[t]! += serverNs() - s0;
+          client[t]! += c.user + c.system;
+        }
+      }
+    }
+    const calls = CPU_BLOCKS * 50;
+    console.log(`CPU per call of the page query alone as shipslog_app, ${calls} calls each:`);
+    for (const t of [0, 1]) {
+      const [srv, cli] = [server[t]! / calls / 1e6, client[t]! / calls / 1e3];
+      console.log(`  ${`${trees[t]![0]}:`.padEnd(12)} server ${srv.toFixed(3)} ms + client ${cli.toFixed(3)} ms = ${(srv + cli).toFixed(3)} ms`);
+    }
+    const total = (t: number) => server[t]! / 1e6 + client[t]! / 1e3;
+    console.log(`  ratio this tree / REF: server ${(server[1]! / server[0]!).toFixed(2)}, total ${(total(1) / total(0)).toFixed(2)}`);
+  } finally {
+    await one.end({ timeout: 5 });
+  }
 }
 
 async function main(): Promise<void> {
@@ -116,6 +164,7 @@ async function main(): Promise<void> {
       const ratio = (p: number) => (percentile(b, p) / percentile(a, p)).toFixed(2);
       console.log(`  ${'ratio this tree / REF'.padEnd(44)} p50 ${ratio(50)}, p95 ${ratio(95)}`);
     }
+    await cpuPerCall(database.url, target, ref.events.deploymentHistory);
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     await db.end({ timeout: 5 });
