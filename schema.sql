@@ -1063,9 +1063,7 @@ BEGIN ATOMIC
              (p.previous_state -> k.key) AS "?column?",
              (p.new_state -> k.key) AS "?column?"
             FROM (UNNEST(event_change_walk.ids, event_change_walk.previous_states, event_change_walk.new_states) p(id, previous_state, new_state)
-              CROSS JOIN LATERAL ( SELECT jsonb_object_keys(p.previous_state) AS jsonb_object_keys
-                 UNION
-                  SELECT jsonb_object_keys(p.new_state) AS jsonb_object_keys) k(key))
+              CROSS JOIN LATERAL jsonb_object_keys((p.previous_state || p.new_state)) k(key))
            WHERE ((p.previous_state IS NOT NULL) AND (p.new_state IS NOT NULL))
          UNION ALL
           SELECT w_1.id,
@@ -1073,17 +1071,11 @@ BEGIN ATOMIC
              (w_1.old_value -> k.key),
              (w_1.new_value -> k.key)
             FROM (walk w_1
-              CROSS JOIN LATERAL ( SELECT jsonb_object_keys(
-                         CASE
-                             WHEN (jsonb_typeof(w_1.old_value) = 'object'::text) THEN w_1.old_value
-                             ELSE '{}'::jsonb
-                         END) AS jsonb_object_keys
-                 UNION
-                  SELECT jsonb_object_keys(
-                         CASE
-                             WHEN (jsonb_typeof(w_1.new_value) = 'object'::text) THEN w_1.new_value
-                             ELSE '{}'::jsonb
-                         END) AS jsonb_object_keys) k(key))
+              CROSS JOIN LATERAL jsonb_object_keys(
+                 CASE
+                     WHEN ((jsonb_typeof(w_1.old_value) = 'object'::text) AND (jsonb_typeof(w_1.new_value) = 'object'::text)) THEN (w_1.old_value || w_1.new_value)
+                     ELSE '{}'::jsonb
+                 END) k(key))
            WHERE ((jsonb_typeof(w_1.old_value) = 'object'::text) AND (jsonb_typeof(w_1.new_value) = 'object'::text))
          )
   SELECT w.id,
