@@ -1,189 +1,165 @@
-// npm run bench:audit — the cost of shipslog's audit trigger, measured side by side.
+// npm run bench:audit — the cost of shipslog's audit trigger, measured side by side, the way
+// a DBA would (pgbench) and the way the application does (a Node client).
 //
-// The same UPDATE workload (one config field changed per statement, autocommit, 4 concurrent
-// connections, random rows of 10,000 deployments with ~1 KB of config) runs against:
-//   (a) plain    : a copy of shipslog.deployments with no trigger at all
-//   (b) shipslog : shipslog.deployments with its touch + hash-chained audit triggers
-//   (c) generic  : a copy with a whole-row jsonb audit trigger (old and new row, as
-//                  supa_audit and audit-trigger 91plus store them)
-// Rounds rotate the order of the variants; the ratio reported is total statements per
-// second of a variant over that of (a), summed across rounds, with the median of the
-// per-round ratios beside it as a check on noise. Bytes per event = growth of the audit table (heap + TOAST, and
-// with indexes) during the updates / events written.
+// The same statement everywhere: config.storage of a random one of 10,000 rows set to a new
+// value, autocommit, against copies of shipslog.deployments (same columns, indexes, CHECKs):
+//   (a) plain      no trigger
+//   (b) shipped    shipslog.deployments as shipped: audit trigger, recipe check, reconciler wake-up
+//   (b') audit     the audit trigger alone (recipe check and wake-up disabled)
+//   (d) every wake as shipped, but the wake-up as it was: a NOTIFY on every desired-state change
+//   (c) generic    a whole-row jsonb audit trigger (old and new row, as supa_audit stores them)
+//   (f) floor      a trigger that only inserts one 256-byte row into another table
+// in two config shapes (nested: 20 keys in objects; flat: 24 settings). Modes:
+//   pgbench  custom scripts, 4 clients, 2 threads, rounds of BENCH_SECONDS (6) each
+//   node     postgres.js, 4 connections, BENCH_STATEMENTS (500) statements per round
+// Every round runs every variant and shape, the order rotating from round to round, so a
+// burst of load from elsewhere lands on all of them alike. Ratio = a variant's transactions
+// per second summed over its rounds / (a)'s; the median of per-round ratios beside it.
+//
+// DATABASE_URL (a superuser's) selects the server, else a throwaway embedded PostgreSQL 18;
+// BENCH_DATABASE names the database created for the run (dropped afterwards); BENCH_PGBENCH
+// the pgbench binary (default: the newest /usr/lib/postgresql/N/bin/pgbench, else PATH).
 import postgres from 'postgres';
 import { benchDatabase, median } from './support/database.ts';
+import {
+  configure, createPgbench, DEPLOYMENTS, findPgbench, labels, setUp, shapes, statement, tableOf, variants,
+  type Pgbench, type Shape, type Variant,
+} from './support/audit-setup.ts';
 
-const DEPLOYMENTS = Number(process.env.BENCH_DEPLOYMENTS ?? 10_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const STATEMENTS = Number(process.env.BENCH_STATEMENTS ?? 500);
+const MODES = (process.env.BENCH_MODES ?? 'pgbench,node').split(',').filter(Boolean) as ('pgbench' | 'node')[];
 const CONNECTIONS = 4;
-// Many short rounds in rotating order: on a shared, noisy machine a burst of load then
-// lands on every variant alike instead of on whichever ran during it.
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 24);
-const STATEMENTS_PER_ROUND = Number(process.env.BENCH_STATEMENTS ?? 500);
 
-const variants = ['plain', 'shipslog', 'generic', 'withNotify'] as const;
-type Variant = (typeof variants)[number];
-const tableOf: Record<Variant, string> = {
-  plain: 'bench.plain_deployments',
-  shipslog: 'shipslog.deployments',
-  generic: 'bench.generic_deployments',
-  withNotify: 'shipslog.deployments',
-};
+type Key = `${Variant}/${Shape}`;
+interface Tally { tx: number; seconds: number; perRound: number[] }
 
-async function setUp(sql: postgres.Sql): Promise<void> {
-  await sql.unsafe(`
-    create schema bench;
-    create table bench.plain_deployments (like shipslog.deployments including all);
-    create table bench.generic_deployments (like shipslog.deployments including all);
-    create table bench.audit_log (
-      id bigserial primary key,
-      table_name text not null,
-      op text not null,
-      actor text not null default current_user,
-      changed_at timestamptz not null default clock_timestamp(),
-      txid bigint not null default txid_current(),
-      old_record jsonb,
-      record jsonb
-    );
-    create index on bench.audit_log (changed_at);
-    create function bench.generic_audit() returns trigger language plpgsql as $$
-    begin
-      insert into bench.audit_log (table_name, op, old_record, record)
-      values (tg_table_name, tg_op,
-              case when tg_op <> 'INSERT' then to_jsonb(old) end,
-              case when tg_op <> 'DELETE' then to_jsonb(new) end);
-      return null;
-    end $$;
-    create trigger generic_audit after insert or update or delete on bench.generic_deployments
-      for each row execute function bench.generic_audit();
-  `); // fixed DDL of the benchmark, no input
-  // ~1 KB of config: 24 settings of ~40 bytes each.
-  const config = `(select jsonb_object_agg('setting_' || k, 'value-' || md5(k::text || g::text)) from generate_series(1, 24) as k)`;
-  for (const variant of ['plain', 'shipslog', 'generic'] as const) {
-    await sql.unsafe(`
-      insert into ${tableOf[variant]} (tenant, name, recipe, app_version, config)
-      select 'bench', 'app-' || g, 'postgresql', '16', ${config}
-      from generate_series(1, ${DEPLOYMENTS}) as g
-    `); // table names from the fixed map above
-  }
-  await sql`vacuum analyze`;
-}
-
-// The reconciler's wake-up NOTIFY is not part of the audit trail, and PostgreSQL serialises
-// the commits of notifying transactions (one global lock held through the commit's flush),
-// so it is measured as its own variant: (b) without it, (d) with it.
-async function setNotify(sql: postgres.Sql, on: boolean): Promise<void> {
-  const [t] = await sql`select 1 from pg_trigger where tgname = 'deployments_notify_reconciler'`;
-  if (!t) return;
-  if (on) await sql`alter table shipslog.deployments enable trigger deployments_notify_reconciler`;
-  else await sql`alter table shipslog.deployments disable trigger deployments_notify_reconciler`;
-}
-
-async function ids(sql: postgres.Sql, variant: Variant): Promise<string[]> {
-  const rows = await sql.unsafe<{ id: string }[]>(`select id from ${tableOf[variant]}`); // fixed table name
-  return rows.map((r) => r.id);
-}
-
-async function round(pools: postgres.Sql[], variant: Variant, rowIds: string[], roundNo: number): Promise<number> {
-  const table = tableOf[variant];
+let counter = 0;
+async function nodeRound(pools: postgres.Sql[], v: Variant, shape: Shape): Promise<{ tps: number; transactions: number }> {
+  const text = statement(tableOf[v], shape, '$2', '$1::text');
   let next = 0;
   const started = performance.now();
   await Promise.all(
     pools.map(async (db) => {
-      while (next < STATEMENTS_PER_ROUND) {
-        const i = next++;
-        const id = rowIds[(i * 7919 + (roundNo + 2) * 104729) % rowIds.length]!;
-        const field = `setting_${(i % 24) + 1}`;
-        await db.unsafe(`update ${table} set config = jsonb_set(config, array[$1], to_jsonb($2::text)) where id = $3`, [
-          field,
-          `value-r${roundNo}-${i}`,
-          id,
-        ]); // table name from the fixed map; values are parameters
+      while (next < STATEMENTS) {
+        next++;
+        const n = 1 + Math.floor(Math.random() * DEPLOYMENTS);
+        await db.unsafe(text, [`${++counter}Gi`, String(n)]); // fixed statement text; values are parameters
       }
     }),
   );
-  return STATEMENTS_PER_ROUND / ((performance.now() - started) / 1000);
+  return { tps: STATEMENTS / ((performance.now() - started) / 1000), transactions: STATEMENTS };
 }
 
-async function auditSize(sql: postgres.Sql): Promise<Record<'shipslog' | 'generic', { table: number; total: number; rows: number }>> {
-  const [r] = await sql<{ st: string; stt: string; sn: string; gt: string; gtt: string; gn: string }[]>`
-    select pg_table_size('shipslog.deployment_events') as st,
-           pg_total_relation_size('shipslog.deployment_events') as stt,
-           (select count(*) from shipslog.deployment_events) as sn,
-           pg_table_size('bench.audit_log') as gt,
-           pg_total_relation_size('bench.audit_log') as gtt,
-           (select count(*) from bench.audit_log) as gn`;
-  return {
-    shipslog: { table: Number(r!.st), total: Number(r!.stt), rows: Number(r!.sn) },
-    generic: { table: Number(r!.gt), total: Number(r!.gtt), rows: Number(r!.gn) },
-  };
+async function eventsSize(sql: postgres.Sql): Promise<{ table: number; total: number; rows: number }> {
+  const [r] = await sql<{ t: string; tt: string; n: string }[]>`
+    select pg_table_size('shipslog.deployment_events') as t, pg_total_relation_size('shipslog.deployment_events') as tt,
+           (select count(*) from shipslog.deployment_events) as n`;
+  return { table: Number(r!.t), total: Number(r!.tt), rows: Number(r!.n) };
 }
+
+const pad = (s: string, n: number) => s.padEnd(n);
 
 async function main(): Promise<void> {
   const database = await benchDatabase('audit');
   const sql = postgres(database.url, { max: 1, onnotice: () => {} });
+  const listener = postgres(database.url, { max: 1, onnotice: () => {} });
   const pools = Array.from({ length: CONNECTIONS }, () => postgres(database.url, { max: 1, onnotice: () => {} }));
+  let pgbench: Pgbench | null = null;
   try {
-    console.log(`setting up ${DEPLOYMENTS} deployments x 3 tables ...`);
-    await setUp(sql);
-    const shipslogIds = await ids(sql, 'shipslog');
-    const rowIds = { plain: await ids(sql, 'plain'), shipslog: shipslogIds, generic: await ids(sql, 'generic'), withNotify: shipslogIds };
-    const run = async (v: Variant, r: number) => {
-      if (v === 'shipslog' || v === 'withNotify') await setNotify(sql, v === 'withNotify');
-      return round(pools, v, rowIds[v], r);
-    };
-    // Warm-up: one short round each, not counted.
-    for (const v of variants) await run(v, -1);
-    const tps: Record<Variant, number[]> = { plain: [], shipslog: [], generic: [], withNotify: [] };
-    let before = await auditSize(sql);
-    const genericBefore = before.generic;
-    let shipslogGrowth = { table: 0, total: 0, rows: 0 };
-    const seconds: Record<Variant, number> = { plain: 0, shipslog: 0, generic: 0, withNotify: 0 };
-    for (let r = 0; r < ROUNDS; r++) {
-      const order = variants.map((_, i) => variants[(i + r) % variants.length]!);
-      for (const v of order) {
-        const rate = await run(v, r);
-        tps[v].push(rate);
-        seconds[v] += STATEMENTS_PER_ROUND / rate;
-        // Bytes per event counts only the audit-only rounds' growth of the events table.
-        const now = await auditSize(sql);
-        if (v === 'shipslog') {
-          shipslogGrowth = {
-            table: shipslogGrowth.table + now.shipslog.table - before.shipslog.table,
-            total: shipslogGrowth.total + now.shipslog.total - before.shipslog.total,
-            rows: shipslogGrowth.rows + now.shipslog.rows - before.shipslog.rows,
-          };
-        }
-        before = { ...now, generic: before.generic };
-      }
-      if ((r + 1) % 4 === 0 || r === ROUNDS - 1) {
-        const rate = (v: Variant) => ((STATEMENTS_PER_ROUND * (r + 1)) / seconds[v]).toFixed(0);
-        console.log(
-          `after ${r + 1}/${ROUNDS} rounds: plain ${rate('plain')}/s, shipslog ${rate('shipslog')}/s, generic ${rate('generic')}/s, shipslog+notify ${rate('withNotify')}/s`,
-        );
+    const [server] = await sql<{ version: string }[]>`select version()`;
+    console.log(`server: ${server?.version}`);
+    const modes = [...MODES];
+    if (modes.includes('pgbench')) {
+      const bin = await findPgbench();
+      if (bin) {
+        pgbench = await createPgbench(bin);
+        console.log(`pgbench: ${bin} (${pgbench.version})`);
+      } else {
+        console.log('pgbench: not found (set BENCH_PGBENCH); pgbench mode skipped');
+        modes.splice(modes.indexOf('pgbench'), 1);
       }
     }
-    await setNotify(sql, true);
-    const after = await auditSize(sql);
-    const ratio = (v: Variant) =>
-      `${(seconds.plain / seconds[v]).toFixed(2)} (median of rounds ${median(tps[v].map((t, i) => t / tps.plain[i]!)).toFixed(2)})`;
-    const perEvent = (k: 'shipslog' | 'generic', f: 'table' | 'total') =>
-      k === 'shipslog' ? shipslogGrowth[f] / shipslogGrowth.rows : (after[k][f] - genericBefore[f]) / (after[k].rows - genericBefore.rows);
-    const [sample] = await sql<{ bytes: number }[]>`
-      select avg(pg_column_size(e.*))::int as bytes from shipslog.deployment_events as e where action = 'config_changed'`;
+    console.log(`setting up ${DEPLOYMENTS} deployments per shape in ${new Set(Object.values(tableOf)).size} tables ...`);
+    await setUp(sql);
+    // A reconciler listens, as in production: a notifying commit also signals it.
+    let wakes = 0;
+    await listener.listen('shipslog_reconcile', () => {
+      wakes++;
+    });
+    const combos = variants.flatMap((v) => shapes.map((s) => [v, s] as const));
+    const results: Record<string, Record<Key, Tally>> = {};
+    const wakesOf: Record<string, Partial<Record<Variant, { wakes: number; writes: number }>>> = {};
+    let growth = { table: 0, total: 0, rows: 0 };
+    for (const mode of modes) {
+      const tally = (results[mode] = {} as Record<Key, Tally>);
+      wakesOf[mode] = {};
+      const once = (v: Variant, s: Shape, seconds: number) =>
+        mode === 'pgbench' ? pgbench!.run(database.url, v, s, seconds) : nodeRound(pools, v, s);
+      for (const [v, s] of combos) {
+        await configure(sql, v);
+        await once(v, s, 1); // warm-up, not counted
+      }
+      for (let r = 0; r < ROUNDS; r++) {
+        for (let i = 0; i < combos.length; i++) {
+          const [v, s] = combos[(i + r) % combos.length]!;
+          await configure(sql, v);
+          const before = v === 'auditOnly' ? await eventsSize(sql) : null;
+          const w0 = wakes;
+          const res = await once(v, s, SECONDS);
+          if (v === 'shipped' || v === 'everyWake') {
+            await new Promise((resolve) => setTimeout(resolve, 300)); // let the notifications arrive
+            const w = (wakesOf[mode]![v] ??= { wakes: 0, writes: 0 });
+            w.wakes += wakes - w0;
+            w.writes += res.transactions;
+          }
+          if (before) {
+            const after = await eventsSize(sql);
+            growth = { table: growth.table + after.table - before.table, total: growth.total + after.total - before.total, rows: growth.rows + after.rows - before.rows };
+          }
+          const t = (tally[`${v}/${s}`] ??= { tx: 0, seconds: 0, perRound: [] });
+          t.tx += res.transactions;
+          t.seconds += res.transactions / res.tps;
+          t.perRound.push(res.tps);
+        }
+        const rate = (k: Key) => (tally[k] ? (tally[k].tx / tally[k].seconds).toFixed(0) : '-');
+        console.log(`${mode} round ${r + 1}/${ROUNDS}: ` + combos.map(([v, s]) => `${v}/${s} ${rate(`${v}/${s}`)}`).join(', '));
+      }
+    }
+    await configure(sql, 'shipped');
 
     console.log('');
-    console.log(`workload: ${ROUNDS} rounds x ${STATEMENTS_PER_ROUND} one-field UPDATEs per table, ${CONNECTIONS} connections, ${DEPLOYMENTS} rows, ~1 KB config`);
-    console.log(`throughput ratio b/a (shipslog / no trigger): ${ratio('shipslog')}   (target >= 0.80)`);
-    console.log(`throughput ratio c/a (generic whole-row / no trigger): ${ratio('generic')}`);
-    console.log(`throughput ratio d/a (shipslog + reconciler wake-up NOTIFY / no trigger): ${ratio('withNotify')}`);
-    console.log(
-      `bytes per one-field event, shipslog: ${perEvent('shipslog', 'table').toFixed(0)} table (row itself ${sample?.bytes}), ${perEvent('shipslog', 'total').toFixed(0)} with indexes   (target <= 400)`,
-    );
-    console.log(
-      `bytes per one-field event, generic:  ${perEvent('generic', 'table').toFixed(0)} table, ${perEvent('generic', 'total').toFixed(0)} with indexes`,
-    );
+    console.log(`${DEPLOYMENTS} rows per shape; one-field config UPDATEs (config.storage), autocommit; ${ROUNDS} rounds, order rotating`);
+    for (const mode of modes) {
+      const tally = results[mode]!;
+      const how = mode === 'pgbench' ? `pgbench, 4 clients, 2 threads, ${SECONDS} s per variant and round` : `Node client (postgres.js), 4 connections, ${STATEMENTS} statements per variant and round`;
+      console.log('');
+      console.log(`${mode}: ${how}`);
+      console.log(`${pad('variant', 40)} ${shapes.map((s) => pad(`${s}: tps, ratio (median of rounds)`, 40)).join('')}`);
+      for (const v of variants) {
+        const cells = shapes.map((s) => {
+          const t = tally[`${v}/${s}`]!;
+          const a = tally[`plain/${s}`]!;
+          const ratio = (t.tx / t.seconds) / (a.tx / a.seconds);
+          const med = median(t.perRound.map((x, i) => x / a.perRound[i]!));
+          return pad(`${(t.tx / t.seconds).toFixed(0).padStart(6)}  ${ratio.toFixed(2)} (${med.toFixed(2)})`, 40);
+        });
+        console.log(`${pad(labels[v], 40)} ${cells.join('')}`);
+      }
+      for (const [v, w] of Object.entries(wakesOf[mode]!)) {
+        console.log(`  ${labels[v as Variant]}: ${w.wakes} of ${w.writes} writes woke the reconciler`);
+      }
+    }
+    const [row] = await sql<{ bytes: number }[]>`
+      select avg(pg_column_size(e.*))::int as bytes from shipslog.deployment_events as e where action = 'config_changed'`;
+    if (growth.rows > 0) {
+      console.log('');
+      console.log(`bytes per one-field event (audit-only rounds): ${(growth.table / growth.rows).toFixed(0)} table (row itself ${row?.bytes}), ${(growth.total / growth.rows).toFixed(0)} with indexes   (target <= 400)`);
+    }
   } finally {
-    await Promise.all([sql, ...pools].map((p) => p.end()));
+    await pgbench?.close();
+    await Promise.all([sql, listener, ...pools].map((p) => p.end()));
     await database.close();
   }
 }

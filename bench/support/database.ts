@@ -13,6 +13,8 @@ export interface BenchDatabase {
 /**
  * A fresh, migrated database for one benchmark run: on DATABASE_URL's server when set (a
  * superuser's URL; the database is dropped afterwards), else on a throwaway embedded server.
+ * BENCH_DATABASE names it (default shipslog_bench_<label>_<pid>), for servers where a naming
+ * rule applies.
  */
 export async function benchDatabase(label: string): Promise<BenchDatabase> {
   let adminUrl = process.env.DATABASE_URL;
@@ -27,7 +29,7 @@ export async function benchDatabase(label: string): Promise<BenchDatabase> {
       await rm(dir, { recursive: true, force: true });
     };
   }
-  const name = `shipslog_bench_${label}_${process.pid}`;
+  const name = process.env.BENCH_DATABASE ?? `shipslog_bench_${label}_${process.pid}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   await admin`drop database if exists ${admin(name)} with (force)`;
   await admin`create database ${admin(name)}`;
