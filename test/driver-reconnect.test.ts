@@ -137,6 +137,48 @@ describe.each(drivers)('the driver (%s) after its connection died', (_, driver) 
     },
   );
 
+  it("fails the queries of a transaction callback that goes on once its connection has another socket: they neither run there nor end another caller's transaction", async () => {
+    const sql = connect(driver);
+    let inFirst!: () => void;
+    let goOn!: () => void;
+    const firstStarted = new Promise<void>((r) => (inFirst = r));
+    const callbackMayGoOn = new Promise<void>((r) => (goOn = r));
+    let stale: Promise<Outcome> | undefined;
+    const first = sql
+      .begin(async (tx) => {
+        await tx`select 1`;
+        inFirst();
+        await callbackMayGoOn;
+        stale = settle(tx`select 'stale' as s`);
+        await stale; // then fn ends, and begin() would COMMIT
+      })
+      .then(() => 'committed', (e: { code?: string }) => e.code);
+    await firstStarted;
+    proxy.end();
+    expect(await first).toBe('CONNECTION_CLOSED');
+
+    // The pool's one connection takes a new socket, for another caller's transaction.
+    let inSecond!: () => void;
+    let finishSecond!: () => void;
+    const secondStarted = new Promise<void>((r) => (inSecond = r));
+    const secondMayFinish = new Promise<void>((r) => (finishSecond = r));
+    const second = sql.begin(async (tx) => {
+      const [before] = await tx<{ id: string }[]>`select txid_current()::text as id`;
+      inSecond();
+      await secondMayFinish;
+      const [after] = await tx<{ id: string }[]>`select txid_current()::text as id`;
+      return { before: before!.id, after: after!.id };
+    });
+    await secondStarted;
+    goOn();
+    await until(() => stale !== undefined, "the first callback's next query");
+    expect(await stale).toEqual({ error: 'CONNECTION_CLOSED' });
+    await sleep(50); // the first callback ends
+    finishSecond();
+    const ids = await second;
+    expect(ids.after).toBe(ids.before); // still its own transaction, not committed by the first
+  });
+
   it("does not fail the next socket's first query with the FATAL error of a terminated backend", async () => {
     const sql = connect(driver);
     const admin = connect(driver);
