@@ -168,6 +168,9 @@ column reconcile_queue.not_before timestamp with time zone
 column reconcile_queue.failures integer not null default 0
 column reconcile_queue.failed_generation bigint
 column reconcile_queue.health_checked_at timestamp with time zone
+column reconcile_queue.lease_holder text
+column reconcile_queue.lease_id uuid
+column reconcile_queue.lease_expires_at timestamp with time zone
 column reconcile_recent_failures.target text
 column reconcile_recent_failures.failures bigint
 column reconcile_recent_failures.deployments bigint
@@ -311,6 +314,8 @@ constraint projects.projects_tenant_check CHECK (shipslog.is_dns_label(tenant))
 constraint projects.projects_tenant_id_key UNIQUE (tenant, id)
 constraint reconcile_queue.reconcile_queue_deployment_id_fkey FOREIGN KEY (deployment_id) REFERENCES shipslog.deployments(id) ON DELETE CASCADE
 constraint reconcile_queue.reconcile_queue_failures_check CHECK ((failures >= 0))
+constraint reconcile_queue.reconcile_queue_lease_check CHECK ((((lease_id IS NULL) = (lease_holder IS NULL)) AND ((lease_id IS NULL) = (lease_expires_at IS NULL))))
+constraint reconcile_queue.reconcile_queue_lease_holder_check CHECK (((length(lease_holder) >= 1) AND (length(lease_holder) <= 200)))
 constraint reconcile_queue.reconcile_queue_pkey PRIMARY KEY (deployment_id)
 constraint reconcile_run_audit.reconcile_run_audit_pkey PRIMARY KEY (id)
 constraint reconcile_run_audit.reconcile_run_audit_transition_id_fkey FOREIGN KEY (transition_id) REFERENCES shipslog.reconcile_run_transitions(id)
@@ -367,6 +372,7 @@ index CREATE UNIQUE INDEX idempotency_keys_pkey ON shipslog.idempotency_keys USI
 index CREATE UNIQUE INDEX projects_pkey ON shipslog.projects USING btree (id)
 index CREATE UNIQUE INDEX projects_tenant_id_key ON shipslog.projects USING btree (tenant, id)
 index CREATE INDEX reconcile_queue_health_idx ON shipslog.reconcile_queue USING btree (health_checked_at NULLS FIRST)
+index CREATE INDEX reconcile_queue_lease_idx ON shipslog.reconcile_queue USING btree (lease_id) WHERE (lease_id IS NOT NULL)
 index CREATE UNIQUE INDEX reconcile_queue_pkey ON shipslog.reconcile_queue USING btree (deployment_id)
 index CREATE UNIQUE INDEX reconcile_run_audit_pkey ON shipslog.reconcile_run_audit USING btree (id)
 index CREATE INDEX reconcile_run_audit_run_idx ON shipslog.reconcile_run_audit USING btree (run_id)
@@ -995,51 +1001,26 @@ function shipslog.describe_change(change jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_change(change jsonb)
  RETURNS text
  LANGUAGE sql
- IMMUTABLE PARALLEL SAFE
- SET search_path TO ''
-AS $function$
-  select case change ->> 'path'
-    when 'secrets_fingerprint' then 'secrets rotated'
-    when 'app_version' then case when shipslog.version_order(change ->> 'from', change ->> 'to') < 0 then 'downgraded ' else 'upgraded ' end
-                            || shipslog.describe_value(change -> 'from')
-                            || ' -> ' || shipslog.describe_value(change -> 'to')
-    when 'managed_resources' then 'resources: '
-                            || coalesce(jsonb_array_length(change -> 'from'), 0) || ' -> '
-                            || coalesce(jsonb_array_length(change -> 'to'), 0) || ' objects'
-    else regexp_replace(change ->> 'path', '^config\.', '') || ': '
-         || shipslog.describe_value(change -> 'from') || ' -> ' || shipslog.describe_value(change -> 'to')
-  end
-$function$
+ STABLE PARALLEL SAFE
+RETURN shipslog.describe_change((change ->> 'path'::text), (change -> 'from'::text), (change -> 'to'::text))
+function shipslog.describe_change(path text, old_value jsonb, new_value jsonb)
+CREATE OR REPLACE FUNCTION shipslog.describe_change(path text, old_value jsonb, new_value jsonb)
+ RETURNS text
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+RETURN CASE path WHEN 'secrets_fingerprint'::text THEN 'secrets rotated'::text WHEN 'managed_resources'::text THEN (((('resources: '::text || COALESCE(jsonb_array_length(old_value), 0)) || ' -> '::text) || COALESCE(jsonb_array_length(new_value), 0)) || ' objects'::text) ELSE (((CASE path WHEN 'app_version'::text THEN CASE WHEN (shipslog.version_order((old_value #>> '{}'::text[]), (new_value #>> '{}'::text[])) < 0) THEN 'downgraded '::text ELSE 'upgraded '::text END ELSE (regexp_replace(path, '^config\.'::text, ''::text) || ': '::text) END || shipslog.describe_value(old_value)) || ' -> '::text) || shipslog.describe_value(new_value)) END
 function shipslog.describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb)
  RETURNS text
  LANGUAGE sql
- IMMUTABLE PARALLEL SAFE
- SET search_path TO ''
-AS $function$
-  select case action
-    when 'created' then format('created %s %s', new_state ->> 'recipe', new_state ->> 'app_version')
-    when 'removed' then format('removed %s %s', previous_state ->> 'recipe', previous_state ->> 'app_version')
-    else coalesce(
-      (select string_agg(shipslog.describe_change(c.item), '; ' order by c.ord)
-       from jsonb_array_elements(changes) with ordinality as c(item, ord)),
-      action)
-  end
-$function$
+ STABLE PARALLEL SAFE
+RETURN shipslog.event_summary(action, previous_state, new_state, ARRAY(SELECT shipslog.describe_change((c.item ->> 'path'::text), (c.item -> 'from'::text), (c.item -> 'to'::text)) AS describe_change FROM jsonb_array_elements(describe_event.changes) WITH ORDINALITY c(item, ord) ORDER BY c.ord))
 function shipslog.describe_value(value jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_value(value jsonb)
  RETURNS text
  LANGUAGE sql
- IMMUTABLE PARALLEL SAFE
- SET search_path TO ''
-AS $function$
-  select case
-    when value is null or value = 'null'::jsonb then 'none'
-    when jsonb_typeof(value) = 'string' then left(value #>> '{}', 80)
-    when jsonb_typeof(value) = 'array' and pg_column_size(value) > 80 then jsonb_array_length(value) || ' items'
-    else left(value::text, 80)
-  end
-$function$
+ STABLE PARALLEL SAFE
+RETURN CASE WHEN ((value IS NULL) OR (value = 'null'::jsonb)) THEN 'none'::text WHEN (jsonb_typeof(value) = 'string'::text) THEN "left"((value #>> '{}'::text[]), 80) WHEN ((jsonb_typeof(value) = 'array'::text) AND (pg_column_size(((value)::text)::jsonb) > 80)) THEN (jsonb_array_length(value) || ' items'::text) ELSE "left"((value)::text, 80) END
 function shipslog.ensure_reconcile_run_partitions(months_ahead integer)
 CREATE OR REPLACE FUNCTION shipslog.ensure_reconcile_run_partitions(months_ahead integer DEFAULT 3)
  RETURNS integer
@@ -1076,42 +1057,46 @@ begin
   return created;
 end
 $function$
+function shipslog.event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[])
+CREATE OR REPLACE FUNCTION shipslog.event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[])
+ RETURNS TABLE(id bigint, path text[], old_value jsonb, new_value jsonb)
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+BEGIN ATOMIC
+ WITH RECURSIVE walk(id, path, old_value, new_value) AS (
+          SELECT p.id,
+             ARRAY[k.key] AS "array",
+             (p.previous_state -> k.key) AS "?column?",
+             (p.new_state -> k.key) AS "?column?"
+            FROM (UNNEST(event_change_walk.ids, event_change_walk.previous_states, event_change_walk.new_states) p(id, previous_state, new_state)
+              CROSS JOIN LATERAL jsonb_object_keys((p.previous_state || p.new_state)) k(key))
+           WHERE ((p.previous_state IS NOT NULL) AND (p.new_state IS NOT NULL))
+         UNION ALL
+          SELECT w_1.id,
+             (w_1.path || k.key),
+             (w_1.old_value -> k.key),
+             (w_1.new_value -> k.key)
+            FROM (walk w_1
+              CROSS JOIN LATERAL jsonb_object_keys(
+                 CASE
+                     WHEN ((jsonb_typeof(w_1.old_value) = 'object'::text) AND (jsonb_typeof(w_1.new_value) = 'object'::text)) THEN (w_1.old_value || w_1.new_value)
+                     ELSE '{}'::jsonb
+                 END) k(key))
+           WHERE ((jsonb_typeof(w_1.old_value) = 'object'::text) AND (jsonb_typeof(w_1.new_value) = 'object'::text))
+         )
+  SELECT w.id,
+     w.path,
+     w.old_value,
+     w.new_value
+    FROM walk w
+   WHERE (NOT COALESCE(((jsonb_typeof(w.old_value) = 'object'::text) AND (jsonb_typeof(w.new_value) = 'object'::text)), false));
+END
 function shipslog.event_changes(previous_state jsonb, new_state jsonb)
 CREATE OR REPLACE FUNCTION shipslog.event_changes(previous_state jsonb, new_state jsonb)
  RETURNS jsonb
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
- SET search_path TO ''
-AS $function$
-  with recursive walk(path, old_value, new_value) as (
-    select array[k.key], previous_state -> k.key, new_state -> k.key
-    from (
-      select jsonb_object_keys(previous_state)
-      union
-      select jsonb_object_keys(new_state)
-    ) as k(key)
-    union all
-    select w.path || k.key, w.old_value -> k.key, w.new_value -> k.key
-    from walk as w
-    cross join lateral (
-      select jsonb_object_keys(case when jsonb_typeof(w.old_value) = 'object' then w.old_value else '{}' end)
-      union
-      select jsonb_object_keys(case when jsonb_typeof(w.new_value) = 'object' then w.new_value else '{}' end)
-    ) as k(key)
-    where jsonb_typeof(w.old_value) = 'object'
-      and jsonb_typeof(w.new_value) = 'object'
-  )
-  select case
-    when previous_state is null or new_state is null then '[]'::jsonb
-    else coalesce(
-      jsonb_agg(
-        jsonb_build_object('path', array_to_string(w.path, '.'), 'from', w.old_value, 'to', w.new_value)
-        order by w.path),
-      '[]'::jsonb)
-  end
-  from walk as w
-  where not coalesce(jsonb_typeof(w.old_value) = 'object' and jsonb_typeof(w.new_value) = 'object', false)
-$function$
+RETURN (SELECT COALESCE(jsonb_agg(jsonb_build_object('path', array_to_string(w.path, '.'::text), 'from', w.old_value, 'to', w.new_value) ORDER BY w.path), '[]'::jsonb) AS "coalesce" FROM shipslog.event_change_walk(ARRAY[(0)::bigint], ARRAY[event_changes.previous_state], ARRAY[event_changes.new_state]) w(id, path, old_value, new_value))
 function shipslog.event_environment(p_deployment_id uuid, p_chain_index integer)
 CREATE OR REPLACE FUNCTION shipslog.event_environment(p_deployment_id uuid, p_chain_index integer)
  RETURNS text
@@ -1139,6 +1124,12 @@ CREATE OR REPLACE FUNCTION shipslog.event_payload(e shipslog.deployment_events)
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN jsonb_build_object('seq', (e).seq, 'name', (e).name, 'txid', ((e).txid)::text, 'actor', (e).actor, 'action', (e).action, 'reason', (e).reason, 'tenant', (e).tenant, 'db_role', (e).db_role, 'db_user', (e).db_user, 'new_state', (e).new_state, 'source_ip', ((e).source_ip)::text, 'actor_type', (e).actor_type, 'request_id', (e).request_id, 'user_agent', (e).user_agent, 'chain_index', (e).chain_index, 'client_addr', ((e).client_addr)::text, 'occurred_at', shipslog.iso_utc((e).occurred_at), 'deployment_id', (e).deployment_id, 'correlation_id', (e).correlation_id, 'previous_state', (e).previous_state, 'application_name', (e).application_name)
+function shipslog.event_summary(action text, previous_state jsonb, new_state jsonb, lines text[])
+CREATE OR REPLACE FUNCTION shipslog.event_summary(action text, previous_state jsonb, new_state jsonb, lines text[])
+ RETURNS text
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+RETURN CASE action WHEN 'created'::text THEN ((('created '::text || COALESCE((new_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((new_state ->> 'app_version'::text), ''::text)) WHEN 'removed'::text THEN ((('removed '::text || COALESCE((previous_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((previous_state ->> 'app_version'::text), ''::text)) ELSE COALESCE(NULLIF(array_to_string(lines, '; '::text), ''::text), action) END
 function shipslog.find_active_api_key(p_key_hash bytea)
 CREATE OR REPLACE FUNCTION shipslog.find_active_api_key(p_key_hash bytea)
  RETURNS TABLE(id uuid, name text, tenant text, scopes text[], actor_type text, key_prefix text, created_at timestamp with time zone, revoked_at timestamp with time zone, last_used_at timestamp with time zone)
@@ -1188,40 +1179,75 @@ CREATE OR REPLACE FUNCTION shipslog.history(p_tenant text, p_name text, p_limit 
  SET search_path TO ''
 AS $function$
   select
-    e.occurred_at,
-    shipslog.relative_time(e.occurred_at),
-    e.action,
-    shipslog.describe_event(e.action, shipslog.event_changes(e.previous_state, e.new_state), e.previous_state, e.new_state),
-    e.actor,
-    e.actor_type,
-    e.reason,
-    e.correlation_id,
-    e.chain_index,
-    e.deployment_id,
-    e.seq
-  from (
-      select c.deployment_id
-      from shipslog.deployment_events as c
-      where c.tenant = p_tenant
-        and c.name = p_name
-        and c.action = 'created'
-      union
-      select d.id
-      from shipslog.deployments as d
-      where d.tenant = p_tenant
-        and d.name = p_name
-    ) as ids
-  -- The newest p_limit of each incarnation by its chain index (an index scan each), then
-  -- the newest p_limit of those: no sort of a long history to show its last page.
-  cross join lateral (
-      select *
-      from shipslog.deployment_events as x
-      where x.deployment_id = ids.deployment_id
-      order by x.chain_index desc
+    r.occurred_at,
+    r."when",
+    r.action,
+    r.summary,
+    r.actor,
+    r.actor_type,
+    r.reason,
+    r.correlation_id,
+    r.chain_index,
+    r.deployment_id,
+    r.seq
+  from shipslog.readable_events(array(
+      select e.event
+      from (
+          select c.deployment_id
+          from shipslog.deployment_events as c
+          where c.tenant = p_tenant
+            and c.name = p_name
+            and c.action = 'created'
+          union
+          select d.id
+          from shipslog.deployments as d
+          where d.tenant = p_tenant
+            and d.name = p_name
+        ) as ids
+      -- The newest p_limit of each incarnation by its chain index (an index scan each), then
+      -- the newest p_limit of those: no sort of a long history to show its last page.
+      cross join lateral (
+          select x as event, x.occurred_at, x.seq
+          from shipslog.deployment_events as x
+          where x.deployment_id = ids.deployment_id
+          order by x.chain_index desc
+          limit p_limit
+        ) as e
+      order by e.occurred_at desc, e.seq desc
       limit p_limit
-    ) as e
-  order by e.occurred_at desc, e.seq desc
-  limit p_limit
+    )) as r
+  order by r.occurred_at desc, r.seq desc
+$function$
+function shipslog.hold_reconcile_lease(p_deployment_id uuid, p_lease_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.hold_reconcile_lease(p_deployment_id uuid, p_lease_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  q record;
+  why text;
+begin
+  select lease_id, lease_holder, lease_expires_at
+    into q
+    from shipslog.reconcile_queue
+   where deployment_id = p_deployment_id
+     for update;
+  if not found then
+    why := 'the deployment is gone';
+  elsif q.lease_id is null then
+    why := 'the lease was released';
+  elsif q.lease_id <> p_lease_id then
+    why := format('%s holds the deployment now, until %s', q.lease_holder, q.lease_expires_at);
+  elsif q.lease_expires_at <= clock_timestamp() then
+    why := format('it expired at %s', q.lease_expires_at);
+  else
+    return;
+  end if;
+  raise exception 'reconcile lease % on deployment % is no longer held: %', p_lease_id, p_deployment_id, why
+    using errcode = 'SL220',
+          hint = 'The lease ran out before the run finished (a stalled replica, an unreachable database): the next holder applies the generation; this run records nothing.';
+end
 $function$
 function shipslog.is_dns_label(value text)
 CREATE OR REPLACE FUNCTION shipslog.is_dns_label(value text)
@@ -1397,6 +1423,75 @@ begin
   return query select 'ran'::text, v_run_id, v_deleted, v_cutoff;
 end
 $function$
+function shipslog.readable_events(events shipslog.deployment_events[])
+CREATE OR REPLACE FUNCTION shipslog.readable_events(events shipslog.deployment_events[])
+ RETURNS TABLE(seq bigint, deployment_id uuid, chain_index integer, tenant text, name text, action text, occurred_at timestamp with time zone, actor text, actor_type text, reason text, correlation_id text, request_id text, "when" text, summary text, changes text[])
+ LANGUAGE plpgsql
+ STABLE PARALLEL SAFE
+ SET search_path TO ''
+ SET plan_cache_mode TO 'force_generic_plan'
+AS $function$
+#variable_conflict use_column
+begin
+  -- The result's columns are named as the events' are: in the query a name is the column.
+  return query
+  with page as materialized (
+    select
+      e.ordinality as ord,
+      e.seq,
+      e.deployment_id,
+      e.chain_index,
+      e.tenant,
+      e.name,
+      e.action,
+      e.occurred_at,
+      e.actor,
+      e.actor_type,
+      e.reason,
+      e.correlation_id,
+      e.request_id,
+      e.previous_state,
+      e.new_state
+    from unnest(events) with ordinality as e
+  ),
+  lines as (
+    select w.id as ord, array_agg(shipslog.describe_change(array_to_string(w.path, '.'), w.old_value, w.new_value) order by w.path) as lines
+    from (
+        select array_agg(x.ord), array_agg(x.previous_state), array_agg(x.new_state)
+        from page as x
+      ) as a(ids, previous_states, new_states)
+    cross join lateral shipslog.event_change_walk(a.ids, a.previous_states, a.new_states) as w
+    group by w.id
+  )
+  select
+    r.seq,
+    r.deployment_id,
+    r.chain_index,
+    r.tenant,
+    r.name,
+    r.action,
+    r.occurred_at,
+    r.actor,
+    r.actor_type,
+    r.reason,
+    r.correlation_id,
+    r.request_id,
+    r."when",
+    r.summary,
+    case when cardinality(r.lines) > 0 then r.lines else array[r.summary] end
+  from (
+      select
+        p.*,
+        shipslog.relative_time(p.occurred_at) as "when",
+        shipslog.event_summary(p.action, p.previous_state, p.new_state, coalesce(l.lines, '{}')) as summary,
+        l.lines
+      from page as p
+      left join lines as l
+        on l.ord = p.ord
+    ) as r
+  order by r.ord;
+end
+$function$
 function shipslog.recipe_config_errors(recipe text, config jsonb)
 CREATE OR REPLACE FUNCTION shipslog.recipe_config_errors(recipe text, config jsonb)
  RETURNS text[]
@@ -1517,24 +1612,7 @@ CREATE OR REPLACE FUNCTION shipslog.relative_time(ts timestamp with time zone, n
  RETURNS text
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
- SET search_path TO ''
-AS $function$
-  select case
-    when s < 0 then 'in the future'
-    when s < 45 then 'just now'
-    when s < 90 then '1 minute ago'
-    when s < 2700 then round(s / 60) || ' minutes ago'
-    when s < 5400 then '1 hour ago'
-    when s < 79200 then round(s / 3600) || ' hours ago'
-    when s < 129600 then '1 day ago'
-    when s < 2592000 then round(s / 86400) || ' days ago'
-    when s < 3888000 then '1 month ago'
-    when s < 31536000 then round(s / 2592000) || ' months ago'
-    when s < 47304000 then '1 year ago'
-    else round(s / 31536000) || ' years ago'
-  end
-  from (select extract(epoch from now_ts - ts) as s) as t
-$function$
+RETURN CASE WHEN ((now_ts - ts) < '00:00:00'::interval) THEN 'in the future'::text WHEN ((now_ts - ts) < '00:00:45'::interval) THEN 'just now'::text WHEN ((now_ts - ts) < '00:01:30'::interval) THEN '1 minute ago'::text WHEN ((now_ts - ts) < '00:45:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (60)::numeric)))::text || ' minutes ago'::text) WHEN ((now_ts - ts) < '01:30:00'::interval) THEN '1 hour ago'::text WHEN ((now_ts - ts) < '22:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (3600)::numeric)))::text || ' hours ago'::text) WHEN ((now_ts - ts) < '36:00:00'::interval) THEN '1 day ago'::text WHEN ((now_ts - ts) < '720:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (86400)::numeric)))::text || ' days ago'::text) WHEN ((now_ts - ts) < '1080:00:00'::interval) THEN '1 month ago'::text WHEN ((now_ts - ts) < '8760:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (2592000)::numeric)))::text || ' months ago'::text) WHEN ((now_ts - ts) < '13140:00:00'::interval) THEN '1 year ago'::text ELSE ((round((EXTRACT(epoch FROM (now_ts - ts)) / (31536000)::numeric)))::text || ' years ago'::text) END
 aggregate shipslog.replay_state(jsonb, jsonb) sfunc shipslog.apply_event stype jsonb initcond 
 function shipslog.tenant_visible(row_tenant text)
 CREATE OR REPLACE FUNCTION shipslog.tenant_visible(row_tenant text)
@@ -2039,6 +2117,29 @@ begin
           hint = 'Run history cannot be changed or removed.';
 end
 $function$
+function shipslog.tg_reconcile_queue__lease_guard()
+CREATE OR REPLACE FUNCTION shipslog.tg_reconcile_queue__lease_guard()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if new.lease_id is not null
+     and old.lease_id is not null
+     and new.lease_id <> old.lease_id
+     and old.lease_expires_at > clock_timestamp() then
+    raise exception 'deployment % is leased to % until %', old.deployment_id, old.lease_holder, old.lease_expires_at
+      using errcode = 'SL221',
+            hint = 'Another reconciler holds this deployment; claim it after its lease expires.';
+  end if;
+  if new.lease_expires_at > clock_timestamp() + interval '1 hour' then
+    raise exception 'lease on deployment % would run until %, more than an hour ahead', new.deployment_id, new.lease_expires_at
+      using errcode = 'SL221',
+            hint = 'Lease for minutes and extend while working, so that a crashed replica''s deployment is soon taken over.';
+  end if;
+  return new;
+end
+$function$
 function shipslog.tg_reconcile_run_audit__append_only()
 CREATE OR REPLACE FUNCTION shipslog.tg_reconcile_run_audit__append_only()
  RETURNS trigger
@@ -2275,6 +2376,7 @@ trigger CREATE TRIGGER deployments_enqueue AFTER INSERT ON shipslog.deployments 
 trigger CREATE TRIGGER deployments_no_truncate BEFORE TRUNCATE ON shipslog.deployments FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Remove rows of shipslog.deployments with DELETE (by id, with a WHERE clause, or all of them): the audit trigger writes each one''s removed event.')
 trigger CREATE TRIGGER projects_immutable BEFORE DELETE OR UPDATE ON shipslog.projects FOR EACH ROW EXECUTE FUNCTION shipslog.tg_projects__immutable()
 trigger CREATE TRIGGER projects_no_truncate BEFORE TRUNCATE ON shipslog.projects FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.projects are kept for the agent messages that point at them; register a new project id instead.')
+trigger CREATE TRIGGER reconcile_queue_10_lease_guard BEFORE UPDATE OF lease_id, lease_expires_at ON shipslog.reconcile_queue FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_queue__lease_guard()
 trigger CREATE TRIGGER reconcile_run_audit_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.reconcile_run_audit FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_run_audit__append_only()
 trigger CREATE TRIGGER reconcile_run_audit_no_truncate BEFORE TRUNCATE ON shipslog.reconcile_run_audit FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.reconcile_run_audit are run history and are kept; missing ones are added by shipslog.backfill_reconcile_run_audit().')
 trigger CREATE TRIGGER reconcile_run_transitions_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.reconcile_run_transitions FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_history__append_only()
@@ -2410,6 +2512,9 @@ grant EXECUTE on function derive_action(old_state jsonb, new_state jsonb) to shi
 grant EXECUTE on function describe_change(change jsonb) to shipslog_app
 grant EXECUTE on function describe_change(change jsonb) to shipslog_auditor
 grant EXECUTE on function describe_change(change jsonb) to shipslog_reconciler
+grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_app
+grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_auditor
+grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_reconciler
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_app
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_auditor
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_reconciler
@@ -2417,6 +2522,9 @@ grant EXECUTE on function describe_value(value jsonb) to shipslog_app
 grant EXECUTE on function describe_value(value jsonb) to shipslog_auditor
 grant EXECUTE on function describe_value(value jsonb) to shipslog_reconciler
 grant EXECUTE on function ensure_reconcile_run_partitions(months_ahead integer) to shipslog_reconciler
+grant EXECUTE on function event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[]) to shipslog_app
+grant EXECUTE on function event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[]) to shipslog_auditor
+grant EXECUTE on function event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[]) to shipslog_reconciler
 grant EXECUTE on function event_changes(previous_state jsonb, new_state jsonb) to shipslog_app
 grant EXECUTE on function event_changes(previous_state jsonb, new_state jsonb) to shipslog_auditor
 grant EXECUTE on function event_changes(previous_state jsonb, new_state jsonb) to shipslog_reconciler
@@ -2429,10 +2537,14 @@ grant EXECUTE on function event_hash(prev_hash bytea, e shipslog.deployment_even
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_app
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_auditor
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_reconciler
+grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_app
+grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_auditor
+grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_reconciler
 grant EXECUTE on function find_active_api_key(p_key_hash bytea) to shipslog_app
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_app
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_auditor
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_reconciler
+grant EXECUTE on function hold_reconcile_lease(p_deployment_id uuid, p_lease_id uuid) to shipslog_reconciler
 grant EXECUTE on function is_dns_label(value text) to shipslog_app
 grant EXECUTE on function is_dns_label(value text) to shipslog_auditor
 grant EXECUTE on function is_dns_label(value text) to shipslog_reconciler
@@ -2451,6 +2563,9 @@ grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipsl
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_reconciler
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to postgres
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to shipslog_reconciler
+grant EXECUTE on function readable_events(events shipslog.deployment_events[]) to shipslog_app
+grant EXECUTE on function readable_events(events shipslog.deployment_events[]) to shipslog_auditor
+grant EXECUTE on function readable_events(events shipslog.deployment_events[]) to shipslog_reconciler
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_app
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_auditor
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_reconciler
@@ -2524,6 +2639,9 @@ grant USAGE on schema shipslog to shipslog_agent_retention
 grant USAGE on schema shipslog to shipslog_app
 grant USAGE on schema shipslog to shipslog_auditor
 grant USAGE on schema shipslog to shipslog_reconciler
+comment on column reconcile_queue.lease_expires_at is 'The lease is held until then (database clock); the holder extends it while it works. After it, another replica may claim the row.'
+comment on column reconcile_queue.lease_holder is 'Worker id of the reconciler replica that holds this deployment (null: nobody). Set with lease_id and lease_expires_at.'
+comment on column reconcile_queue.lease_id is 'One id per claim (a health-check batch shares one over its rows): extensions and the final write name it, so a holder whose lease ran out and was taken over cannot touch the new holder''s.'
 comment on table agent_message_daily is 'Daily sums of shipslog.agent_messages per project and model; written only by its triggers.'
 comment on table agent_message_retention_runs is 'Append-only record of agent message retention runs. Written only by shipslog.purge_agent_messages.'
 comment on table agent_messages is 'Audit trail of the agent''s model calls. Finalised once; never changed; deleted only by shipslog.purge_agent_messages past retention.'

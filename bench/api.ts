@@ -20,6 +20,7 @@ import { deploymentHistory } from '../src/db/events.ts';
 import { freePort } from '../src/db/embedded.ts';
 import { createLog } from '../src/log.ts';
 import { benchDatabase, median, percentile } from './support/database.ts';
+import { seedHistory } from './support/history.ts';
 
 const CLIENTS = 16;
 const DEPLOYMENTS = 64;
@@ -64,33 +65,6 @@ async function sqlRound(db: postgres.Sql, ids: string[]): Promise<number> {
   return ok / ((performance.now() - started) / 1000);
 }
 
-/** One deployment with a tenth of the events; the rest spread over 90 others. */
-async function seedHistory(db: postgres.Sql): Promise<string> {
-  const own = Math.floor(HISTORY_EVENTS / 10);
-  const [target] = await db<{ id: string }[]>`
-    insert into shipslog.deployments (tenant, name, recipe, app_version, config)
-    values ('bench', 'history-target', 'postgresql', '16', '{"storage": "8Gi"}')
-    returning id`;
-  await db`
-    insert into shipslog.deployments (tenant, name, recipe, app_version, config)
-    select 'hist', 'other-' || g, 'redis', '7', '{}'
-    from generate_series(1, 90) as g`;
-  // Fixed benchmark SQL: one UPDATE per event, so the trigger writes each one.
-  await db.unsafe(`
-    do $$
-    begin
-      for i in 1..${own - 1} loop
-        update shipslog.deployments set config = jsonb_build_object('storage', (i % 500 + 1) || 'Gi') where name = 'history-target';
-      end loop;
-      for i in 1..${Math.ceil((HISTORY_EVENTS - own) / 90) - 1} loop
-        update shipslog.deployments set config = jsonb_build_object('n', i) where tenant = 'hist';
-      end loop;
-    end
-    $$`);
-  await db`vacuum analyze shipslog.deployment_events`;
-  return target!.id;
-}
-
 async function main(): Promise<void> {
   const database = await benchDatabase('api');
   const db = createDb(database.url, { max: CLIENTS + 4, applicationName: 'shipslog bench api' });
@@ -122,7 +96,7 @@ async function main(): Promise<void> {
     console.log(`config-change throughput ratio a/b (API / direct SQL), median: ${median(ratios).toFixed(2)}   (target >= 0.40)`);
 
     console.log(`\n(c) history: seeding ${HISTORY_EVENTS.toLocaleString('en')} events ...`);
-    const target = await seedHistory(db);
+    const target = await seedHistory(db, HISTORY_EVENTS);
     const [count] = await db<{ n: number; own: number }[]>`
       select count(*)::int as n, count(*) filter (where deployment_id = ${target})::int as own from shipslog.deployment_events`;
     // Alternate API and psql's shipslog.history() request by request, so both see the same noise.

@@ -1,6 +1,6 @@
 -- Who may read and call what in the audit subject. Functions are executable by PUBLIC by
--- default, so PUBLIC's EXECUTE is revoked here on the functions of 10_..60_ (and on every
--- function in the schema, those of 70_checkpoints.sql included, by
+-- default, so PUBLIC's EXECUTE is revoked here on the functions of 10_..50_ (and on every
+-- function in the schema, those of 60_ and 70_ included, by
 -- sql/privileges/90_revoke-public-execute.sql, applied last); the roles get what they call.
 -- Trigger functions need no EXECUTE to fire, and shipslog.record_checkpoint() is for the
 -- owner: neither is granted to anyone.
@@ -44,13 +44,7 @@ revoke execute
     shipslog.tg_deployments__audit(),
     shipslog.apply_event(jsonb, jsonb, jsonb),
     shipslog.replay_state(jsonb, jsonb),
-    shipslog.verify_chains(uuid),
-    shipslog.event_changes(jsonb, jsonb),
-    shipslog.relative_time(timestamptz, timestamptz),
-    shipslog.describe_value(jsonb),
-    shipslog.describe_change(jsonb),
-    shipslog.describe_event(text, jsonb, jsonb, jsonb),
-    shipslog.history(text, text, integer)
+    shipslog.verify_chains(uuid)
   from public;
 
 grant execute
@@ -59,18 +53,12 @@ grant execute
     shipslog.event_hash(bytea, shipslog.deployment_events),
     shipslog.audited_state(shipslog.deployments),
     shipslog.jsonb_diff(jsonb, jsonb),
-    shipslog.event_changes(jsonb, jsonb),
     shipslog.derive_action(jsonb, jsonb),
     shipslog.version_order(text, text),
     shipslog.verify_chains(uuid),
     shipslog.apply_event(jsonb, jsonb, jsonb),
     shipslog.replay_state(jsonb, jsonb),
     shipslog.deployment_diff(shipslog.deployments, shipslog.deployments),
-    shipslog.relative_time(timestamptz, timestamptz),
-    shipslog.describe_value(jsonb),
-    shipslog.describe_change(jsonb),
-    shipslog.describe_event(text, jsonb, jsonb, jsonb),
-    shipslog.history(text, text, integer),
     shipslog.chain_digest(pg_snapshot),
     shipslog.checkpoint_message(pg_snapshot, bigint, bigint, bytea)
   to shipslog_app, shipslog_reconciler, shipslog_auditor;

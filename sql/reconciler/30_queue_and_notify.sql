@@ -27,4 +27,4 @@ create or replace trigger deployments_enqueue
 -- The wake-up (NOTIFY shipslog_reconcile, '<id>') is sent by the audit trigger
 -- (sql/audit/40_audit_trigger.sql), which decides that the desired state changed: only when a
 -- write gives the reconcilers work they would not find by themselves (issue 10). It used to be
--- an AFTER trigger here, notifying on every desired-state change (dropped by migration 0006).
+-- an AFTER trigger here, notifying on every desired-state change (dropped by migration 0007).

@@ -57,7 +57,7 @@ $$;
 
 -- The audit trigger (sql/audit/40_audit_trigger.sql) refuses, with SL210, an insert or config
 -- change for which this returns anything, before it records the write. It used to be a BEFORE
--- trigger of its own (deployments_20_recipe_config, dropped by migration 0005): a second
+-- trigger of its own (deployments_20_recipe_config, dropped by migration 0006): a second
 -- trigger call per write (~0.1 M instructions per UPDATE on PostgreSQL 15, issue 10).
 revoke execute
   on function shipslog.recipe_config_errors(text, jsonb)

@@ -194,7 +194,7 @@ export interface ReconcileResult {
   service?: { name: string; port: number; url: string } | undefined;
 }
 
-/** The reconciler's result for a deployment; the caller's transaction holds its claim. */
+/** The reconciler's result for a deployment; the caller's transaction has checked its lease first (holdLease). */
 export async function recordReconcileResult(tx: Tx, id: string, r: ReconcileResult): Promise<void> {
   const h = r.health;
   const s = r.service;

@@ -31,7 +31,7 @@ export interface HistoryFilter {
 /** One deployment's events, newest first: a backward scan of (deployment_id, chain_index). */
 export async function deploymentHistory(db: Queryable, f: HistoryFilter, format: 'readable' | 'raw'): Promise<(HistoryEntry | RawEvent)[]> {
   const page = db`
-    select ${format === 'raw' ? raw(db) : db`e.*`}
+    select ${format === 'raw' ? raw(db) : db`e`}
     from shipslog.deployment_events as e
     where e.deployment_id = ${f.deploymentId}
       ${f.before !== undefined ? db`and e.chain_index < ${f.before}` : db``}
@@ -73,7 +73,7 @@ export async function queryEvents(db: Queryable, f: EventFilter): Promise<Histor
   return readablePage(
     db,
     db`
-      select e.*
+      select e
       from shipslog.deployment_events as e
       where true
         ${f.deploymentId ? db`and e.deployment_id = ${f.deploymentId}` : db``}
@@ -132,7 +132,7 @@ export async function historyOfMany(db: Queryable, ids: string[], limit: number)
   return readablePage(
     db,
     db`
-      select e.*
+      select e
       from shipslog.deployment_events as e
       where e.deployment_id = any(${ids}::uuid[])
       order by e.occurred_at desc, e.seq desc

@@ -112,8 +112,9 @@ export async function finishRun(db: Queryable, runId: string, result: RunResult)
 }
 
 /**
- * Fails the Running runs of a deployment left behind by a worker that died. Only safe while
- * holding the deployment's claim: then no other worker can be running it.
+ * Fails the Running runs of a deployment left behind by a worker that died or stalled. Only
+ * safe in the transaction that took the deployment's lease: a previous holder's lease has run
+ * out then, so it can no longer record (it may still be running, but records nothing).
  */
 export async function abandonRuns(db: Queryable, deploymentId: string, exceptRunId: string): Promise<number> {
   const rows = await db`
@@ -128,6 +129,24 @@ export async function abandonRuns(db: Queryable, deploymentId: string, exceptRun
     returning id
   `;
   return rows.length;
+}
+
+/**
+ * Ends a worker's own run that will record no result (its lease ran out: LeaseLost; its
+ * replica stopped: WorkerLost). Only while it is still Running: the next holder may have
+ * failed it already (abandonRuns).
+ */
+export async function failOwnRun(db: Queryable, runId: string, reason: 'LeaseLost' | 'WorkerLost', message: string): Promise<boolean> {
+  const rows = await db`
+    update shipslog.reconcile_runs
+    set phase = 'Failed',
+        outcome = 'Failed',
+        failure_reason = ${reason},
+        failure_message = ${message.slice(0, 4000)}
+    where id = ${runId}
+      and phase = 'Running'
+  `;
+  return rows.count > 0;
 }
 
 export async function runningRunOf(db: Queryable, deploymentId: string): Promise<{ id: string; workerId: string } | null> {

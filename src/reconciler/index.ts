@@ -2,14 +2,15 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import type { Db } from '../db/client.ts';
-import { claimNext, claimOne, listenForWork, loadClaimed } from '../db/reconcile-queue.ts';
+import { claimNext, claimOne, extendLease, listenForWork, loadClaimed, releaseLease, type QueuedDeployment } from '../db/reconcile-queue.ts';
 import { ensureRunPartitions } from '../db/runs.ts';
 import type { Log } from '../log.ts';
 import { describeError } from './apply.ts';
 import { checkHealthBatch } from './health-loop.ts';
 import type { Kube } from './kube.ts';
 import { createReconcilerMetrics, type ReconcilerMetrics } from './metrics.ts';
-import { runClaimed, type RunDeps } from './run.ts';
+import { checkLeaseTimes, defaultLeaseTimes, Lease, type LeaseTimes } from './lease.ts';
+import { startRun, workUnderLease, type RunDeps, type StartedRun } from './run.ts';
 import { noteBackoffs, noteSkip } from './skips.ts';
 import { Wake } from './wake.ts';
 
@@ -17,8 +18,15 @@ export { createKube, loadKubeConfig, KubeError, type Kube } from './kube.ts';
 export { createKubeSecretWriter } from './secret-writer.ts';
 
 export interface ReconcilerConfig {
-  /** Parallel runs per instance; each holds one connection for its run (pool max >= concurrency + 2). */
+  /** Parallel runs per instance (pool max >= concurrency + 2: a run uses a connection only to claim, extend and record). */
   concurrency?: number;
+  /**
+   * A claim is a lease for this long (default 60 s), extended every leaseRenewMs (10 s) while
+   * the run works. A crashed replica's deployments are taken over when it runs out. Must be at
+   * least the Kubernetes request timeout plus two extension periods (checked at creation).
+   */
+  leaseTtlMs?: number;
+  leaseRenewMs?: number;
   /** Catch-up poll when no NOTIFY arrives (a lost notification, a back-off ending). */
   pollIntervalMs?: number;
   healthIntervalMs?: number;
@@ -26,7 +34,7 @@ export interface ReconcilerConfig {
   backoffMaxMs?: number;
   workerId?: string;
   registry?: Registry;
-  /** How long stop() waits for runs in flight (default 5 s); a run cut off is taken over and recorded as lost by the next claimer. */
+  /** How long stop() waits for runs in flight (default 5 s); a run cut off writes nothing more, and the next holder takes its deployment over when its lease runs out. */
   stopGraceMs?: number;
 }
 
@@ -71,6 +79,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     db: deps.db, kube: deps.kube, log, workerId, metrics,
     backoff: { baseMs: config.backoffBaseMs ?? 1000, maxMs: config.backoffMaxMs ?? 300_000 },
   };
+  const leaseTimes: LeaseTimes = { ttlMs: config.leaseTtlMs ?? defaultLeaseTimes.ttlMs, renewMs: config.leaseRenewMs ?? defaultLeaseTimes.renewMs };
+  checkLeaseTimes(leaseTimes, deps.kube ? (deps.kube.requestTimeoutMs ?? 30_000) : null);
   const poolMax = (deps.db as unknown as { options?: { max?: number } }).options?.max;
   if (poolMax !== undefined && poolMax < concurrency + 2) {
     throw new Error(`the reconciler's database pool has max ${poolMax}; it needs at least concurrency + 2 = ${concurrency + 2}`);
@@ -82,8 +92,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   // Health polls on its own timer: a burst of NOTIFYs must not turn into a burst of polls.
   const healthWake = new Wake();
   const hints = new Set<string>();
-  /** Deployments this instance is running now: a wake-up for one of them is not another replica's conflict. */
-  const active = new Set<string>();
+  /** Deployments this instance is running now, with their leases: a wake-up for one of them is not another replica's conflict. */
+  const active = new Map<string, Lease>();
   let stopping = false;
   let running = false;
   let listening = false;
@@ -93,33 +103,62 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   let loops: Promise<void>[] = [];
   let unlisten: (() => Promise<void>) | undefined;
 
-  /** One unit of work: a hinted deployment first, else the oldest pending one. False when idle. */
+  function newLease(): Lease {
+    const lease: Lease = new Lease(
+      leaseTimes,
+      async () => (await extendLease(deps.db, lease.id, leaseTimes.ttlMs)) > 0,
+      (reason) => log.warn({ leaseId: lease.id, reason }, 'reconcile lease lost'),
+    );
+    return lease;
+  }
+
+  /**
+   * One unit of work: a hinted deployment first, else the oldest pending one. False when idle.
+   * The claim is a short transaction (lease, re-read, run row); the work runs with none open.
+   */
   async function step(): Promise<boolean> {
     let hinted = hints.values().next().value as string | undefined;
     if (hinted) hints.delete(hinted);
     if (hinted && active.has(hinted)) hinted = undefined;
-    return deps.db.begin(async (tx) => {
+    const lease = newLease();
+    const request = { id: lease.id, holder: workerId, ttlMs: leaseTimes.ttlMs };
+    const claim = await (deps.db.begin(async (tx) => {
       let id: string | null;
+      lease.claiming();
       if (hinted) {
-        const outcome = await claimOne(tx, hinted);
-        if (outcome === 'busy' || outcome === 'backoff') await noteSkip(runDeps, hinted, outcome);
+        const outcome = await claimOne(tx, hinted, request);
+        if (outcome === 'busy' || outcome === 'backoff') return outcome;
         id = outcome === 'claimed' ? hinted : null;
-        if (!id) return true;
+        if (!id) return 'worked';
       } else {
-        id = await claimNext(tx);
-        if (!id) return false;
+        id = await claimNext(tx, request);
+        if (!id) return 'idle';
       }
       const d = await loadClaimed(tx, id);
-      if (!d) return true; // another replica finished it while we waited
-      active.add(id);
-      try {
-        await runClaimed(runDeps, tx, d);
-      } finally {
-        active.delete(id);
+      if (!d) {
+        await releaseLease(tx, lease.id); // another replica finished it while we waited
+        return 'worked';
       }
-      runs++;
+      return { d, run: await startRun(runDeps, tx, d) };
+    }) as Promise<'idle' | 'worked' | 'busy' | 'backoff' | { d: QueuedDeployment; run: StartedRun }>);
+    if (claim === 'idle') return false;
+    if (claim === 'worked') return true;
+    if (claim === 'busy' || claim === 'backoff') {
+      await noteSkip(runDeps, hinted!, claim);
       return true;
-    }) as Promise<boolean>;
+    }
+    const { d, run } = claim;
+    lease.claimed();
+    lease.start();
+    active.set(d.id, lease);
+    try {
+      await workUnderLease(runDeps, d, run, lease, () => lease.stop());
+    } finally {
+      await lease.stop();
+      active.delete(d.id);
+    }
+    runs++;
+    return true;
   }
 
   async function workLoop(): Promise<void> {
@@ -155,7 +194,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   async function healthLoop(kube: Kube): Promise<void> {
     while (!stopping) {
       try {
-        await checkHealthBatch(deps.db, kube, log, workerId, healthIntervalMs);
+        await checkHealthBatch(deps.db, kube, log, workerId, healthIntervalMs, 20, leaseTimes);
       } catch (err) {
         lastError = describeError(err);
         log.error({ err: lastError }, 'health check batch failed');
@@ -200,7 +239,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       healthWake.all();
       stopSignal.all();
       // A run in flight may be waiting on the Kubernetes API (30 s request timeout): wait for
-      // it a little, not for ever. Its claim dies with the connection when the pool closes.
+      // it a little, not for ever.
       const grace = config.stopGraceMs ?? 5000;
       let timer: NodeJS.Timeout | undefined;
       const finished = await Promise.race([
@@ -208,7 +247,12 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         new Promise<false>((r) => (timer = setTimeout(() => r(false), grace))),
       ]);
       clearTimeout(timer);
-      if (!finished) log.warn({ graceMs: grace }, 'reconciler stopped with a run still in flight; another replica takes it over');
+      if (!finished) {
+        // Runs still in flight write nothing more to Kubernetes and record nothing; their
+        // leases are no longer extended and run out, and another replica takes them over.
+        for (const lease of active.values()) lease.markLost('the reconciler stopped before the run finished');
+        log.warn({ graceMs: grace, inFlight: active.size }, 'reconciler stopped with runs still in flight; another replica takes them over when their leases run out');
+      }
       // UNLISTEN waits for the LISTEN connection, which may be reconnecting after a drop;
       // closing the pool ends it anyway, so stop does not wait for it beyond 2 s.
       await Promise.race([unlisten?.().catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);

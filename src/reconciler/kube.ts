@@ -26,6 +26,8 @@ export class KubeError extends Error {
 export interface Kube {
   /** Where objects go, for run records and logs: the cluster's server URL (no credentials). */
   readonly target: string;
+  /** How long one request may take before it fails (createKube: 30 s by default); a lease must outlast it. */
+  readonly requestTimeoutMs?: number | undefined;
   apply(obj: KubeObject, options: { dryRun: boolean; fieldManager?: string }): Promise<KubeObject>;
   get(ref: ObjectRef): Promise<KubeObject | null>;
   list(apiVersion: string, kind: string, namespace: string, labelSelector: string): Promise<KubeObject[]>;
@@ -54,7 +56,7 @@ class PlainObjectApi extends KubernetesObjectApi {
     const keep = <T>(value: T) => ({ toPromise: () => Promise.resolve(value) });
     (configuration.middleware as unknown as object[]).push({
       pre: (ctx: RequestContext) => {
-        // A hung API server must not hold a deployment's claim forever.
+        // A hung API server must not hold a deployment's lease forever.
         ctx.setSignal(AbortSignal.timeout(requestTimeoutMs));
         const dispatcher = ctx.getDispatcher();
         if (dispatcher) {
@@ -122,10 +124,12 @@ export interface KubeOptions {
 }
 
 export function createKube(kc: KubeConfig, options: KubeOptions = {}): Kube {
-  const api = PlainObjectApi.fromConfig(kc, options.requestTimeoutMs ?? 30_000);
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const api = PlainObjectApi.fromConfig(kc, requestTimeoutMs);
   const header = (ref: ObjectRef) => ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) } });
   return {
     target: kc.getCurrentCluster()?.server ?? 'unknown',
+    requestTimeoutMs,
     apply: (obj, { dryRun, fieldManager }) => translate(() => api.serverSideApply(structuredClone(obj), dryRun, fieldManager ?? FIELD_MANAGER)),
     get: (ref) =>
       translate(async () => {

@@ -5,6 +5,7 @@ export interface ReconcilerMetrics {
   runs: Counter<'outcome'>;
   runDuration: Histogram<'outcome'>;
   auditRecordErrors: Counter<'stage'>;
+  leasesLost: Counter;
 }
 
 /** A registry per reconciler unless one is given (tests run several reconcilers in one process). */
@@ -17,6 +18,7 @@ export function createReconcilerMetrics(registry: Registry = new Registry()): Re
       runs: existing as Counter<'outcome'>,
       runDuration: registry.getSingleMetric('shipslog_reconcile_run_duration_seconds') as Histogram<'outcome'>,
       auditRecordErrors: registry.getSingleMetric('shipslog_reconcile_audit_record_errors_total') as Counter<'stage'>,
+      leasesLost: registry.getSingleMetric('shipslog_reconcile_leases_lost_total') as Counter,
     };
   }
   return {
@@ -39,6 +41,11 @@ export function createReconcilerMetrics(registry: Registry = new Registry()): Re
       name: 'shipslog_reconcile_audit_record_errors_total',
       help: 'Failures to record a run or its result in PostgreSQL (the run is retried; its record may say WorkerLost)',
       labelNames: ['stage'] as const,
+      registers: [registry],
+    }),
+    leasesLost: new Counter({
+      name: 'shipslog_reconcile_leases_lost_total',
+      help: 'Runs that recorded no result because their lease ran out (or their replica stopped) first; the next holder applies the generation',
       registers: [registry],
     }),
   };

@@ -5,6 +5,7 @@ import { applyAll, deleteItems, describeError } from './apply.ts';
 import { observeHealth, type HealthStatus } from './health.ts';
 import { isOwned, itemOf, keyOf, minus, retainedClaims, union } from './inventory.ts';
 import type { Kube } from './kube.ts';
+import { clientOf } from './lease.ts';
 import type { Decision } from './run.ts';
 
 const schemes: Record<string, string> = { postgresql: 'postgresql', redis: 'redis', web: 'http' };
@@ -53,8 +54,8 @@ const knownNamespaces = new WeakMap<Kube, Set<string>>();
 
 /** The tenant's namespace: created when missing, never in an inventory (other deployments live there). */
 async function ensureNamespace(kube: Kube, namespace: string): Promise<ChangeSetEntry | null> {
-  const known = knownNamespaces.get(kube) ?? new Set<string>();
-  knownNamespaces.set(kube, known);
+  const known = knownNamespaces.get(clientOf(kube)) ?? new Set<string>();
+  knownNamespaces.set(clientOf(kube), known);
   if (known.has(namespace)) return null;
   if (await kube.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace })) {
     known.add(namespace);
@@ -80,7 +81,7 @@ export async function applyPath(kube: Kube, d: Deployment, r: Rendered): Promise
   }
   const result = await applyAll(kube, objects);
   changeSet.push(...result.changeSet);
-  if (result.failure && (result.failure.error as { status?: number }).status === 404) knownNamespaces.get(kube)?.delete(r.namespace);
+  if (result.failure && (result.failure.error as { status?: number }).status === 404) knownNamespaces.get(clientOf(kube))?.delete(r.namespace);
   const appliedObjects = objects.filter((o) => result.applied.some((a) => keyOf(a) === keyOf(itemOf(o))));
   const applied = union(result.applied, ...appliedObjects.map((o) => claimsOf(o).map(itemOf)));
   if (result.failure) {

@@ -2,12 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setActorContext } from '../db/actor.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { deleteDeployment, recordReconcileResult, type Deployment, type InventoryItem } from '../db/deployments.ts';
-import { recordFailure, recordSuccess, type QueuedDeployment } from '../db/reconcile-queue.ts';
-import { abandonRuns, finishRun, insertRun, type ChangeSetEntry, type RunOutcome } from '../db/runs.ts';
+import { holdLease, recordFailure, recordSuccess, type QueuedDeployment } from '../db/reconcile-queue.ts';
+import { abandonRuns, failOwnRun, finishRun, insertRun, type ChangeSetEntry, type RunOutcome } from '../db/runs.ts';
 import type { Log } from '../log.ts';
 import { render, type RecipeInput, type Rendered } from '../recipes/index.ts';
 import type { HealthStatus } from './health.ts';
 import type { Kube } from './kube.ts';
+import { fencedKube, LeaseLostError, type Lease } from './lease.ts';
 import type { ReconcilerMetrics } from './metrics.ts';
 import { applyPath, planPath, removalPath } from './paths.ts';
 
@@ -76,13 +77,20 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
+/** What the claim's transaction prepared for a run. */
+export interface StartedRun {
+  runId: string;
+  started: number;
+  rendered: Rendered | null;
+  renderError: unknown;
+}
+
 /**
- * One run for a claimed deployment: record it as Running (visible at once, on its own
- * connection), do the work, then write the result, the deployment's new state (one audit
- * event) and the back-off in the claim's transaction, which commits them together and
- * releases the claim.
+ * In the claim's transaction, right after the lease was written: render, insert the run as
+ * Running and fail the runs a previous holder left Running (its lease ran out: only the
+ * current holder may do that). All of it commits with the claim, so the run is visible at once.
  */
-export async function runClaimed(deps: RunDeps, tx: Tx, d: QueuedDeployment): Promise<{ runId: string; outcome: RunOutcome }> {
+export async function startRun(deps: RunDeps, tx: Tx, d: QueuedDeployment): Promise<StartedRun> {
   const runId = randomUUID();
   const started = performance.now();
   const removal = d.deletion_requested_at !== null;
@@ -96,27 +104,40 @@ export async function runClaimed(deps: RunDeps, tx: Tx, d: QueuedDeployment): Pr
     }
   }
   const namespace = rendered?.namespace ?? d.tenant;
-  // The run row goes in on its own connection (visible to other replicas at once) while the
-  // claim's transaction fails runs a dead worker left Running: both in one round trip.
-  const [inserted, abandonedRuns] = await Promise.allSettled([
-    insertRun(deps.db, {
+  // Both pipelined on the claim's connection: one round trip.
+  const [abandonedRuns, inserted] = await Promise.allSettled([
+    abandonRuns(tx, d.id, runId),
+    insertRun(tx, {
       id: runId, deploymentId: d.id, tenant: d.tenant, name: d.name, generation: d.generation, configHash: configHash(d),
       target: `${deps.kube?.target ?? 'no-cluster'}/${namespace}`, image: rendered?.image ?? null,
       parameters: { recipe: d.recipe, appVersion: d.app_version, environment: d.environment, config: d.config, secretsRef: d.secrets_ref, restartedAt: restartedAtMs(d), removal },
       phase: 'Running', dryRun: deps.kube === null, workerId: deps.workerId, correlationId: runId,
     }),
-    abandonRuns(tx, d.id, runId),
   ]);
   if (inserted.status === 'rejected') {
     deps.metrics.auditRecordErrors.inc({ stage: 'start' });
     throw inserted.reason;
   }
   if (abandonedRuns.status === 'rejected') throw abandonedRuns.reason;
-  const abandoned = abandonedRuns.value;
-  if (abandoned > 0) deps.log.warn({ deploymentId: d.id, abandoned }, 'took over a deployment whose previous run never finished');
+  if (abandonedRuns.value > 0) deps.log.warn({ deploymentId: d.id, abandoned: abandonedRuns.value }, 'took over a deployment whose previous run never finished');
+  return { runId, started, rendered, renderError };
+}
 
+/**
+ * The rest of a run, with no transaction open: the work (Kubernetes calls through the lease's
+ * fence), then the result, the deployment's new state (one audit event), the back-off and the
+ * lease's release in one short transaction that first checks the lease still holds
+ * (shipslog.hold_reconcile_lease). A run whose lease ran out records nothing but its own run's
+ * end (Failed / LeaseLost); the next holder applies the generation. The caller extends the
+ * lease meanwhile and stops extending before this records.
+ */
+export async function workUnderLease(
+  deps: RunDeps, d: QueuedDeployment, run: StartedRun, lease: Lease, stopExtending: () => Promise<void>,
+): Promise<{ runId: string; outcome: RunOutcome | 'LeaseLost' }> {
+  const { runId, rendered, renderError } = run;
+  const kube = deps.kube ? fencedKube(deps.kube, lease) : null;
   let decision: Decision;
-  if (removal) decision = await removalPath(deps.kube, d);
+  if (d.deletion_requested_at !== null) decision = await removalPath(kube, d);
   else if (!rendered) {
     const message = renderError instanceof Error ? renderError.message : String(renderError);
     decision = {
@@ -124,55 +145,81 @@ export async function runClaimed(deps: RunDeps, tx: Tx, d: QueuedDeployment): Pr
       // Rendering is deterministic: retrying the same generation cannot help, so it counts as observed.
       deployment: { status: 'failed', statusMessage: `cannot render generation ${d.generation}: ${message}`, managedResources: d.managed_resources, observed: true },
     };
-  } else if (!deps.kube) decision = planPath(d, rendered);
-  else decision = await applyPath(deps.kube, d, rendered);
+  } else if (!kube) decision = planPath(d, rendered);
+  else decision = await applyPath(kube, d, rendered);
 
+  // An extension racing the result's transaction would wait for its row lock and then find the
+  // lease released: stop extending first (the lease still has >= ttl - renew to run).
+  await stopExtending();
+  const logFields = { deploymentId: d.id, tenant: d.tenant, name: d.name, generation: d.generation, runId };
   try {
-    await record(deps, tx, d, runId, decision);
+    // Known lost (an extension found it gone, or the reconciler is stopping): the database
+    // would refuse the result, or (stopping) the replica is going away; record nothing.
+    if (lease.lost) throw new LeaseLostError(`the reconcile lease is lost: ${lease.lost}`);
+    await record(deps, d, runId, decision, lease.id);
   } catch (err) {
-    deps.metrics.auditRecordErrors.inc({ stage: 'result' });
-    throw err;
+    if (!(err instanceof LeaseLostError)) {
+      deps.metrics.auditRecordErrors.inc({ stage: 'result' });
+      throw err;
+    }
+    deps.metrics.leasesLost.inc();
+    deps.log.warn({ ...logFields, err: err.message }, 'reconcile lease lost before the result was recorded: recorded nothing, the next holder applies this generation');
+    await failOwnRun(deps.db, runId, 'LeaseLost', `the lease on this deployment ran out before the run could record its result (${err.message}); the next holder applies generation ${d.generation}`)
+      .catch((e: unknown) => deps.log.warn({ ...logFields, err: String(e) }, 'could not mark the run LeaseLost'));
+    return { runId, outcome: 'LeaseLost' };
   }
-  const seconds = (performance.now() - started) / 1000;
+  const seconds = (performance.now() - run.started) / 1000;
   deps.metrics.runs.inc({ outcome: decision.outcome });
   deps.metrics.runDuration.observe({ outcome: decision.outcome }, seconds);
-  const logFields = { deploymentId: d.id, tenant: d.tenant, name: d.name, generation: d.generation, runId, outcome: decision.outcome, ms: Math.round(seconds * 1000) };
-  if (decision.phase === 'Failed') deps.log.warn({ ...logFields, reason: decision.failureReason, message: decision.failureMessage }, 'reconcile run failed');
-  else if (!deps.kube) deps.log.info({ ...logFields, objects: decision.changeSet.length }, 'no cluster configured: rendered and recorded the plan, applied nothing');
-  else deps.log.info(logFields, 'reconcile run completed');
+  const fields = { ...logFields, outcome: decision.outcome, ms: Math.round(seconds * 1000) };
+  if (decision.phase === 'Failed') deps.log.warn({ ...fields, reason: decision.failureReason, message: decision.failureMessage }, 'reconcile run failed');
+  else if (!deps.kube) deps.log.info({ ...fields, objects: decision.changeSet.length }, 'no cluster configured: rendered and recorded the plan, applied nothing');
+  else deps.log.info(fields, 'reconcile run completed');
   return { runId, outcome: decision.outcome };
 }
 
-async function record(deps: RunDeps, tx: Tx, d: QueuedDeployment, runId: string, decision: Decision): Promise<void> {
+async function record(deps: RunDeps, d: QueuedDeployment, runId: string, decision: Decision, leaseId: string): Promise<void> {
   const target = decision.deployment;
-  // The actor context first (the audit trigger reads it); then the three writes are issued
-  // together, pipelined on the transaction's connection (one round trip instead of three).
-  // They are independent; a failure aborts the transaction.
-  await setActorContext(tx, {
-    actor: `reconciler/${deps.workerId}`,
-    actorType: 'system',
-    correlationId: runId,
-    reason: decision.phase === 'Failed' ? `${decision.failureReason}: ${decision.failureMessage ?? ''}`.slice(0, 1000) : undefined,
+  await deps.db.begin(async (tx) => {
+    // All pipelined on the transaction's connection, in this order (one round trip): the lease
+    // check locks the queue row and fails unless the lease still holds it, which fails every
+    // statement after it; the actor context comes before the row's write (the audit trigger
+    // reads it). The writes are independent; any failure rolls all of it back.
+    const hold = holdLease(tx, d.id, leaseId);
+    const writes = Promise.all([
+      setActorContext(tx, {
+        actor: `reconciler/${deps.workerId}`,
+        actorType: 'system',
+        correlationId: runId,
+        reason: decision.phase === 'Failed' ? `${decision.failureReason}: ${decision.failureMessage ?? ''}`.slice(0, 1000) : undefined,
+      }),
+      target === 'delete'
+        ? deleteDeployment(tx, d.id)
+        : recordReconcileResult(tx, d.id, {
+            status: target.status,
+            statusMessage: target.statusMessage,
+            managedResources: target.managedResources,
+            observedGeneration: target.observed ? d.generation : d.observed_generation,
+            health: target.health,
+            service: target.service,
+          }),
+      decision.phase === 'Completed'
+        ? recordSuccess(tx, d.id, leaseId)
+        : recordFailure(tx, d.id, d.generation, backoffMs(d.failures + 1, deps.backoff.baseMs, deps.backoff.maxMs), leaseId),
+      finishRun(tx, runId, {
+        phase: decision.phase, outcome: decision.outcome, failureReason: decision.failureReason ?? null,
+        failureMessage: decision.failureMessage ?? null, changeSet: decision.changeSet,
+      }),
+    ]);
+    try {
+      await hold;
+    } catch (err) {
+      await writes.catch(() => {}); // they fail with the transaction
+      if ((err as { code?: string }).code === 'SL220') throw new LeaseLostError((err as Error).message);
+      throw err;
+    }
+    await writes;
   });
-  await Promise.all([
-    target === 'delete'
-      ? deleteDeployment(tx, d.id)
-      : recordReconcileResult(tx, d.id, {
-          status: target.status,
-          statusMessage: target.statusMessage,
-          managedResources: target.managedResources,
-          observedGeneration: target.observed ? d.generation : d.observed_generation,
-          health: target.health,
-          service: target.service,
-        }),
-    decision.phase === 'Completed'
-      ? recordSuccess(tx, d.id)
-      : recordFailure(tx, d.id, d.generation, backoffMs(d.failures + 1, deps.backoff.baseMs, deps.backoff.maxMs)),
-    finishRun(tx, runId, {
-      phase: decision.phase, outcome: decision.outcome, failureReason: decision.failureReason ?? null,
-      failureMessage: decision.failureMessage ?? null, changeSet: decision.changeSet,
-    }),
-  ]);
 }
 
 /** The back-off after the nth consecutive failure: base * 2^(n-1), capped, with 10% jitter. */

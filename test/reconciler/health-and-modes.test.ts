@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKubeSecretWriter } from '../../src/reconciler/index.ts';
+import { createKube, createKubeSecretWriter } from '../../src/reconciler/index.ts';
 import { asUser, converged, createDeployment, eventsOf, harness, runsOf, stateOf, waitFor, type Harness } from './helpers.ts';
 
 let h: Harness;
@@ -104,13 +104,21 @@ describe('reconciler: health, secrets, no cluster, restart mid-run', () => {
     await r.stop();
   });
 
-  it('a reconciler that dies mid-run releases its claim; the next one takes over and records the lost run', async () => {
+  it('a reconciler that dies mid-run leaves a lease that runs out; the next one takes over and records the lost run', async () => {
     const slow = h.server.inject({ match: { method: 'PATCH', kind: 'StatefulSet', name: 'crashy', dryRun: false }, delayMs: 1500, times: 1 });
-    const a = h.reconciler({ workerId: 'doomed' });
+    // A short lease (1 s) so the takeover comes quickly; requests must fit in it (500 ms).
+    const a = h.reconciler({ workerId: 'doomed', leaseTtlMs: 1000, leaseRenewMs: 200, kube: createKube(h.server.kubeConfig(), { requestTimeoutMs: 500 }) });
     await a.r.start();
     const id = await createDeployment(h.t.db, { name: 'crashy' });
     await waitFor('the run to start', async () => (await runsOf(h.t.db, id)).some((x) => x.phase === 'Running'));
-    // The process dies: its connections go away (its claim transaction rolls back).
+    const [lease] = await h.t.db<{ lease_holder: string; left: number; expires: Date }[]>`
+      select lease_holder, extract(epoch from lease_expires_at - clock_timestamp())::float8 as left, lease_expires_at as expires
+      from shipslog.reconcile_queue
+      where deployment_id = ${id}`;
+    expect(lease!.lease_holder).toBe('doomed');
+    expect(lease!.left).toBeGreaterThan(0);
+    expect(lease!.left).toBeLessThanOrEqual(1);
+    // The process dies: its connections go away; no transaction was open, its lease stays.
     await a.pool.end({ timeout: 0 });
     await a.r.stop().catch(() => {});
     expect((await stateOf(h.t.db, id))!.observed_generation).toBe(0);
@@ -121,6 +129,8 @@ describe('reconciler: health, secrets, no cluster, restart mid-run', () => {
     expect(s.managed_resources).toHaveLength(3);
     const runs = await runsOf(h.t.db, id);
     expect(runs.map((x) => [x.worker_id, x.phase, x.failure_reason])).toEqual([['doomed', 'Failed', 'WorkerLost'], ['survivor', 'Completed', null]]);
+    // Taken over once the lease ran out, not before (it was never extended after the crash).
+    expect(runs[1]!.started_at.getTime()).toBeGreaterThanOrEqual(lease!.expires.getTime());
     await b.r.stop();
   });
 });

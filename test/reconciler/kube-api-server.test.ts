@@ -78,6 +78,23 @@ describe('Kubernetes API test server through the real client', () => {
     nth.remove();
   });
 
+  it('holds a request until the test releases it (a hung API server), then serves it', async () => {
+    const hung = server.inject({ match: { method: 'PATCH', name: 'held', dryRun: false }, hold: true, times: 1 });
+    let done = false;
+    const applying = kube.apply(svc('held'), { dryRun: false }).then((o) => {
+      done = true;
+      return o;
+    });
+    while (hung.held === 0) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(done).toBe(false);
+    expect(await kube.get({ apiVersion: 'v1', kind: 'Service', name: 'held', namespace: 'acme' })).toBeNull();
+    hung.release();
+    expect((await applying).metadata.name).toBe('held');
+    expect(hung).toMatchObject({ hits: 1, held: 0 });
+    hung.remove();
+  });
+
   it('refuses invalid objects (422) like the API server: immutable StatefulSet claim templates', async () => {
     const sts = (storage: string): KubeObject => ({
       apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'acme' },

@@ -25,6 +25,8 @@ export interface Fault {
   status?: 404 | 409 | 422 | 429 | 500 | 503;
   message?: string;
   delayMs?: number;
+  /** Hold matching requests until release() (or the server stops), then serve them (a hung API server). */
+  hold?: boolean;
   /** Only the nth matching request (1-based) is affected. */
   nth?: number;
   /** At most this many matching requests are affected (default: all). */
@@ -44,6 +46,16 @@ export interface RecordedRequest {
   name: string | undefined;
 }
 
+interface FaultEntry {
+  fault: Fault;
+  seen: number;
+  used: number;
+  held: number;
+  gate?: Promise<void>;
+  release: () => void;
+  released: boolean;
+}
+
 const reasons: Record<number, string> = { 400: 'BadRequest', 404: 'NotFound', 409: 'Conflict', 415: 'UnsupportedMediaType', 422: 'Invalid', 429: 'TooManyRequests', 500: 'InternalError', 503: 'ServiceUnavailable' };
 
 export class KubeApiTestServer {
@@ -54,7 +66,9 @@ export class KubeApiTestServer {
   latencyMs = 0;
   /** Highest number of concurrent writes seen for one deployment id (label shipslog.io/deployment-id). */
   maxConcurrentWritesPerDeployment = 0;
-  private faults: { fault: Fault; seen: number; used: number }[] = [];
+  private faults: FaultEntry[] = [];
+  /** Ends injected delays when the server stops (a test that fails mid-delay must not leave one running). */
+  private readonly stopping = new AbortController();
   private inflight = new Map<string, number>();
   private server: Server | undefined;
   url = '';
@@ -70,6 +84,8 @@ export class KubeApiTestServer {
   }
 
   async stop(): Promise<void> {
+    for (const f of this.faults) f.release();
+    this.stopping.abort();
     this.server?.closeAllConnections();
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
@@ -86,13 +102,27 @@ export class KubeApiTestServer {
     return kc;
   }
 
-  inject(fault: Fault): { remove: () => void; readonly hits: number } {
-    const entry = { fault, seen: 0, used: 0 };
+  /**
+   * hits: matching requests affected so far; held: those waiting now (hold); release() lets
+   * the held ones (and later ones) through.
+   */
+  inject(fault: Fault): { remove: () => void; release: () => void; readonly hits: number; readonly held: number } {
+    const entry: FaultEntry = { fault, seen: 0, used: 0, held: 0, release: () => {}, released: false };
+    entry.gate = new Promise<void>((resolve) => (entry.release = () => {
+      entry.released = true;
+      resolve();
+    }));
     this.faults.push(entry);
-    return { remove: () => (this.faults = this.faults.filter((f) => f !== entry)), get hits() { return entry.used; } };
+    return {
+      remove: () => (this.faults = this.faults.filter((f) => f !== entry)),
+      release: () => entry.release(),
+      get hits() { return entry.used; },
+      get held() { return entry.held; },
+    };
   }
 
   clearFaults(): void {
+    for (const f of this.faults) f.release();
     this.faults = [];
   }
 
@@ -150,7 +180,7 @@ export class KubeApiTestServer {
 
   private async applyFaults(r: RecordedRequest): Promise<void> {
     for (const entry of this.faults) {
-      const { match = {}, nth, times, delayMs, status: code, message } = entry.fault;
+      const { match = {}, nth, times, delayMs, hold, status: code, message } = entry.fault;
       if (match.method && match.method !== r.method) continue;
       if (match.kind && match.kind !== r.kind && match.kind.toLowerCase() !== resourceTypes.find((t) => t.kind === r.kind)?.plural) continue;
       if (match.name && match.name !== r.name) continue;
@@ -159,7 +189,12 @@ export class KubeApiTestServer {
       if (nth !== undefined && entry.seen !== nth) continue;
       if (times !== undefined && entry.used >= times) continue;
       entry.used++;
-      if (delayMs) await sleep(delayMs);
+      if (delayMs) await sleep(delayMs, this.stopping.signal);
+      if (hold && !entry.released) {
+        entry.held++;
+        await entry.gate;
+        entry.held--;
+      }
       if (code) throw new ApiError(code, reasons[code] ?? 'Unknown', message ?? `injected fault: ${code} ${reasons[code] ?? ''}`, { name: r.name ?? '', kind: r.kind ?? '' });
     }
   }
@@ -237,7 +272,16 @@ function status(code: number, reason: string, message: string, details?: Obj) {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, details, code };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
 
 export async function startKubeApiTestServer(): Promise<KubeApiTestServer> {
   return new KubeApiTestServer().start();

@@ -1,0 +1,182 @@
+// node bench/history-compare.ts [REF] — the readable history page of git REF (default main)
+// against this working tree's, side by side in one run, on one database.
+//
+// The database is migrated with this tree; REF's code runs against it: its API app (from
+// `git archive REF src`, extracted into a temporary directory) and its psql history() (REF's
+// sql/audit/60_history.sql, created in a schema of its own, bench_ref). Data as in bench/api.ts
+// (c): one deployment with 10,000 events of its own among ~100,000. Then, request by request
+// so that both see the same noise on a shared machine, for REF and for this tree:
+//   GET /v1/deployments/{id}/history?limit=50 over loopback HTTP (each tree's own app),
+//   the API's page query alone (deploymentHistory, no HTTP, auth or transaction),
+//   psql's shipslog.history(tenant, name, 50).
+// Prints p50 / p95 of each and the ratio this tree / REF (below 1: faster), and whether
+// both trees render the page alike (the first page's entries, compared as JSON). Before
+// those, the CPU time of the page query alone, which machine load disturbs far less than wall time: on
+// one connection as shipslog_app (row-level security on, as in the API), blocks of 50 calls
+// alternating between the trees, the server process's CPU from /proc/<pid>/schedstat (a
+// server on this machine only) and this process's (the client's share: building the
+// query, parsing rows).
+import { serve } from '@hono/node-server';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApp } from '../src/api/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createApiKey } from '../src/db/api-keys.ts';
+import { createDb, type Db } from '../src/db/client.ts';
+import { deploymentHistory } from '../src/db/events.ts';
+import { freePort } from '../src/db/embedded.ts';
+import { createLog } from '../src/log.ts';
+import { benchDatabase, percentile } from './support/database.ts';
+import { seedHistory } from './support/history.ts';
+
+const REF = process.argv[2] ?? 'main';
+const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 100_000);
+const HISTORY_REQUESTS = Number(process.env.BENCH_HISTORY_REQUESTS ?? 1_000);
+const WARMUP = 50;
+
+const repo = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/** REF's src/ in a temporary directory, beside a link to this tree's node_modules. */
+async function extractRef(dir: string): Promise<void> {
+  const tar = execFileSync('git', ['-C', repo, 'archive', REF, 'src'], { maxBuffer: 64 << 20 });
+  execFileSync('tar', ['-x', '-C', dir], { input: tar });
+  await symlink(path.join(repo, 'node_modules'), path.join(dir, 'node_modules'));
+}
+
+/** REF's history functions, renamed into schema bench_ref (tables stay those of shipslog). */
+async function createRefHistory(db: Db): Promise<void> {
+  let text = execFileSync('git', ['-C', repo, 'show', `${REF}:sql/audit/60_history.sql`], { encoding: 'utf8' });
+  const names = [...text.matchAll(/create or replace function shipslog\.(\w+)/g)].map((m) => m[1]!);
+  for (const name of new Set(names)) text = text.replaceAll(new RegExp(`shipslog\\.${name}\\b`, 'g'), `bench_ref.${name}`);
+  // Grants are not needed: the bench connects as the owner.
+  text = text.replace(/\n(revoke|grant)\b[\s\S]*?;\n/g, '\n');
+  await db`create schema bench_ref`;
+  await db.unsafe(text); // REF's own definitions, renamed: fixed benchmark SQL
+}
+
+const CPU_BLOCKS = Number(process.env.BENCH_CPU_BLOCKS ?? 20);
+
+async function cpuPerCall(url: string, target: string, refHistory: typeof deploymentHistory): Promise<void> {
+  const one = createDb(url, { max: 1, applicationName: 'shipslog bench history cpu' });
+  try {
+    const [row] = await one<{ pid: number }[]>`select pg_backend_pid() as pid`;
+    const stat = `/proc/${row!.pid}/schedstat`;
+    if (!existsSync(stat)) {
+      console.log(`CPU per call: skipped (${stat} is not readable: the server is not on this machine)`);
+      return;
+    }
+    const serverNs = () => Number(readFileSync(stat, 'utf8').split(' ')[0]);
+    // Session-level on this one benchmark connection, as the API sets them per transaction.
+    await one`select set_config('role', 'shipslog_app', false), set_config('shipslog.tenant', 'bench', false)`;
+    const trees: [string, typeof deploymentHistory][] = [[REF, refHistory], ['this tree', deploymentHistory]];
+    const server = [0, 0];
+    const client = [0, 0];
+    for (let b = 0; b < CPU_BLOCKS + 2; b++) {
+      for (const t of b % 2 === 0 ? [0, 1] : [1, 0]) {
+        const s0 = serverNs();
+        const c0 = process.cpuUsage();
+        for (let i = 0; i < 50; i++) await trees[t]![1](one, { deploymentId: target, limit: 50 }, 'readable');
+        const c = process.cpuUsage(c0);
+        if (b >= 2) {
+          server[t]! += serverNs() - s0;
+          client[t]! += c.user + c.system;
+        }
+      }
+    }
+    const calls = CPU_BLOCKS * 50;
+    console.log(`CPU per call of the page query alone as shipslog_app, ${calls} calls each:`);
+    for (const t of [0, 1]) {
+      const [srv, cli] = [server[t]! / calls / 1e6, client[t]! / calls / 1e3];
+      console.log(`  ${`${trees[t]![0]}:`.padEnd(12)} server ${srv.toFixed(3)} ms + client ${cli.toFixed(3)} ms = ${(srv + cli).toFixed(3)} ms`);
+    }
+    const total = (t: number) => server[t]! / 1e6 + client[t]! / 1e3;
+    console.log(`  ratio this tree / REF: server ${(server[1]! / server[0]!).toFixed(2)}, total ${(total(1) / total(0)).toFixed(2)}`);
+  } finally {
+    await one.end({ timeout: 5 });
+  }
+}
+
+async function main(): Promise<void> {
+  const refDir = await mkdtemp(path.join(tmpdir(), 'shipslog-history-ref-'));
+  const database = await benchDatabase('history');
+  const db = createDb(database.url, { max: 8, applicationName: 'shipslog bench history' });
+  const servers: { close: (cb: () => void) => void }[] = [];
+  try {
+    await extractRef(refDir);
+    const ref = {
+      app: (await import(path.join(refDir, 'src/api/app.ts'))) as typeof import('../src/api/app.ts'),
+      events: (await import(path.join(refDir, 'src/db/events.ts'))) as typeof import('../src/db/events.ts'),
+    };
+    await createRefHistory(db);
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    const deps = { db, config, log: createLog('silent'), fingerprintKey: Buffer.alloc(32, 1) };
+    const bases: string[] = [];
+    for (const app of [ref.app.createApp(deps), createApp(deps)]) {
+      const port = await freePort();
+      servers.push(serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }));
+      bases.push(`http://127.0.0.1:${port}`);
+    }
+    const [refBase, ownBase] = bases as [string, string];
+    const { key } = await createApiKey(db, { name: 'bench', tenant: 'bench', scopes: ['read'] });
+
+    console.log(`seeding ${HISTORY_EVENTS.toLocaleString('en')} events ...`);
+    const target = await seedHistory(db, HISTORY_EVENTS);
+
+    const get = async (base: string) => {
+      const res = await fetch(`${base}/v1/deployments/${target}/history?limit=50`, { headers: { authorization: `Bearer ${key}` } });
+      const body = (await res.json()) as { items: unknown[] };
+      if (res.status !== 200 || body.items.length !== 50) throw new Error(`history answered ${res.status}`);
+      return body.items;
+    };
+    // REF's page before and after this tree's: an entry's "when" may cross a threshold
+    // ("1 minute ago" -> "2 minutes ago") between two requests, so it must equal one of them.
+    const [before, ownItems, after] = [await get(refBase), await get(ownBase), await get(refBase)];
+    const json = (x: unknown) => JSON.stringify(x);
+    const differing = ownItems.filter((item, i) => json(item) !== json(before[i]) && json(item) !== json(after[i])).length;
+    console.log(`the first page of 50 entries, ${REF} vs this tree: ${differing === 0 ? 'identical JSON' : `${differing} entries differ`}`);
+
+    // CPU first, in a process that has not yet served thousands of HTTP requests (its garbage
+    // collector then charges the client's share unevenly).
+    await cpuPerCall(database.url, target, ref.events.deploymentHistory);
+
+    const runs: [string, () => Promise<unknown>][] = [
+      [`${REF}: API GET history?limit=50`, () => get(refBase)],
+      ['this tree: API GET history?limit=50', () => get(ownBase)],
+      [`${REF}: the API's page query alone`, () => ref.events.deploymentHistory(db, { deploymentId: target, limit: 50 }, 'readable')],
+      ["this tree: the API's page query alone", () => deploymentHistory(db, { deploymentId: target, limit: 50 }, 'readable')],
+      [`${REF}: psql history(tenant, name, 50)`, () => db`select * from bench_ref.history('bench', 'history-target', 50)`],
+      ['this tree: psql history(tenant, name, 50)', () => db`select * from shipslog.history('bench', 'history-target', 50)`],
+    ];
+    const times = runs.map(() => [] as number[]);
+    for (let i = 0; i < HISTORY_REQUESTS + WARMUP; i++) {
+      // Alternate which tree goes first, so neither always runs right after the other.
+      const order = i % 2 === 0 ? [0, 1, 2, 3, 4, 5] : [1, 0, 3, 2, 5, 4];
+      for (const r of order) {
+        const t0 = performance.now();
+        await runs[r]![1]();
+        if (i >= WARMUP) times[r]!.push(performance.now() - t0);
+      }
+    }
+    const [load] = await readFile('/proc/loadavg', 'utf8').then((s) => s.split(' ')).catch(() => ['?']);
+    console.log(`${HISTORY_REQUESTS} requests each after ${WARMUP} warm-up, interleaved; load average ${load}`);
+    for (let r = 0; r < runs.length; r += 2) {
+      const [a, b] = [times[r]!, times[r + 1]!];
+      const fmt = (t: number[]) => `p50 ${percentile(t, 50).toFixed(2)} ms, p95 ${percentile(t, 95).toFixed(2)} ms`;
+      console.log(`  ${runs[r]![0].padEnd(44)} ${fmt(a)}`);
+      console.log(`  ${runs[r + 1]![0].padEnd(44)} ${fmt(b)}`);
+      const ratio = (p: number) => (percentile(b, p) / percentile(a, p)).toFixed(2);
+      console.log(`  ${'ratio this tree / REF'.padEnd(44)} p50 ${ratio(50)}, p95 ${ratio(95)}`);
+    }
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    await db.end({ timeout: 5 });
+    await database.close();
+    await rm(refDir, { recursive: true, force: true });
+  }
+}
+
+await main();
