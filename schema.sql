@@ -386,6 +386,12 @@ index CREATE INDEX reconcile_runs_deployment_idx ON ONLY shipslog.reconcile_runs
 index CREATE INDEX reconcile_runs_phase_idx ON ONLY shipslog.reconcile_runs USING btree (started_at, phase)
 index CREATE UNIQUE INDEX reconcile_runs_pkey ON ONLY shipslog.reconcile_runs USING btree (id, started_at)
 index CREATE UNIQUE INDEX schema_definitions_pkey ON shipslog.schema_definitions USING btree (id)
+function shipslog.action_severity(action text)
+CREATE OR REPLACE FUNCTION shipslog.action_severity(action text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN CASE action WHEN 'deployment_failed'::text THEN 'error'::text WHEN 'deployment_cancelled'::text THEN 'warning'::text WHEN 'downgraded'::text THEN 'warning'::text WHEN 'approval_denied'::text THEN 'warning'::text WHEN 'approval_expired'::text THEN 'warning'::text WHEN 'gate_failed'::text THEN 'error'::text WHEN 'gate_warned'::text THEN 'warning'::text WHEN 'gate_skipped'::text THEN 'warning'::text WHEN 'rolled_back'::text THEN 'warning'::text WHEN 'rollback_started'::text THEN 'warning'::text WHEN 'rollback_failed'::text THEN 'critical'::text WHEN 'access_denied'::text THEN 'warning'::text WHEN 'security_violation'::text THEN 'critical'::text ELSE CASE WHEN (shipslog.event_category(action) IS NOT NULL) THEN 'info'::text ELSE NULL::text END END
 function shipslog.agent_analytics(p_project_id text, p_from timestamp with time zone, p_to timestamp with time zone, p_recent integer)
 CREATE OR REPLACE FUNCTION shipslog.agent_analytics(p_project_id text, p_from timestamp with time zone, p_to timestamp with time zone, p_recent integer DEFAULT 10)
  RETURNS jsonb
@@ -1057,6 +1063,12 @@ begin
   return created;
 end
 $function$
+function shipslog.event_category(action text)
+CREATE OR REPLACE FUNCTION shipslog.event_category(action text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN CASE action WHEN 'created'::text THEN 'deployment_lifecycle'::text WHEN 'removal_requested'::text THEN 'deployment_lifecycle'::text WHEN 'removed'::text THEN 'deployment_lifecycle'::text WHEN 'restarted'::text THEN 'deployment_lifecycle'::text WHEN 'deployment_started'::text THEN 'deployment_lifecycle'::text WHEN 'deployment_completed'::text THEN 'deployment_lifecycle'::text WHEN 'deployment_failed'::text THEN 'deployment_lifecycle'::text WHEN 'deployment_cancelled'::text THEN 'deployment_lifecycle'::text WHEN 'config_changed'::text THEN 'configuration'::text WHEN 'upgraded'::text THEN 'configuration'::text WHEN 'downgraded'::text THEN 'configuration'::text WHEN 'secrets_rotated'::text THEN 'configuration'::text WHEN 'status_changed'::text THEN 'state_change'::text WHEN 'health_changed'::text THEN 'state_change'::text WHEN 'resources_changed'::text THEN 'state_change'::text WHEN 'approval_requested'::text THEN 'approval_workflow'::text WHEN 'approval_granted'::text THEN 'approval_workflow'::text WHEN 'approval_denied'::text THEN 'approval_workflow'::text WHEN 'approval_expired'::text THEN 'approval_workflow'::text WHEN 'approval_cancelled'::text THEN 'approval_workflow'::text WHEN 'gate_started'::text THEN 'compliance_gate'::text WHEN 'gate_passed'::text THEN 'compliance_gate'::text WHEN 'gate_failed'::text THEN 'compliance_gate'::text WHEN 'gate_warned'::text THEN 'compliance_gate'::text WHEN 'gate_skipped'::text THEN 'compliance_gate'::text WHEN 'rolled_back'::text THEN 'rollback'::text WHEN 'rollback_started'::text THEN 'rollback'::text WHEN 'rollback_completed'::text THEN 'rollback'::text WHEN 'rollback_failed'::text THEN 'rollback'::text WHEN 'access_denied'::text THEN 'security'::text WHEN 'security_violation'::text THEN 'security'::text WHEN 'events_purged'::text THEN 'system'::text ELSE NULL::text END
 function shipslog.event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[])
 CREATE OR REPLACE FUNCTION shipslog.event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[])
  RETURNS TABLE(id bigint, path text[], old_value jsonb, new_value jsonb)
@@ -2476,6 +2488,9 @@ grant DELETE, INSERT, SELECT, UPDATE on table deployments to shipslog_app
 grant DELETE, INSERT, SELECT, UPDATE on table idempotency_keys to shipslog_app
 grant DELETE, SELECT on table agent_messages to shipslog_agent_retention
 grant DELETE, SELECT, UPDATE on table deployments to shipslog_reconciler
+grant EXECUTE on function action_severity(action text) to shipslog_app
+grant EXECUTE on function action_severity(action text) to shipslog_auditor
+grant EXECUTE on function action_severity(action text) to shipslog_reconciler
 grant EXECUTE on function agent_analytics(p_project_id text, p_from timestamp with time zone, p_to timestamp with time zone, p_recent integer) to shipslog_app
 grant EXECUTE on function agent_analytics(p_project_id text, p_from timestamp with time zone, p_to timestamp with time zone, p_recent integer) to shipslog_auditor
 grant EXECUTE on function agent_analytics_scan(p_project_id text, p_from timestamp with time zone, p_to timestamp with time zone, p_recent integer) to shipslog_app
@@ -2522,6 +2537,9 @@ grant EXECUTE on function describe_value(value jsonb) to shipslog_app
 grant EXECUTE on function describe_value(value jsonb) to shipslog_auditor
 grant EXECUTE on function describe_value(value jsonb) to shipslog_reconciler
 grant EXECUTE on function ensure_reconcile_run_partitions(months_ahead integer) to shipslog_reconciler
+grant EXECUTE on function event_category(action text) to shipslog_app
+grant EXECUTE on function event_category(action text) to shipslog_auditor
+grant EXECUTE on function event_category(action text) to shipslog_reconciler
 grant EXECUTE on function event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[]) to shipslog_app
 grant EXECUTE on function event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[]) to shipslog_auditor
 grant EXECUTE on function event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[]) to shipslog_reconciler
@@ -2642,6 +2660,8 @@ grant USAGE on schema shipslog to shipslog_reconciler
 comment on column reconcile_queue.lease_expires_at is 'The lease is held until then (database clock); the holder extends it while it works. After it, another replica may claim the row.'
 comment on column reconcile_queue.lease_holder is 'Worker id of the reconciler replica that holds this deployment (null: nobody). Set with lease_id and lease_expires_at.'
 comment on column reconcile_queue.lease_id is 'One id per claim (a health-check batch shares one over its rows): extensions and the final write name it, so a holder whose lease ran out and was taken over cannot touch the new holder''s.'
+comment on function shipslog.action_severity(text) is 'Default severity (info, warning, error, critical) of an audit action; null for an unknown action.'
+comment on function shipslog.event_category(text) is 'Category of an audit action (deployment_lifecycle, configuration, state_change, approval_workflow, compliance_gate, rollback, security, system); null for an unknown action.'
 comment on table agent_message_daily is 'Daily sums of shipslog.agent_messages per project and model; written only by its triggers.'
 comment on table agent_message_retention_runs is 'Append-only record of agent message retention runs. Written only by shipslog.purge_agent_messages.'
 comment on table agent_messages is 'Audit trail of the agent''s model calls. Finalised once; never changed; deleted only by shipslog.purge_agent_messages past retention.'
