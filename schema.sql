@@ -1645,6 +1645,134 @@ CREATE OR REPLACE FUNCTION shipslog.relative_time(ts timestamp with time zone, n
  IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN ((now_ts - ts) < '00:00:00'::interval) THEN 'in the future'::text WHEN ((now_ts - ts) < '00:00:45'::interval) THEN 'just now'::text WHEN ((now_ts - ts) < '00:01:30'::interval) THEN '1 minute ago'::text WHEN ((now_ts - ts) < '00:45:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (60)::numeric)))::text || ' minutes ago'::text) WHEN ((now_ts - ts) < '01:30:00'::interval) THEN '1 hour ago'::text WHEN ((now_ts - ts) < '22:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (3600)::numeric)))::text || ' hours ago'::text) WHEN ((now_ts - ts) < '36:00:00'::interval) THEN '1 day ago'::text WHEN ((now_ts - ts) < '720:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (86400)::numeric)))::text || ' days ago'::text) WHEN ((now_ts - ts) < '1080:00:00'::interval) THEN '1 month ago'::text WHEN ((now_ts - ts) < '8760:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (2592000)::numeric)))::text || ' months ago'::text) WHEN ((now_ts - ts) < '13140:00:00'::interval) THEN '1 year ago'::text ELSE ((round((EXTRACT(epoch FROM (now_ts - ts)) / (31536000)::numeric)))::text || ' years ago'::text) END
 aggregate shipslog.replay_state(jsonb, jsonb) sfunc shipslog.apply_event stype jsonb initcond 
+function shipslog.state_after_event(p_deployment_id uuid, p_chain_index integer)
+CREATE OR REPLACE FUNCTION shipslog.state_after_event(p_deployment_id uuid, p_chain_index integer)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+BEGIN ATOMIC
+ SELECT shipslog.replay_state(e.previous_state, e.new_state ORDER BY e.chain_index) AS replay_state
+    FROM shipslog.deployment_events e
+   WHERE ((e.deployment_id = state_after_event.p_deployment_id) AND (e.chain_index <= state_after_event.p_chain_index));
+END
+function shipslog.state_at(p_deployment_id uuid, p_at timestamp with time zone)
+CREATE OR REPLACE FUNCTION shipslog.state_at(p_deployment_id uuid, p_at timestamp with time zone)
+ RETURNS TABLE(deployment_id uuid, tenant text, name text, chain_index integer, seq bigint, occurred_at timestamp with time zone, action text, state jsonb, head_chain_index integer, matches_current boolean)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  head shipslog.deployment_events;
+  last_event shipslog.deployment_events;
+  live shipslog.deployments;
+  first_at timestamptz;
+begin
+  if p_deployment_id is null or p_at is null then
+    raise exception 'shipslog.state_at() needs a deployment id and a moment'
+      using errcode = '22004',
+            hint = 'select * from shipslog.state_at(''<deployment id>'', ''2026-01-01 12:00Z'');';
+  end if;
+  select e.*
+  into head
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+  order by e.chain_index desc
+  limit 1;
+  if not found then
+    raise exception 'deployment % has no audit history', p_deployment_id
+      using errcode = 'SL060',
+            hint = 'No such deployment, or not one the caller may see (history outlives removal: a removed deployment still has one).';
+  end if;
+  select e.*
+  into last_event
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and e.occurred_at <= p_at
+  order by e.chain_index desc
+  limit 1;
+  if not found then
+    select min(e.occurred_at)
+    into first_at
+    from shipslog.deployment_events as e
+    where e.deployment_id = p_deployment_id;
+    raise exception 'deployment %/% (%) did not exist yet at %: it was created at %',
+        head.tenant, head.name, p_deployment_id, shipslog.iso_utc(p_at), shipslog.iso_utc(first_at)
+      using errcode = 'SL061',
+            hint = 'Ask for a moment at or after its creation.';
+  end if;
+
+  deployment_id := p_deployment_id;
+  tenant := head.tenant;
+  name := head.name;
+  chain_index := last_event.chain_index;
+  seq := last_event.seq;
+  occurred_at := last_event.occurred_at;
+  action := last_event.action;
+  state := shipslog.state_after_event(p_deployment_id, last_event.chain_index);
+  head_chain_index := head.chain_index;
+  if last_event.chain_index = head.chain_index then
+    select d.*
+    into live
+    from shipslog.deployments as d
+    where d.id = p_deployment_id;
+    if found then
+      matches_current := live.chain_length = head.chain_index
+        and live.chain_head is not distinct from head.hash
+        and shipslog.audited_state(live) is not distinct from state;
+    else
+      matches_current := head.action = 'removed' and state is null;
+    end if;
+  end if;
+  return next;
+end
+$function$
+function shipslog.state_diff(p_deployment_id uuid, p_from integer, p_to integer)
+CREATE OR REPLACE FUNCTION shipslog.state_diff(p_deployment_id uuid, p_from integer, p_to integer DEFAULT NULL::integer)
+ RETURNS TABLE(path text, from_value jsonb, to_value jsonb, description text)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  head_index integer;
+  diff record;
+begin
+  select max(e.chain_index)
+  into head_index
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id;
+  if head_index is null then
+    raise exception 'deployment % has no audit history', p_deployment_id
+      using errcode = 'SL060',
+            hint = 'No such deployment, or not one the caller may see (history outlives removal: a removed deployment still has one).';
+  end if;
+  -- COLUMN names the argument at fault, so the API can name its query parameter.
+  if p_from is null or p_from not between 1 and head_index then
+    raise exception 'deployment % has events #1 to #%: #% is not one of them', p_deployment_id, head_index, coalesce(p_from::text, 'null')
+      using errcode = 'SL062',
+            column = 'from',
+            hint = format('Name chain_index values from 1 to %s (its history lists them).', head_index);
+  end if;
+  if p_to is not null and p_to not between 1 and head_index then
+    raise exception 'deployment % has events #1 to #%: #% is not one of them', p_deployment_id, head_index, p_to
+      using errcode = 'SL062',
+            column = 'to',
+            hint = format('Name chain_index values from 1 to %s (its history lists them).', head_index);
+  end if;
+  diff := shipslog.jsonb_diff(
+    coalesce(shipslog.state_after_event(p_deployment_id, p_from), '{}'),
+    coalesce(shipslog.state_after_event(p_deployment_id, coalesce(p_to, head_index)), '{}'));
+  return query
+    select
+      array_to_string(w.path, '.'),
+      w.old_value,
+      w.new_value,
+      shipslog.describe_change(array_to_string(w.path, '.'), w.old_value, w.new_value)
+    from shipslog.event_change_walk(array[0::bigint], array[diff.old_part], array[diff.new_part]) as w
+    order by w.path;
+end
+$function$
 function shipslog.tenant_visible(row_tenant text)
 CREATE OR REPLACE FUNCTION shipslog.tenant_visible(row_tenant text)
  RETURNS boolean
@@ -2559,6 +2687,15 @@ grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts time
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_app
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_auditor
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_reconciler
+grant EXECUTE on function state_after_event(p_deployment_id uuid, p_chain_index integer) to shipslog_app
+grant EXECUTE on function state_after_event(p_deployment_id uuid, p_chain_index integer) to shipslog_auditor
+grant EXECUTE on function state_after_event(p_deployment_id uuid, p_chain_index integer) to shipslog_reconciler
+grant EXECUTE on function state_at(p_deployment_id uuid, p_at timestamp with time zone) to shipslog_app
+grant EXECUTE on function state_at(p_deployment_id uuid, p_at timestamp with time zone) to shipslog_auditor
+grant EXECUTE on function state_at(p_deployment_id uuid, p_at timestamp with time zone) to shipslog_reconciler
+grant EXECUTE on function state_diff(p_deployment_id uuid, p_from integer, p_to integer) to shipslog_app
+grant EXECUTE on function state_diff(p_deployment_id uuid, p_from integer, p_to integer) to shipslog_auditor
+grant EXECUTE on function state_diff(p_deployment_id uuid, p_from integer, p_to integer) to shipslog_reconciler
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_app
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_auditor
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_reconciler
