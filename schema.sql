@@ -13,6 +13,7 @@ table idempotency_keys row level security forced
 table projects row level security forced
 view reconcile_lock_effectiveness
 table reconcile_queue
+view reconcile_recent_failed_runs
 view reconcile_recent_failures
 table reconcile_run_audit row level security forced
 sequence reconcile_run_audit_id_seq
@@ -171,6 +172,19 @@ column reconcile_queue.health_checked_at timestamp with time zone
 column reconcile_queue.lease_holder text
 column reconcile_queue.lease_id uuid
 column reconcile_queue.lease_expires_at timestamp with time zone
+column reconcile_recent_failed_runs.completed_at timestamp with time zone
+column reconcile_recent_failed_runs.started_at timestamp with time zone
+column reconcile_recent_failed_runs.target text
+column reconcile_recent_failed_runs.tenant text
+column reconcile_recent_failed_runs.name text
+column reconcile_recent_failed_runs.generation bigint
+column reconcile_recent_failed_runs.failure_reason text
+column reconcile_recent_failed_runs.failure_message text
+column reconcile_recent_failed_runs.duration_ms integer
+column reconcile_recent_failed_runs.worker_id text
+column reconcile_recent_failed_runs.correlation_id text
+column reconcile_recent_failed_runs.run_id uuid
+column reconcile_recent_failed_runs.deployment_id uuid
 column reconcile_recent_failures.target text
 column reconcile_recent_failures.failures bigint
 column reconcile_recent_failures.deployments bigint
@@ -374,17 +388,26 @@ index CREATE UNIQUE INDEX projects_tenant_id_key ON shipslog.projects USING btre
 index CREATE INDEX reconcile_queue_health_idx ON shipslog.reconcile_queue USING btree (health_checked_at NULLS FIRST)
 index CREATE INDEX reconcile_queue_lease_idx ON shipslog.reconcile_queue USING btree (lease_id) WHERE (lease_id IS NOT NULL)
 index CREATE UNIQUE INDEX reconcile_queue_pkey ON shipslog.reconcile_queue USING btree (deployment_id)
+index CREATE INDEX reconcile_run_audit_deployment_idx ON shipslog.reconcile_run_audit USING btree (deployment_id, recorded_at DESC)
 index CREATE UNIQUE INDEX reconcile_run_audit_pkey ON shipslog.reconcile_run_audit USING btree (id)
+index CREATE INDEX reconcile_run_audit_recorded_at_idx ON shipslog.reconcile_run_audit USING btree (recorded_at)
 index CREATE INDEX reconcile_run_audit_run_idx ON shipslog.reconcile_run_audit USING btree (run_id)
 index CREATE UNIQUE INDEX reconcile_run_audit_transition_key ON shipslog.reconcile_run_audit USING btree (transition_id)
+index CREATE INDEX reconcile_run_audit_worker_idx ON shipslog.reconcile_run_audit USING btree (worker_id, recorded_at DESC)
 index CREATE UNIQUE INDEX reconcile_run_transitions_pkey ON shipslog.reconcile_run_transitions USING btree (id)
 index CREATE INDEX reconcile_run_transitions_run_idx ON shipslog.reconcile_run_transitions USING btree (run_id, id)
+index CREATE INDEX reconcile_runs_default_completed_at_idx ON shipslog.reconcile_runs_default USING btree (completed_at DESC) WHERE (phase = 'Failed'::text)
 index CREATE INDEX reconcile_runs_default_deployment_id_started_at_idx ON shipslog.reconcile_runs_default USING btree (deployment_id, started_at DESC)
 index CREATE UNIQUE INDEX reconcile_runs_default_pkey ON shipslog.reconcile_runs_default USING btree (id, started_at)
 index CREATE INDEX reconcile_runs_default_started_at_phase_idx ON shipslog.reconcile_runs_default USING btree (started_at, phase)
+index CREATE INDEX reconcile_runs_default_target_completed_at_idx ON shipslog.reconcile_runs_default USING btree (target, completed_at DESC) WHERE (phase = 'Failed'::text)
+index CREATE INDEX reconcile_runs_default_worker_id_started_at_idx ON shipslog.reconcile_runs_default USING btree (worker_id, started_at DESC)
 index CREATE INDEX reconcile_runs_deployment_idx ON ONLY shipslog.reconcile_runs USING btree (deployment_id, started_at DESC)
+index CREATE INDEX reconcile_runs_failed_idx ON ONLY shipslog.reconcile_runs USING btree (completed_at DESC) WHERE (phase = 'Failed'::text)
+index CREATE INDEX reconcile_runs_failed_target_idx ON ONLY shipslog.reconcile_runs USING btree (target, completed_at DESC) WHERE (phase = 'Failed'::text)
 index CREATE INDEX reconcile_runs_phase_idx ON ONLY shipslog.reconcile_runs USING btree (started_at, phase)
 index CREATE UNIQUE INDEX reconcile_runs_pkey ON ONLY shipslog.reconcile_runs USING btree (id, started_at)
+index CREATE INDEX reconcile_runs_worker_idx ON ONLY shipslog.reconcile_runs USING btree (worker_id, started_at DESC)
 index CREATE UNIQUE INDEX schema_definitions_pkey ON shipslog.schema_definitions USING btree (id)
 function shipslog.agent_analytics(p_project_id text, p_from timestamp with time zone, p_to timestamp with time zone, p_recent integer)
 CREATE OR REPLACE FUNCTION shipslog.agent_analytics(p_project_id text, p_from timestamp with time zone, p_to timestamp with time zone, p_recent integer DEFAULT 10)
@@ -1571,6 +1594,29 @@ begin
   return errors;
 end
 $function$
+function shipslog.reconcile_failed_runs(p_since timestamp with time zone, p_until timestamp with time zone, p_target text)
+CREATE OR REPLACE FUNCTION shipslog.reconcile_failed_runs(p_since timestamp with time zone DEFAULT (now() - '24:00:00'::interval), p_until timestamp with time zone DEFAULT 'infinity'::timestamp with time zone, p_target text DEFAULT NULL::text)
+ RETURNS TABLE(completed_at timestamp with time zone, started_at timestamp with time zone, target text, tenant text, name text, generation bigint, failure_reason text, failure_message text, duration_ms integer, worker_id text, correlation_id text, run_id uuid, deployment_id uuid)
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+BEGIN ATOMIC
+ SELECT r.completed_at,
+     r.started_at,
+     r.target,
+     r.tenant,
+     r.name,
+     r.generation,
+     r.failure_reason,
+     r.failure_message,
+     r.duration_ms,
+     r.worker_id,
+     r.correlation_id,
+     r.id,
+     r.deployment_id
+    FROM shipslog.reconcile_runs r
+   WHERE ((r.phase = 'Failed'::text) AND (r.completed_at >= reconcile_failed_runs.p_since) AND (r.completed_at < reconcile_failed_runs.p_until) AND ((reconcile_failed_runs.p_target IS NULL) OR (r.target = reconcile_failed_runs.p_target)))
+   ORDER BY r.completed_at DESC, r.id;
+END
 function shipslog.record_api_key_use(p_key_hash bytea)
 CREATE OR REPLACE FUNCTION shipslog.record_api_key_use(p_key_hash bytea)
  RETURNS void
@@ -2532,6 +2578,21 @@ view reconcile_lock_effectiveness as
     round(100.0 * count(*)::numeric / sum(count(*)) OVER (), 2) AS percent_of_runs
    FROM recent
   GROUP BY skip_reason;
+view reconcile_recent_failed_runs as
+ SELECT completed_at,
+    started_at,
+    target,
+    tenant,
+    name,
+    generation,
+    failure_reason,
+    failure_message,
+    duration_ms,
+    worker_id,
+    correlation_id,
+    run_id,
+    deployment_id
+   FROM shipslog.reconcile_failed_runs() f(completed_at, started_at, target, tenant, name, generation, failure_reason, failure_message, duration_ms, worker_id, correlation_id, run_id, deployment_id);
 view reconcile_recent_failures as
  SELECT target,
     count(*) AS failures,
@@ -2539,8 +2600,7 @@ view reconcile_recent_failures as
     max(completed_at) AS last_failure_at,
     (array_agg(failure_reason ORDER BY completed_at DESC))[1] AS last_failure_reason,
     (array_agg(failure_message ORDER BY completed_at DESC))[1] AS last_failure_message
-   FROM shipslog.reconcile_runs r
-  WHERE phase = 'Failed'::text AND started_at > (now() - '24:00:00'::interval)
+   FROM shipslog.reconcile_failed_runs() f(completed_at, started_at, target, tenant, name, generation, failure_reason, failure_message, duration_ms, worker_id, correlation_id, run_id, deployment_id)
   GROUP BY target;
 view reconcile_success_rate as
  SELECT target,
@@ -2679,6 +2739,8 @@ grant EXECUTE on function readable_events(events shipslog.deployment_events[]) t
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_app
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_auditor
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_reconciler
+grant EXECUTE on function reconcile_failed_runs(p_since timestamp with time zone, p_until timestamp with time zone, p_target text) to shipslog_auditor
+grant EXECUTE on function reconcile_failed_runs(p_since timestamp with time zone, p_until timestamp with time zone, p_target text) to shipslog_reconciler
 grant EXECUTE on function record_api_key_use(p_key_hash bytea) to shipslog_app
 grant EXECUTE on function register_project(p_tenant text, p_project_id text) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_app
@@ -2749,6 +2811,8 @@ grant SELECT on view agent_message_deployment_changes to shipslog_app
 grant SELECT on view agent_message_deployment_changes to shipslog_auditor
 grant SELECT on view reconcile_lock_effectiveness to shipslog_auditor
 grant SELECT on view reconcile_lock_effectiveness to shipslog_reconciler
+grant SELECT on view reconcile_recent_failed_runs to shipslog_auditor
+grant SELECT on view reconcile_recent_failed_runs to shipslog_reconciler
 grant SELECT on view reconcile_recent_failures to shipslog_auditor
 grant SELECT on view reconcile_recent_failures to shipslog_reconciler
 grant SELECT on view reconcile_success_rate to shipslog_auditor

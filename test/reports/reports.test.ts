@@ -289,6 +289,10 @@ const checks: Record<string, (file: string) => Promise<void>> = {
     expect(pick(rows, 'tenant', 'name', 'generation', 'target', 'failure_reason', 'failure_message', 'worker_id', 'deployment_id'))
       .toEqual([['acme', 'orders-db', '1', 'prod/acme', 'ApplyFailed', 'quota exceeded', 'replica-1', ids.orders]]);
     expect(await report(file, { deployment: 'globex/web' })).toEqual([]);
+    expect(pick(await report(file, { target: 'prod/acme' }), 'name', 'failure_reason')).toEqual([['orders-db', 'ApplyFailed']]);
+    expect(await report(file, { target: 'prod/globex' })).toEqual([]);
+    expect(await report(file, { from: '2999-01-01' })).toEqual([]);
+    expect(Date.parse(rows[0]!.completed_at!)).toBeGreaterThanOrEqual(Date.parse(rows[0]!.started_at!));
   },
   'reconcile-success-rate.sql': async (file) => {
     expect(pick(await report(file), 'target', 'runs', 'completed', 'failed', 'skipped', 'success_percent')).toEqual([
