@@ -119,6 +119,8 @@ export async function startRun(deps: RunDeps, tx: Tx, d: QueuedDeployment): Prom
     throw inserted.reason;
   }
   if (abandonedRuns.status === 'rejected') throw abandonedRuns.reason;
+  // Each abandoned run ends Failed / WorkerLost: one audit record each, once the claim commits.
+  if (abandonedRuns.value > 0) deps.metrics.auditRecords.inc({ phase: 'Failed', outcome: 'Failed' }, abandonedRuns.value);
   if (abandonedRuns.value > 0) deps.log.warn({ deploymentId: d.id, abandoned: abandonedRuns.value }, 'took over a deployment whose previous run never finished');
   return { runId, started, rendered, renderError };
 }
@@ -156,7 +158,10 @@ export async function workUnderLease(
     // Known lost (an extension found it gone, or the reconciler is stopping): the database
     // would refuse the result, or (stopping) the replica is going away; record nothing.
     if (lease.lost) throw new LeaseLostError(`the reconcile lease is lost: ${lease.lost}`);
+    const recording = performance.now();
     await record(deps, d, runId, decision, lease.id);
+    deps.metrics.auditRecordDuration.observe((performance.now() - recording) / 1000);
+    deps.metrics.auditRecords.inc({ phase: decision.phase, outcome: decision.outcome });
   } catch (err) {
     if (!(err instanceof LeaseLostError)) {
       deps.metrics.auditRecordErrors.inc({ stage: 'result' });
@@ -164,8 +169,17 @@ export async function workUnderLease(
     }
     deps.metrics.leasesLost.inc();
     deps.log.warn({ ...logFields, err: err.message }, 'reconcile lease lost before the result was recorded: recorded nothing, the next holder applies this generation');
+    const recording = performance.now();
     await failOwnRun(deps.db, runId, 'LeaseLost', `the lease on this deployment ran out before the run could record its result (${err.message}); the next holder applies generation ${d.generation}`)
-      .catch((e: unknown) => deps.log.warn({ ...logFields, err: String(e) }, 'could not mark the run LeaseLost'));
+      .then((failed) => {
+        if (!failed) return; // the next holder failed it already (WorkerLost) and counted it
+        deps.metrics.auditRecordDuration.observe((performance.now() - recording) / 1000);
+        deps.metrics.auditRecords.inc({ phase: 'Failed', outcome: 'Failed' });
+      })
+      .catch((e: unknown) => {
+        deps.metrics.auditRecordErrors.inc({ stage: 'result' });
+        deps.log.warn({ ...logFields, err: String(e) }, 'could not mark the run LeaseLost');
+      });
     return { runId, outcome: 'LeaseLost' };
   }
   const seconds = (performance.now() - run.started) / 1000;
