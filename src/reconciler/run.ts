@@ -83,6 +83,8 @@ export interface StartedRun {
   started: number;
   rendered: Rendered | null;
   renderError: unknown;
+  /** Runs a previous holder left Running, failed here as WorkerLost (each one a run-audit record once the claim commits). */
+  abandoned: number;
 }
 
 /**
@@ -119,10 +121,8 @@ export async function startRun(deps: RunDeps, tx: Tx, d: QueuedDeployment): Prom
     throw inserted.reason;
   }
   if (abandonedRuns.status === 'rejected') throw abandonedRuns.reason;
-  // Each abandoned run ends Failed / WorkerLost: one audit record each, once the claim commits.
-  if (abandonedRuns.value > 0) deps.metrics.auditRecords.inc({ phase: 'Failed', outcome: 'Failed' }, abandonedRuns.value);
   if (abandonedRuns.value > 0) deps.log.warn({ deploymentId: d.id, abandoned: abandonedRuns.value }, 'took over a deployment whose previous run never finished');
-  return { runId, started, rendered, renderError };
+  return { runId, started, rendered, renderError, abandoned: abandonedRuns.value };
 }
 
 /**
@@ -137,6 +137,8 @@ export async function workUnderLease(
   deps: RunDeps, d: QueuedDeployment, run: StartedRun, lease: Lease, stopExtending: () => Promise<void>,
 ): Promise<{ runId: string; outcome: RunOutcome | 'LeaseLost' }> {
   const { runId, rendered, renderError } = run;
+  // The claim has committed: the WorkerLost results it wrote are recorded.
+  if (run.abandoned > 0) deps.metrics.auditRecords.inc({ phase: 'Failed', outcome: 'Failed' }, run.abandoned);
   const kube = deps.kube ? fencedKube(deps.kube, lease) : null;
   let decision: Decision;
   if (d.deletion_requested_at !== null) decision = await removalPath(kube, d);
