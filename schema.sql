@@ -13,6 +13,7 @@ table idempotency_keys row level security forced
 table projects row level security forced
 view reconcile_lock_effectiveness
 table reconcile_queue
+view reconcile_recent_failed_runs
 view reconcile_recent_failures
 table reconcile_run_audit row level security forced
 sequence reconcile_run_audit_id_seq
@@ -171,6 +172,19 @@ column reconcile_queue.health_checked_at timestamp with time zone
 column reconcile_queue.lease_holder text
 column reconcile_queue.lease_id uuid
 column reconcile_queue.lease_expires_at timestamp with time zone
+column reconcile_recent_failed_runs.completed_at timestamp with time zone
+column reconcile_recent_failed_runs.started_at timestamp with time zone
+column reconcile_recent_failed_runs.target text
+column reconcile_recent_failed_runs.tenant text
+column reconcile_recent_failed_runs.name text
+column reconcile_recent_failed_runs.generation bigint
+column reconcile_recent_failed_runs.failure_reason text
+column reconcile_recent_failed_runs.failure_message text
+column reconcile_recent_failed_runs.duration_ms integer
+column reconcile_recent_failed_runs.worker_id text
+column reconcile_recent_failed_runs.correlation_id text
+column reconcile_recent_failed_runs.run_id uuid
+column reconcile_recent_failed_runs.deployment_id uuid
 column reconcile_recent_failures.target text
 column reconcile_recent_failures.failures bigint
 column reconcile_recent_failures.deployments bigint
@@ -374,17 +388,26 @@ index CREATE UNIQUE INDEX projects_tenant_id_key ON shipslog.projects USING btre
 index CREATE INDEX reconcile_queue_health_idx ON shipslog.reconcile_queue USING btree (health_checked_at NULLS FIRST)
 index CREATE INDEX reconcile_queue_lease_idx ON shipslog.reconcile_queue USING btree (lease_id) WHERE (lease_id IS NOT NULL)
 index CREATE UNIQUE INDEX reconcile_queue_pkey ON shipslog.reconcile_queue USING btree (deployment_id)
+index CREATE INDEX reconcile_run_audit_deployment_idx ON shipslog.reconcile_run_audit USING btree (deployment_id, recorded_at DESC)
 index CREATE UNIQUE INDEX reconcile_run_audit_pkey ON shipslog.reconcile_run_audit USING btree (id)
+index CREATE INDEX reconcile_run_audit_recorded_at_idx ON shipslog.reconcile_run_audit USING btree (recorded_at)
 index CREATE INDEX reconcile_run_audit_run_idx ON shipslog.reconcile_run_audit USING btree (run_id)
 index CREATE UNIQUE INDEX reconcile_run_audit_transition_key ON shipslog.reconcile_run_audit USING btree (transition_id)
+index CREATE INDEX reconcile_run_audit_worker_idx ON shipslog.reconcile_run_audit USING btree (worker_id, recorded_at DESC)
 index CREATE UNIQUE INDEX reconcile_run_transitions_pkey ON shipslog.reconcile_run_transitions USING btree (id)
 index CREATE INDEX reconcile_run_transitions_run_idx ON shipslog.reconcile_run_transitions USING btree (run_id, id)
+index CREATE INDEX reconcile_runs_default_completed_at_idx ON shipslog.reconcile_runs_default USING btree (completed_at DESC) WHERE (phase = 'Failed'::text)
 index CREATE INDEX reconcile_runs_default_deployment_id_started_at_idx ON shipslog.reconcile_runs_default USING btree (deployment_id, started_at DESC)
 index CREATE UNIQUE INDEX reconcile_runs_default_pkey ON shipslog.reconcile_runs_default USING btree (id, started_at)
 index CREATE INDEX reconcile_runs_default_started_at_phase_idx ON shipslog.reconcile_runs_default USING btree (started_at, phase)
+index CREATE INDEX reconcile_runs_default_target_completed_at_idx ON shipslog.reconcile_runs_default USING btree (target, completed_at DESC) WHERE (phase = 'Failed'::text)
+index CREATE INDEX reconcile_runs_default_worker_id_started_at_idx ON shipslog.reconcile_runs_default USING btree (worker_id, started_at DESC)
 index CREATE INDEX reconcile_runs_deployment_idx ON ONLY shipslog.reconcile_runs USING btree (deployment_id, started_at DESC)
+index CREATE INDEX reconcile_runs_failed_idx ON ONLY shipslog.reconcile_runs USING btree (completed_at DESC) WHERE (phase = 'Failed'::text)
+index CREATE INDEX reconcile_runs_failed_target_idx ON ONLY shipslog.reconcile_runs USING btree (target, completed_at DESC) WHERE (phase = 'Failed'::text)
 index CREATE INDEX reconcile_runs_phase_idx ON ONLY shipslog.reconcile_runs USING btree (started_at, phase)
 index CREATE UNIQUE INDEX reconcile_runs_pkey ON ONLY shipslog.reconcile_runs USING btree (id, started_at)
+index CREATE INDEX reconcile_runs_worker_idx ON ONLY shipslog.reconcile_runs USING btree (worker_id, started_at DESC)
 index CREATE UNIQUE INDEX schema_definitions_pkey ON shipslog.schema_definitions USING btree (id)
 function shipslog.action_severity(action text)
 CREATE OR REPLACE FUNCTION shipslog.action_severity(action text)
@@ -1552,6 +1575,29 @@ begin
   return coalesce(errors, '{}');
 end
 $function$
+function shipslog.reconcile_failed_runs(p_since timestamp with time zone, p_until timestamp with time zone, p_target text)
+CREATE OR REPLACE FUNCTION shipslog.reconcile_failed_runs(p_since timestamp with time zone DEFAULT (now() - '24:00:00'::interval), p_until timestamp with time zone DEFAULT 'infinity'::timestamp with time zone, p_target text DEFAULT NULL::text)
+ RETURNS TABLE(completed_at timestamp with time zone, started_at timestamp with time zone, target text, tenant text, name text, generation bigint, failure_reason text, failure_message text, duration_ms integer, worker_id text, correlation_id text, run_id uuid, deployment_id uuid)
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+BEGIN ATOMIC
+ SELECT r.completed_at,
+     r.started_at,
+     r.target,
+     r.tenant,
+     r.name,
+     r.generation,
+     r.failure_reason,
+     r.failure_message,
+     r.duration_ms,
+     r.worker_id,
+     r.correlation_id,
+     r.id,
+     r.deployment_id
+    FROM shipslog.reconcile_runs r
+   WHERE ((r.phase = 'Failed'::text) AND (r.completed_at >= reconcile_failed_runs.p_since) AND (r.completed_at < reconcile_failed_runs.p_until) AND ((reconcile_failed_runs.p_target IS NULL) OR (r.target = reconcile_failed_runs.p_target)))
+   ORDER BY r.completed_at DESC, r.id;
+END
 function shipslog.record_api_key_use(p_key_hash bytea)
 CREATE OR REPLACE FUNCTION shipslog.record_api_key_use(p_key_hash bytea)
  RETURNS void
@@ -1626,6 +1672,134 @@ CREATE OR REPLACE FUNCTION shipslog.relative_time(ts timestamp with time zone, n
  IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN ((now_ts - ts) < '00:00:00'::interval) THEN 'in the future'::text WHEN ((now_ts - ts) < '00:00:45'::interval) THEN 'just now'::text WHEN ((now_ts - ts) < '00:01:30'::interval) THEN '1 minute ago'::text WHEN ((now_ts - ts) < '00:45:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (60)::numeric)))::text || ' minutes ago'::text) WHEN ((now_ts - ts) < '01:30:00'::interval) THEN '1 hour ago'::text WHEN ((now_ts - ts) < '22:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (3600)::numeric)))::text || ' hours ago'::text) WHEN ((now_ts - ts) < '36:00:00'::interval) THEN '1 day ago'::text WHEN ((now_ts - ts) < '720:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (86400)::numeric)))::text || ' days ago'::text) WHEN ((now_ts - ts) < '1080:00:00'::interval) THEN '1 month ago'::text WHEN ((now_ts - ts) < '8760:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (2592000)::numeric)))::text || ' months ago'::text) WHEN ((now_ts - ts) < '13140:00:00'::interval) THEN '1 year ago'::text ELSE ((round((EXTRACT(epoch FROM (now_ts - ts)) / (31536000)::numeric)))::text || ' years ago'::text) END
 aggregate shipslog.replay_state(jsonb, jsonb) sfunc shipslog.apply_event stype jsonb initcond 
+function shipslog.state_after_event(p_deployment_id uuid, p_chain_index integer)
+CREATE OR REPLACE FUNCTION shipslog.state_after_event(p_deployment_id uuid, p_chain_index integer)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+BEGIN ATOMIC
+ SELECT shipslog.replay_state(e.previous_state, e.new_state ORDER BY e.chain_index) AS replay_state
+    FROM shipslog.deployment_events e
+   WHERE ((e.deployment_id = state_after_event.p_deployment_id) AND (e.chain_index <= state_after_event.p_chain_index));
+END
+function shipslog.state_at(p_deployment_id uuid, p_at timestamp with time zone)
+CREATE OR REPLACE FUNCTION shipslog.state_at(p_deployment_id uuid, p_at timestamp with time zone)
+ RETURNS TABLE(deployment_id uuid, tenant text, name text, chain_index integer, seq bigint, occurred_at timestamp with time zone, action text, state jsonb, head_chain_index integer, matches_current boolean)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  head shipslog.deployment_events;
+  last_event shipslog.deployment_events;
+  live shipslog.deployments;
+  first_at timestamptz;
+begin
+  if p_deployment_id is null or p_at is null then
+    raise exception 'shipslog.state_at() needs a deployment id and a moment'
+      using errcode = '22004',
+            hint = 'select * from shipslog.state_at(''<deployment id>'', ''2026-01-01 12:00Z'');';
+  end if;
+  select e.*
+  into head
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+  order by e.chain_index desc
+  limit 1;
+  if not found then
+    raise exception 'deployment % has no audit history', p_deployment_id
+      using errcode = 'SL060',
+            hint = 'No such deployment, or not one the caller may see (history outlives removal: a removed deployment still has one).';
+  end if;
+  select e.*
+  into last_event
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and e.occurred_at <= p_at
+  order by e.chain_index desc
+  limit 1;
+  if not found then
+    select min(e.occurred_at)
+    into first_at
+    from shipslog.deployment_events as e
+    where e.deployment_id = p_deployment_id;
+    raise exception 'deployment %/% (%) did not exist yet at %: it was created at %',
+        head.tenant, head.name, p_deployment_id, shipslog.iso_utc(p_at), shipslog.iso_utc(first_at)
+      using errcode = 'SL061',
+            hint = 'Ask for a moment at or after its creation.';
+  end if;
+
+  deployment_id := p_deployment_id;
+  tenant := head.tenant;
+  name := head.name;
+  chain_index := last_event.chain_index;
+  seq := last_event.seq;
+  occurred_at := last_event.occurred_at;
+  action := last_event.action;
+  state := shipslog.state_after_event(p_deployment_id, last_event.chain_index);
+  head_chain_index := head.chain_index;
+  if last_event.chain_index = head.chain_index then
+    select d.*
+    into live
+    from shipslog.deployments as d
+    where d.id = p_deployment_id;
+    if found then
+      matches_current := live.chain_length = head.chain_index
+        and live.chain_head is not distinct from head.hash
+        and shipslog.audited_state(live) is not distinct from state;
+    else
+      matches_current := head.action = 'removed' and state is null;
+    end if;
+  end if;
+  return next;
+end
+$function$
+function shipslog.state_diff(p_deployment_id uuid, p_from integer, p_to integer)
+CREATE OR REPLACE FUNCTION shipslog.state_diff(p_deployment_id uuid, p_from integer, p_to integer DEFAULT NULL::integer)
+ RETURNS TABLE(path text, from_value jsonb, to_value jsonb, description text)
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  head_index integer;
+  diff record;
+begin
+  select max(e.chain_index)
+  into head_index
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id;
+  if head_index is null then
+    raise exception 'deployment % has no audit history', p_deployment_id
+      using errcode = 'SL060',
+            hint = 'No such deployment, or not one the caller may see (history outlives removal: a removed deployment still has one).';
+  end if;
+  -- COLUMN names the argument at fault, so the API can name its query parameter.
+  if p_from is null or p_from not between 1 and head_index then
+    raise exception 'deployment % has events #1 to #%: #% is not one of them', p_deployment_id, head_index, coalesce(p_from::text, 'null')
+      using errcode = 'SL062',
+            column = 'from',
+            hint = format('Name chain_index values from 1 to %s (its history lists them).', head_index);
+  end if;
+  if p_to is not null and p_to not between 1 and head_index then
+    raise exception 'deployment % has events #1 to #%: #% is not one of them', p_deployment_id, head_index, p_to
+      using errcode = 'SL062',
+            column = 'to',
+            hint = format('Name chain_index values from 1 to %s (its history lists them).', head_index);
+  end if;
+  diff := shipslog.jsonb_diff(
+    coalesce(shipslog.state_after_event(p_deployment_id, p_from), '{}'),
+    coalesce(shipslog.state_after_event(p_deployment_id, coalesce(p_to, head_index)), '{}'));
+  return query
+    select
+      array_to_string(w.path, '.'),
+      w.old_value,
+      w.new_value,
+      shipslog.describe_change(array_to_string(w.path, '.'), w.old_value, w.new_value)
+    from shipslog.event_change_walk(array[0::bigint], array[diff.old_part], array[diff.new_part]) as w
+    order by w.path;
+end
+$function$
 function shipslog.tenant_visible(row_tenant text)
 CREATE OR REPLACE FUNCTION shipslog.tenant_visible(row_tenant text)
  RETURNS boolean
@@ -2434,6 +2608,21 @@ view reconcile_lock_effectiveness as
     round(100.0 * count(*)::numeric / sum(count(*)) OVER (), 2) AS percent_of_runs
    FROM recent
   GROUP BY skip_reason;
+view reconcile_recent_failed_runs as
+ SELECT completed_at,
+    started_at,
+    target,
+    tenant,
+    name,
+    generation,
+    failure_reason,
+    failure_message,
+    duration_ms,
+    worker_id,
+    correlation_id,
+    run_id,
+    deployment_id
+   FROM shipslog.reconcile_failed_runs() f(completed_at, started_at, target, tenant, name, generation, failure_reason, failure_message, duration_ms, worker_id, correlation_id, run_id, deployment_id);
 view reconcile_recent_failures as
  SELECT target,
     count(*) AS failures,
@@ -2441,8 +2630,7 @@ view reconcile_recent_failures as
     max(completed_at) AS last_failure_at,
     (array_agg(failure_reason ORDER BY completed_at DESC))[1] AS last_failure_reason,
     (array_agg(failure_message ORDER BY completed_at DESC))[1] AS last_failure_message
-   FROM shipslog.reconcile_runs r
-  WHERE phase = 'Failed'::text AND started_at > (now() - '24:00:00'::interval)
+   FROM shipslog.reconcile_failed_runs() f(completed_at, started_at, target, tenant, name, generation, failure_reason, failure_message, duration_ms, worker_id, correlation_id, run_id, deployment_id)
   GROUP BY target;
 view reconcile_success_rate as
  SELECT target,
@@ -2587,6 +2775,8 @@ grant EXECUTE on function readable_events(events shipslog.deployment_events[]) t
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_app
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_auditor
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_reconciler
+grant EXECUTE on function reconcile_failed_runs(p_since timestamp with time zone, p_until timestamp with time zone, p_target text) to shipslog_auditor
+grant EXECUTE on function reconcile_failed_runs(p_since timestamp with time zone, p_until timestamp with time zone, p_target text) to shipslog_reconciler
 grant EXECUTE on function record_api_key_use(p_key_hash bytea) to shipslog_app
 grant EXECUTE on function register_project(p_tenant text, p_project_id text) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_app
@@ -2595,6 +2785,15 @@ grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts time
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_app
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_auditor
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_reconciler
+grant EXECUTE on function state_after_event(p_deployment_id uuid, p_chain_index integer) to shipslog_app
+grant EXECUTE on function state_after_event(p_deployment_id uuid, p_chain_index integer) to shipslog_auditor
+grant EXECUTE on function state_after_event(p_deployment_id uuid, p_chain_index integer) to shipslog_reconciler
+grant EXECUTE on function state_at(p_deployment_id uuid, p_at timestamp with time zone) to shipslog_app
+grant EXECUTE on function state_at(p_deployment_id uuid, p_at timestamp with time zone) to shipslog_auditor
+grant EXECUTE on function state_at(p_deployment_id uuid, p_at timestamp with time zone) to shipslog_reconciler
+grant EXECUTE on function state_diff(p_deployment_id uuid, p_from integer, p_to integer) to shipslog_app
+grant EXECUTE on function state_diff(p_deployment_id uuid, p_from integer, p_to integer) to shipslog_auditor
+grant EXECUTE on function state_diff(p_deployment_id uuid, p_from integer, p_to integer) to shipslog_reconciler
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_app
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_auditor
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_reconciler
@@ -2648,6 +2847,8 @@ grant SELECT on view agent_message_deployment_changes to shipslog_app
 grant SELECT on view agent_message_deployment_changes to shipslog_auditor
 grant SELECT on view reconcile_lock_effectiveness to shipslog_auditor
 grant SELECT on view reconcile_lock_effectiveness to shipslog_reconciler
+grant SELECT on view reconcile_recent_failed_runs to shipslog_auditor
+grant SELECT on view reconcile_recent_failed_runs to shipslog_reconciler
 grant SELECT on view reconcile_recent_failures to shipslog_auditor
 grant SELECT on view reconcile_recent_failures to shipslog_reconciler
 grant SELECT on view reconcile_success_rate to shipslog_auditor

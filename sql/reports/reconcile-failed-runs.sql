@@ -1,12 +1,15 @@
--- Which reconcile runs failed, for which deployment, and why? Each failed run started in
--- [from, to), newest first: the deployment and the generation it tried to apply, the
--- target, the failure's reason and message, the replica (worker_id) and the run's id,
--- which is also its correlation id in the reconciler's logs.
+-- Which reconcile runs failed, for which deployment, and why? Each run that failed in
+-- [from, to), newest failure first (shipslog.reconcile_failed_runs: seed 004's "recent
+-- failures by target resource" as rows; reconcile-failures.sql is the same grouped by
+-- target): when it failed and started, the target, the deployment and the generation it
+-- tried to apply, the failure's reason and message, how long it ran, the replica
+-- (worker_id), its correlation id and the run's id.
 --
 -- Variables (all optional):
---   from        start, inclusive, any timestamptz text (default: 24 hours ago)  -v from=2025-06-01
---   to          end, exclusive (default: no end)                                -v to=2025-06-08
---   deployment  only TENANT/NAME (default: all)                                 -v deployment=acme/orders-db
+--   from        failed at or after, any timestamptz text (default: 24 hours ago)  -v from=2025-06-01
+--   to          failed before (default: no end)                                  -v to=2025-06-08
+--   target      only this target, <cluster>/<namespace> (default: all)           -v target=https://k8s.example:6443/acme
+--   deployment  only TENANT/NAME (default: all)                                  -v deployment=acme/orders-db
 --
 --   psql -X -v ON_ERROR_STOP=1 -v from=2025-06-01 -f sql/reports/reconcile-failed-runs.sql
 
@@ -18,28 +21,33 @@
 \else
   \set to ''
 \endif
+\if :{?target}
+\else
+  \set target ''
+\endif
 \if :{?deployment}
 \else
   \set deployment ''
 \endif
 
 select
-  r.started_at,
-  r.completed_at,
-  r.tenant,
-  r.name,
-  r.generation,
-  r.target,
-  r.failure_reason,
-  r.failure_message,
-  r.duration_ms,
-  r.worker_id,
-  r.id as run_id,
-  r.deployment_id
-from shipslog.reconcile_runs as r
-where r.phase = 'Failed'
-  and r.started_at >= coalesce(nullif(:'from', '')::timestamptz, now() - interval '24 hours')
-  and r.started_at < coalesce(nullif(:'to', '')::timestamptz, 'infinity')
-  and (:'deployment' = ''
-    or (r.tenant = split_part(:'deployment', '/', 1) and r.name = split_part(:'deployment', '/', 2)))
-order by r.started_at desc, r.id;
+  f.completed_at,
+  f.started_at,
+  f.target,
+  f.tenant,
+  f.name,
+  f.generation,
+  f.failure_reason,
+  f.failure_message,
+  f.duration_ms,
+  f.worker_id,
+  f.correlation_id,
+  f.run_id,
+  f.deployment_id
+from shipslog.reconcile_failed_runs(
+    coalesce(nullif(:'from', '')::timestamptz, now() - interval '24 hours'),
+    coalesce(nullif(:'to', '')::timestamptz, 'infinity'),
+    nullif(:'target', '')) as f
+where :'deployment' = ''
+  or (f.tenant = split_part(:'deployment', '/', 1) and f.name = split_part(:'deployment', '/', 2))
+order by f.completed_at desc, f.run_id;

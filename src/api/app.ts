@@ -37,6 +37,7 @@ import { requestContext } from './request.ts';
 import { registerTools } from './tools.ts';
 import { registerAgentMessages } from './agent-messages.ts';
 import { registerRuns } from './runs.ts';
+import { registerTimeTravel } from './time-travel.ts';
 import { registerUi } from '../ui/index.ts';
 
 export type { App, AppDeps, ApiDeps } from './context.ts';
@@ -46,6 +47,7 @@ const routeModules: ((app: App, deps: ApiDeps) => void)[] = [
   registerHealth,
   registerDeployments,
   registerHistory,
+  registerTimeTravel,
   registerEvents,
   registerTools,
   registerMcp,

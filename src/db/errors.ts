@@ -5,6 +5,7 @@ import postgres from 'postgres';
  * SQLSTATEs in class SL are shipslog's own (see sql/): SL001 append-only,
  * SL002 forged event, SL003 reused deployment id, SL005 TRUNCATE of an audited table (for
  * every role), SL010 immutable field.
+ * SL060-SL062: time travel (sql/audit/65_time_travel.sql).
  * SL301-SL313: agent messages (see sql/agent/ and docs/agent-messages.md).
  */
 export type DomainErrorKind =
@@ -41,6 +42,10 @@ const kindByCode: Record<string, DomainErrorKind> = {
   SL003: 'conflict',
   SL005: 'forbidden', // TRUNCATE of an audited table (sql/audit/15_no_truncate.sql)
   SL010: 'invalid',
+  // Time travel (sql/audit/65_time_travel.sql).
+  SL060: 'not_found', // no audit history (unknown deployment, or another tenant's)
+  SL061: 'not_found', // a moment before the deployment existed
+  SL062: 'invalid', // a chain index outside the chain (the API answers 400 naming the parameter)
   // Agent messages (sql/agent/).
   SL301: 'conflict', // finalised message, other values
   SL302: 'invalid', // identity field of a message changed

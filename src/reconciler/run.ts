@@ -83,6 +83,8 @@ export interface StartedRun {
   started: number;
   rendered: Rendered | null;
   renderError: unknown;
+  /** Runs a previous holder left Running, failed here as WorkerLost (each one a run-audit record once the claim commits). */
+  abandoned: number;
 }
 
 /**
@@ -120,7 +122,7 @@ export async function startRun(deps: RunDeps, tx: Tx, d: QueuedDeployment): Prom
   }
   if (abandonedRuns.status === 'rejected') throw abandonedRuns.reason;
   if (abandonedRuns.value > 0) deps.log.warn({ deploymentId: d.id, abandoned: abandonedRuns.value }, 'took over a deployment whose previous run never finished');
-  return { runId, started, rendered, renderError };
+  return { runId, started, rendered, renderError, abandoned: abandonedRuns.value };
 }
 
 /**
@@ -135,6 +137,8 @@ export async function workUnderLease(
   deps: RunDeps, d: QueuedDeployment, run: StartedRun, lease: Lease, stopExtending: () => Promise<void>,
 ): Promise<{ runId: string; outcome: RunOutcome | 'LeaseLost' }> {
   const { runId, rendered, renderError } = run;
+  // The claim has committed: the WorkerLost results it wrote are recorded.
+  if (run.abandoned > 0) deps.metrics.auditRecords.inc({ phase: 'Failed', outcome: 'Failed' }, run.abandoned);
   const kube = deps.kube ? fencedKube(deps.kube, lease) : null;
   let decision: Decision;
   if (d.deletion_requested_at !== null) decision = await removalPath(kube, d);
@@ -156,7 +160,10 @@ export async function workUnderLease(
     // Known lost (an extension found it gone, or the reconciler is stopping): the database
     // would refuse the result, or (stopping) the replica is going away; record nothing.
     if (lease.lost) throw new LeaseLostError(`the reconcile lease is lost: ${lease.lost}`);
+    const recording = performance.now();
     await record(deps, d, runId, decision, lease.id);
+    deps.metrics.auditRecordDuration.observe((performance.now() - recording) / 1000);
+    deps.metrics.auditRecords.inc({ phase: decision.phase, outcome: decision.outcome });
   } catch (err) {
     if (!(err instanceof LeaseLostError)) {
       deps.metrics.auditRecordErrors.inc({ stage: 'result' });
@@ -164,8 +171,17 @@ export async function workUnderLease(
     }
     deps.metrics.leasesLost.inc();
     deps.log.warn({ ...logFields, err: err.message }, 'reconcile lease lost before the result was recorded: recorded nothing, the next holder applies this generation');
+    const recording = performance.now();
     await failOwnRun(deps.db, runId, 'LeaseLost', `the lease on this deployment ran out before the run could record its result (${err.message}); the next holder applies generation ${d.generation}`)
-      .catch((e: unknown) => deps.log.warn({ ...logFields, err: String(e) }, 'could not mark the run LeaseLost'));
+      .then((failed) => {
+        if (!failed) return; // the next holder failed it already (WorkerLost) and counted it
+        deps.metrics.auditRecordDuration.observe((performance.now() - recording) / 1000);
+        deps.metrics.auditRecords.inc({ phase: 'Failed', outcome: 'Failed' });
+      })
+      .catch((e: unknown) => {
+        deps.metrics.auditRecordErrors.inc({ stage: 'result' });
+        deps.log.warn({ ...logFields, err: String(e) }, 'could not mark the run LeaseLost');
+      });
     return { runId, outcome: 'LeaseLost' };
   }
   const seconds = (performance.now() - run.started) / 1000;

@@ -28,12 +28,20 @@ export async function noteSkip(deps: RunDeps, deploymentId: string, why: 'busy' 
   if (await skipRecorded(deps.db, deploymentId, skipReason, conflicting)) return;
   const d = await readQueued(deps.db, deploymentId);
   if (!d) return;
-  await insertRun(deps.db, {
-    deploymentId, tenant: d.tenant, name: d.name, generation: d.generation, configHash: configHash(d),
-    target: `${deps.kube?.target ?? 'no-cluster'}/${d.tenant}`, phase: 'Skipped',
-    skipReason, conflictingRunId: conflicting,
-    workerId: deps.workerId, correlationId: `skip/${conflicting}`,
-  });
+  const recording = performance.now();
+  try {
+    await insertRun(deps.db, {
+      deploymentId, tenant: d.tenant, name: d.name, generation: d.generation, configHash: configHash(d),
+      target: `${deps.kube?.target ?? 'no-cluster'}/${d.tenant}`, phase: 'Skipped',
+      skipReason, conflictingRunId: conflicting,
+      workerId: deps.workerId, correlationId: `skip/${conflicting}`,
+    });
+  } catch (err) {
+    deps.metrics.auditRecordErrors.inc({ stage: 'skip' });
+    throw err;
+  }
+  deps.metrics.auditRecordDuration.observe((performance.now() - recording) / 1000);
+  deps.metrics.auditRecords.inc({ phase: 'Skipped', outcome: 'Skipped' });
   deps.metrics.runs.inc({ outcome: 'Skipped' });
 }
 

@@ -4,6 +4,7 @@ import { createDb } from '../../src/db/client.ts';
 import { createLog } from '../../src/log.ts';
 import { createReconciler } from '../../src/reconciler/index.ts';
 import { historyCases } from './openapi-cases-history.ts';
+import { timeTravelCases } from './openapi-cases-time-travel.ts';
 import type { RouteKey } from './openapi-check.ts';
 import { missing, newDeployment, type Cases, type Ctx } from './openapi-fixtures.ts';
 
@@ -141,4 +142,4 @@ const operationCases: Cases = {
   },
 };
 
-export const cases = { ...operationCases, ...historyCases } as Record<RouteKey, (x: Ctx) => Promise<Response[]>>;
+export const cases = { ...operationCases, ...historyCases, ...timeTravelCases } as Record<RouteKey, (x: Ctx) => Promise<Response[]>>;

@@ -152,6 +152,57 @@ const checks: Record<string, (file: string) => Promise<void>> = {
     expect(usage.stderr).toContain('needs the deployment');
     expect(usage.stderr).toContain('-v deployment=TENANT/NAME');
   },
+  'deployment-state-at.sql': async (file) => {
+    const field = (rows: Row[], name: string) => rows.find((r) => r.field === name)?.value;
+    const now = await report(file, { deployment: 'acme/orders-db' });
+    expect(pick(now.slice(0, 1), 'tenant', 'name', 'chain_index', 'action', 'head_chain_index', 'matches_current', 'deployment_id'))
+      .toEqual([['acme', 'orders-db', '4', 'config_changed', '4', 't', ids.orders]]);
+    expect([field(now, 'app_version'), field(now, 'config')]).toEqual(['"17"', '{"storage": "32Gi", "replicas": 1}']);
+    // One row per field, and no field holds a secret value (there is none in PostgreSQL).
+    expect(now.map((r) => r.field)).toEqual([...now.map((r) => r.field!)].sort());
+    const [second] = await t.db<{ at: string }[]>`
+      select occurred_at::text as at from shipslog.deployment_events where deployment_id = ${ids.orders!} and chain_index = 2`;
+    const then = await report(file, { deployment: ids.orders!, at: second!.at });
+    expect(pick(then.slice(0, 1), 'chain_index', 'action', 'matches_current')).toEqual([['2', 'config_changed', null]]);
+    expect([field(then, 'app_version'), field(then, 'config')]).toEqual(['"16"', '{"storage": "16Gi", "replicas": 1}']);
+    // globex/web was removed and created again: the incarnation alive at the moment.
+    const [removed] = await t.db<{ at: string }[]>`
+      select occurred_at::text as at from shipslog.deployment_events where deployment_id = ${ids.web1!} and action = 'removed'`;
+    expect(pick(await report(file, { deployment: 'globex/web', at: removed!.at }), 'deployment_id', 'action', 'matches_current', 'field'))
+      .toEqual([[ids.web1, 'removed', 't', null]]);
+    expect(pick((await report(file, { deployment: 'globex/web', at: afterWeb })).slice(0, 1), 'deployment_id', 'action'))
+      .toEqual([[ids.web2, 'created']]);
+    const before = await runPsql(psql, auditorUrl, ['-v', 'deployment=acme/orders-db', '-v', 'at=2001-01-01Z', '-f', path.join(reportsDir, file)]);
+    expect(before.code).not.toBe(0);
+    expect(before.stderr).toMatch(/deployment acme\/orders-db \(.+\) did not exist yet at 2001-01-01T00:00:00.000000Z: it was created at /);
+    const usage = await runPsql(psql, auditorUrl, ['-f', path.join(reportsDir, file)]);
+    expect(usage.code).not.toBe(0);
+    expect(usage.stderr).toContain('-v deployment=TENANT/NAME');
+  },
+  'deployment-diff.sql': async (file) => {
+    const columns = ['path', 'from_value', 'to_value', 'description'];
+    expect(pick(await report(file, { deployment: 'acme/orders-db', from: '1', to: '4' }), ...columns)).toEqual([
+      ['app_version', '"16"', '"17"', 'upgraded 16 -> 17'],
+      ['config.storage', '"8Gi"', '"32Gi"', 'storage: 8Gi -> 32Gi'],
+    ]);
+    // Backwards, and to the last event by default.
+    expect(pick(await report(file, { deployment: 'acme/orders-db', from: '4', to: '2' }), ...columns)).toEqual([
+      ['app_version', '"17"', '"16"', 'downgraded 17 -> 16'],
+      ['config.storage', '"32Gi"', '"16Gi"', 'storage: 32Gi -> 16Gi'],
+    ]);
+    expect(pick(await report(file, { deployment: 'acme/orders-db', from: '3' }), 'path', 'to_value')).toEqual([['config.storage', '"32Gi"']]);
+    // To the removed event: every field goes.
+    const gone = await report(file, { deployment: ids.web1!, from: '1', to: '2' });
+    expect(gone.length).toBeGreaterThan(10);
+    expect(gone.every((r) => r.to_value === null)).toBe(true);
+    expect(pick(gone.filter((r) => r.path === 'recipe'), 'from_value')).toEqual([['"redis"']]);
+    const outside = await runPsql(psql, auditorUrl, ['-v', 'deployment=acme/orders-db', '-v', 'from=9', '-f', path.join(reportsDir, file)]);
+    expect(outside.code).not.toBe(0);
+    expect(outside.stderr).toMatch(/has events #1 to #4: #9 is not one of them/);
+    const usage = await runPsql(psql, auditorUrl, ['-v', 'deployment=acme/orders-db', '-f', path.join(reportsDir, file)]);
+    expect(usage.code).not.toBe(0);
+    expect(usage.stderr).toContain('needs the deployment and from');
+  },
   'changes-in-window.sql': async (file) => {
     const [all] = await t.db<{ n: number }[]>`select count(*)::int as n from shipslog.deployment_events`;
     expect(await report(file)).toHaveLength(all!.n);
@@ -238,6 +289,10 @@ const checks: Record<string, (file: string) => Promise<void>> = {
     expect(pick(rows, 'tenant', 'name', 'generation', 'target', 'failure_reason', 'failure_message', 'worker_id', 'deployment_id'))
       .toEqual([['acme', 'orders-db', '1', 'prod/acme', 'ApplyFailed', 'quota exceeded', 'replica-1', ids.orders]]);
     expect(await report(file, { deployment: 'globex/web' })).toEqual([]);
+    expect(pick(await report(file, { target: 'prod/acme' }), 'name', 'failure_reason')).toEqual([['orders-db', 'ApplyFailed']]);
+    expect(await report(file, { target: 'prod/globex' })).toEqual([]);
+    expect(await report(file, { from: '2999-01-01' })).toEqual([]);
+    expect(Date.parse(rows[0]!.completed_at!)).toBeGreaterThanOrEqual(Date.parse(rows[0]!.started_at!));
   },
   'reconcile-success-rate.sql': async (file) => {
     expect(pick(await report(file), 'target', 'runs', 'completed', 'failed', 'skipped', 'success_percent')).toEqual([
