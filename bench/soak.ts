@@ -16,7 +16,8 @@
 //
 // Bounded: SOAK_SECONDS (default 180) and SOAK_MAX_REQUESTS (default 1,000,000 API requests).
 // SOAK_CONNECTIONS (50), SOAK_SQL_WRITERS (2), SOAK_BULK_ROWS (20), SOAK_BULK_INTERVAL_MS (2000),
-// SOAK_FAULTS (on | off), SOAK_SAMPLE_SECONDS (5), SOAK_IDLE_SECONDS (15: idle RSS before load).
+// SOAK_FAULTS (on | off), SOAK_SAMPLE_SECONDS (5), SOAK_IDLE_SECONDS (15: idle RSS before load),
+// SOAK_NODE_OPTIONS (replaces the image's NODE_OPTIONS for the server), SOAK_SHOW_LOG (print its log).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -31,6 +32,7 @@ import { freePort } from '../src/db/embedded.ts';
 import { urlFor } from '../src/db/logins.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { CrashablePostgres } from '../test/support/crashable-postgres.ts';
+import { parseDockerfile } from '../test/support/image.ts';
 import { startKubeApiTestServer } from '../test/support/kube-api-server.ts';
 import type { SoakAnswer, SoakJob } from './support/soak-clients.ts';
 import { percentile } from './support/database.ts';
@@ -86,6 +88,24 @@ await writeFile(kubeconfig, [
 const port = await freePort();
 const base = `http://127.0.0.1:${port}`;
 
+/**
+ * The memory settings the image runs with (the Dockerfile's ENV NODE_OPTIONS and
+ * MALLOC_ARENA_MAX; deploy/ sets the same): the RSS measured is the shipped configuration's.
+ * SOAK_NODE_OPTIONS replaces NODE_OPTIONS (`SOAK_NODE_OPTIONS=" "` runs with V8's defaults).
+ */
+function imageMemoryEnv(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { op, args } of parseDockerfile(readFileSync('Dockerfile', 'utf8'))) {
+    if (op !== 'ENV') continue;
+    for (const m of args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) {
+      if (m[1] === 'NODE_OPTIONS' || m[1] === 'MALLOC_ARENA_MAX') out[m[1]] = (m[2] as string).replace(/^"|"$/g, '');
+    }
+  }
+  if (env.SOAK_NODE_OPTIONS !== undefined) out.NODE_OPTIONS = env.SOAK_NODE_OPTIONS;
+  return out;
+}
+const memoryEnv = imageMemoryEnv();
+
 let serve: ChildProcess | undefined;
 let serveLogs = '';
 /** `node bin/shipslog.js serve` as `npm start` runs it, on the runtime logins; resolves when ready. */
@@ -100,7 +120,7 @@ async function startServe(): Promise<void> {
       SHIPSLOG_RECONCILER_DATABASE_URL: urlFor(pgServer.url(), reconcilerLogin),
       SHIPSLOG_DATA_DIR: path.join(dir, 'data'),
       KUBECONFIG: kubeconfig,
-      ...(env.SOAK_NODE_OPTIONS ? { NODE_OPTIONS: env.SOAK_NODE_OPTIONS } : {}),
+      ...memoryEnv,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -270,7 +290,7 @@ try {
   for (const o of outages) line(`outage: ${o.fault}: ready again after ${o.readyMs} ms; window ${((o.to - o.from) / 1000).toFixed(1)} s`);
   line(`5xx (or refused/timeout) outside the outage windows: ${fivexx.length} of ${outside.length}`);
   line(`latency of successful API requests outside the outages (client side, ms): p50 ${q(0.5)}, p95 ${q(0.95)}, p99 ${q(0.99)}, max ${ok.at(-1)?.toFixed(0) ?? 'n/a'}`);
-  line(`server RSS: idle ${mb(idleKb)} MB (after ${IDLE_SECONDS} s, before load)`);
+  line(`server RSS (${JSON.stringify(memoryEnv)}): idle ${mb(idleKb)} MB (after ${IDLE_SECONDS} s, before load)`);
   // Per minute of load: the range of the samples (the server's pid changes at its kill -9).
   const perMinute = new Map<number, { pid: number; kb: number }[]>();
   for (const s of samples) {
