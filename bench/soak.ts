@@ -130,11 +130,15 @@ async function startServe(): Promise<void> {
   await untilReady(60_000);
 }
 
+/** When the latest serve first answered at all (its port bound; 503 `starting` until ready). */
+let answeringAt = 0;
 async function untilReady(ms: number): Promise<number> {
   const started = Date.now();
+  answeringAt = 0;
   while (Date.now() < started + ms) {
     if (serve?.exitCode !== null) throw new Error(`serve exited (${serve?.exitCode}):\n${serveLogs.slice(-3000)}`);
     const status = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
+    if (status !== 0) answeringAt ||= Date.now();
     if (status === 200) return Date.now();
     await sleep(50);
   }
@@ -229,7 +233,7 @@ try {
     await new Promise((r) => serve?.once('exit', r));
     await startServe();
     const ready = Date.now();
-    outages.push({ fault: 'kill -9 of shipslog serve, started again at once', from, to: ready + GRACE_MS, readyMs: ready - from });
+    outages.push({ fault: `kill -9 of shipslog serve, started again at once (port bound after ${answeringAt - from} ms)`, from, to: ready + GRACE_MS, readyMs: ready - from });
 
     await at(0.6);
     const down = Date.now();

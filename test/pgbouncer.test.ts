@@ -92,6 +92,7 @@ describe.skipIf(!binary)(binary ? 'through PgBouncer (transaction pooling)' : 't
       Array.from({ length: clients }, (_, c) => createApiKey(t.db, { name: `client-${c}`, tenant: `pgb-${c % tenants}`, scopes: ['read', 'deploy', 'audit'] })),
     );
     const call = async (c: number, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+      requests++;
       const res = await app.request(path, {
         method,
         headers: { authorization: `Bearer ${keys[c]?.key}`, 'x-correlation-id': `corr-${c}`, ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
@@ -101,6 +102,8 @@ describe.skipIf(!binary)(binary ? 'through PgBouncer (transaction pooling)' : 't
     };
 
     const ids: string[] = [];
+    const started = performance.now();
+    let requests = 0;
     const peakServerConnections = { n: 0 };
     let running = true;
     const watcher = (async () => {
@@ -137,6 +140,7 @@ describe.skipIf(!binary)(binary ? 'through PgBouncer (transaction pooling)' : 't
     );
     running = false;
     await watcher;
+    const apiSeconds = (performance.now() - started) / 1000;
 
     // PgBouncer multiplexed: the app login never had more server connections than the pool.
     expect(peakServerConnections.n).toBeGreaterThan(0);
@@ -174,6 +178,11 @@ describe.skipIf(!binary)(binary ? 'through PgBouncer (transaction pooling)' : 't
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(behind, `deployments not applied; reconciler: ${JSON.stringify(reconciler.describe())}`).toBe(0);
+    console.log(
+      `through PgBouncer: ${requests} API requests of ${clients} clients in ${apiSeconds.toFixed(1)} s on at most ${peakServerConnections.n} server connections, ` +
+        `${events.length} events each with its own client's context; reconciler converged ${((performance.now() - started) / 1000 - apiSeconds).toFixed(1)} s after the last request, ` +
+        `${kubeApi.applies().length} applies`,
+    );
     expect(reconciler.describe().listening).toBe(true);
     expect(kubeApi.applies().length).toBeGreaterThanOrEqual(clients);
     expect(await t.db`select * from shipslog.verify_chains()`).toEqual([]);
