@@ -20,7 +20,7 @@ const schema = z.object({
     .optional(),
   // LISTEN needs a session of its own on PostgreSQL itself: when the reconciler's URL goes
   // through a transaction pooler (PgBouncer pool_mode=transaction, `?prepare=false`), this is
-  // a direct URL for its LISTEN connection (the same login; docs/database.md). Unset: LISTEN on
+  // a direct URL for its LISTEN connection (the same login; README "Behind PgBouncer"). Unset: LISTEN on
   // SHIPSLOG_RECONCILER_DATABASE_URL.
   SHIPSLOG_RECONCILER_LISTEN_DATABASE_URL: z
     .string()

@@ -39,7 +39,7 @@ export async function startReconciler(config: Config, databaseUrl: string, kube:
   else if (throughTransactionPooler(databaseUrl)) {
     log.warn(
       'the reconciler\'s URL goes through a transaction pooler (prepare=false) and SHIPSLOG_RECONCILER_LISTEN_DATABASE_URL is not set: ' +
-        'its LISTEN hears no NOTIFY there, so changes are picked up by the 5 s poll; set it to a direct URL to PostgreSQL (docs/database.md)',
+        'its LISTEN hears no NOTIFY there, so changes are picked up by the 5 s poll; set it to a direct URL to PostgreSQL (README "Behind PgBouncer")',
     );
   }
   const db = createDb(databaseUrl, { max: concurrency + 2, applicationName: 'shipslog reconciler' });

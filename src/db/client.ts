@@ -32,7 +32,7 @@ export function reconnectDelaySeconds(attempt: number): number {
 
 /**
  * Whether a URL leads through a transaction pooler (PgBouncer's pool_mode = transaction), as
- * `?prepare=false` on it says (the `postgres` driver's own URL option; docs/database.md). Such
+ * `?prepare=false` on it says (the `postgres` driver's own URL option; README "Behind PgBouncer"). Such
  * a pooler hands each transaction to any of its server connections, so nothing may outlive a
  * transaction on one: no named prepared statement (the driver then sends every query unnamed,
  * parsed and run in one round trip) and no LISTEN (see SHIPSLOG_RECONCILER_LISTEN_DATABASE_URL).
