@@ -18,6 +18,14 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
+  // LISTEN needs a session of its own on PostgreSQL itself: when the reconciler's URL goes
+  // through a transaction pooler (PgBouncer pool_mode=transaction, `?prepare=false`), this is
+  // a direct URL for its LISTEN connection (the same login; README "Behind PgBouncer"). Unset: LISTEN on
+  // SHIPSLOG_RECONCILER_DATABASE_URL.
+  SHIPSLOG_RECONCILER_LISTEN_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -60,6 +68,8 @@ export type Config = {
   appDatabaseUrl?: string | undefined;
   /** The reconciler's runtime login (member of shipslog_reconciler only). */
   reconcilerDatabaseUrl?: string | undefined;
+  /** A direct URL for the reconciler's LISTEN when its URL goes through a transaction pooler. */
+  reconcilerListenDatabaseUrl?: string | undefined;
   port: number;
   host: string;
   logLevel: z.infer<typeof schema>['LOG_LEVEL'];
@@ -93,6 +103,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     databaseUrl: c.DATABASE_URL,
     appDatabaseUrl: c.SHIPSLOG_APP_DATABASE_URL,
     reconcilerDatabaseUrl: c.SHIPSLOG_RECONCILER_DATABASE_URL,
+    reconcilerListenDatabaseUrl: c.SHIPSLOG_RECONCILER_LISTEN_DATABASE_URL,
     port: c.PORT,
     host: c.HOST,
     logLevel: c.LOG_LEVEL,

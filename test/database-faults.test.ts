@@ -24,10 +24,11 @@ import pg from 'pg';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../src/db/api-keys.ts';
-import { freePort, startEmbedded, type EmbeddedServer } from '../src/db/embedded.ts';
+import { freePort } from '../src/db/embedded.ts';
 import { urlFor } from '../src/db/logins.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { startServe, type ServeProcess } from './support/cli.ts';
+import { CrashablePostgres } from './support/crashable-postgres.ts';
 
 /** A client gives up on a request after this long: anything slower is a hang. */
 const requestTimeoutMs = 15_000;
@@ -44,74 +45,6 @@ interface Answer {
   contentType: string | null;
   /** The body of an answer other than 200/201 (for the failure message). */
   body?: string;
-}
-
-/** A PostgreSQL server this test may crash: the embedded package's binaries, data kept across starts. */
-class CrashablePostgres {
-  readonly dataDir: string;
-  readonly port: number;
-  embedded: EmbeddedServer | undefined;
-  logs = '';
-  constructor(dataDir: string, port: number) {
-    this.dataDir = dataDir;
-    this.port = port;
-  }
-
-  async start(): Promise<void> {
-    // After a SIGKILL of the postmaster its backends linger until they notice (a moment):
-    // until then a new postmaster refuses to start on the same shared memory. Retry briefly.
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        this.embedded = await startEmbedded({ dataDir: this.dataDir, persistent: true, port: this.port, onLog: (m) => (this.logs += m) });
-        return;
-      } catch (err) {
-        if (Date.now() > deadline) throw new Error(`PostgreSQL did not start again: ${String(err)}\n${this.logs.slice(-2000)}`);
-        await sleep(200);
-      }
-    }
-  }
-
-  url(database = 'postgres'): string {
-    return (this.embedded as EmbeddedServer).url(database);
-  }
-
-  postmasterPid(): number {
-    return Number(readFileSync(path.join(this.dataDir, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  }
-
-  /** Sends a signal to the postmaster and waits until it has exited. */
-  async signal(signal: NodeJS.Signals): Promise<void> {
-    const pid = this.postmasterPid();
-    process.kill(pid, signal);
-    const deadline = Date.now() + 30_000;
-    while (alive(pid)) {
-      if (Date.now() > deadline) throw new Error(`postmaster ${pid} did not exit after ${signal}`);
-      await sleep(20);
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (alive(this.postmasterPidOrZero())) await this.signal('SIGINT');
-  }
-
-  postmasterPidOrZero(): number {
-    try {
-      return this.postmasterPid();
-    } catch {
-      return 0;
-    }
-  }
-}
-
-function alive(pid: number): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

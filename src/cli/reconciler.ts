@@ -1,11 +1,11 @@
 import type { Registry } from 'prom-client';
 import type { Config } from '../config.ts';
-import { createDb } from '../db/client.ts';
+import { createDb, throughTransactionPooler } from '../db/client.ts';
 import { createLog, type Log } from '../log.ts';
 import { createKube, createKubeSecretWriter, createReconciler, loadKubeConfig, type Kube, type Reconciler } from '../reconciler/index.ts';
 import { probeHandler } from '../reconciler/probe.ts';
 import { noClusterSecretWriter, type SecretWriter } from '../secrets.ts';
-import { openRuntimeDatabase } from './database.ts';
+import { checkReachable, openRuntimeDatabase } from './database.ts';
 import { holdPort } from './listen.ts';
 import { stopSignal } from './signals.ts';
 
@@ -32,12 +32,28 @@ export interface ReconcilerHandle {
 /** Starts a reconciler with its own pool (a run holds a connection; the API's pool stays free). */
 export async function startReconciler(config: Config, databaseUrl: string, kube: Kube | null, log: Log, registry?: Registry): Promise<ReconcilerHandle> {
   const concurrency = config.reconciler?.concurrency ?? 2;
+  // Through a transaction pooler LISTEN would hear nothing: it goes to a direct URL when one is
+  // set; else the reconciler still works, woken by its 5 s poll instead of at once.
+  const listenUrl = config.reconcilerListenDatabaseUrl;
+  if (listenUrl) await checkReachable(listenUrl, 'SHIPSLOG_RECONCILER_LISTEN_DATABASE_URL');
+  else if (throughTransactionPooler(databaseUrl)) {
+    log.warn(
+      'the reconciler\'s URL goes through a transaction pooler (prepare=false) and SHIPSLOG_RECONCILER_LISTEN_DATABASE_URL is not set: ' +
+        'its LISTEN hears no NOTIFY there, so changes are picked up by the 5 s poll; set it to a direct URL to PostgreSQL (README "Behind PgBouncer")',
+    );
+  }
   const db = createDb(databaseUrl, { max: concurrency + 2, applicationName: 'shipslog reconciler' });
-  const reconciler = createReconciler({ db, kube, log, config: { concurrency, ...(registry ? { registry } : {}) } });
+  // The driver's listen() opens one connection of its own beside the pool's (max 1 is moot).
+  const listenDb = listenUrl ? createDb(listenUrl, { max: 1, applicationName: 'shipslog reconciler listen' }) : undefined;
+  const closePools = async () => {
+    await db.end({ timeout: 5 });
+    await listenDb?.end({ timeout: 5 });
+  };
+  const reconciler = createReconciler({ db, ...(listenDb ? { listenDb } : {}), kube, log, config: { concurrency, ...(registry ? { registry } : {}) } });
   try {
     await reconciler.start();
   } catch (err) {
-    await db.end({ timeout: 5 });
+    await closePools();
     throw err;
   }
   return {
@@ -45,7 +61,7 @@ export async function startReconciler(config: Config, databaseUrl: string, kube:
     db,
     stop: async () => {
       await reconciler.stop();
-      await db.end({ timeout: 5 });
+      await closePools();
     },
   };
 }

@@ -30,9 +30,26 @@ export function reconnectDelaySeconds(attempt: number): number {
   return Math.min(0.05 * 2 ** attempt, 1) * (0.5 + Math.random() / 2);
 }
 
+/**
+ * Whether a URL leads through a transaction pooler (PgBouncer's pool_mode = transaction), as
+ * `?prepare=false` on it says (the `postgres` driver's own URL option; README "Behind PgBouncer"). Such
+ * a pooler hands each transaction to any of its server connections, so nothing may outlive a
+ * transaction on one: no named prepared statement (the driver then sends every query unnamed,
+ * parsed and run in one round trip) and no LISTEN (see SHIPSLOG_RECONCILER_LISTEN_DATABASE_URL).
+ * shipslog keeps no other session state: every setting is set_config(..., true), every
+ * advisory lock is a transaction's (test/pgbouncer.test.ts).
+ */
+export function throughTransactionPooler(url: string): boolean {
+  // Not new URL(): a multi-host URL (h1:5432,h2:5432) is not a WHATWG URL.
+  return /[?&]prepare=(false|disable)(&|$)/.test(url);
+}
+
 export function createDb(url: string, options: DbOptions = {}): Db {
   return postgres(url, {
     max: options.max ?? 10,
+    // The driver reads the URL's prepare=false itself; said here so that no default of ours
+    // can ever override it.
+    prepare: !throughTransactionPooler(url),
     onnotice: () => {},
     connect_timeout: connectTimeoutSeconds,
     backoff: reconnectDelaySeconds,

@@ -71,6 +71,9 @@ const kindByCode: Record<string, DomainErrorKind> = {
   '40001': 'conflict', // serialization_failure
   '40P01': 'conflict', // deadlock_detected
   // The server is going away or not back yet: the request may be retried (503 Retry-After).
+  // read_only_sql_transaction: a write reached a standby, as during a failover (a server that
+  // was the primary and is now in recovery); another host or a later try will take it.
+  '25006': 'unavailable',
   '57P01': 'unavailable', // admin_shutdown ("terminating connection due to administrator command")
   '57P02': 'unavailable', // crash_shutdown (another backend crashed; the server restarts)
   '57P03': 'unavailable', // cannot_connect_now ("the database system is starting up", "... shutting down", "... not yet accepting connections")

@@ -61,6 +61,12 @@ export interface Reconciler {
 
 export interface ReconcilerDeps {
   db: Db;
+  /**
+   * Where to LISTEN, when not on db: a pool on PostgreSQL itself while db goes through a
+   * transaction pooler, which would run LISTEN on whichever server connection it lent and
+   * deliver no notification (SHIPSLOG_RECONCILER_LISTEN_DATABASE_URL).
+   */
+  listenDb?: Db;
   /** null: no cluster configured; runs render and record what they would apply. */
   kube: Kube | null;
   log: Log;
@@ -213,7 +219,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       // onlisten runs after every (re)connect of the LISTEN connection: notifications sent
       // while it was down are lost, so wake every loop for a catch-up query.
       const sub = await listenForWork(
-        deps.db,
+        deps.listenDb ?? deps.db,
         (id) => {
           hints.add(id);
           wake.all();
