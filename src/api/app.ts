@@ -37,6 +37,7 @@ import { requestContext } from './request.ts';
 import { registerTools } from './tools.ts';
 import { registerAgentMessages } from './agent-messages.ts';
 import { registerRuns } from './runs.ts';
+import { registerReports } from './reports.ts';
 import { registerUi } from '../ui/index.ts';
 
 export type { App, AppDeps, ApiDeps } from './context.ts';
@@ -51,6 +52,7 @@ const routeModules: ((app: App, deps: ApiDeps) => void)[] = [
   registerMcp,
   registerAgentMessages,
   registerRuns,
+  registerReports,
 ];
 
 /** Request bodies above 256 KiB are refused (config itself is capped at 64 KiB in the table). */
