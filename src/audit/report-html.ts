@@ -44,7 +44,12 @@ h1 { font-size: 1.75rem; margin: 0 0 .25rem; }
 h2 { font-size: 1.25rem; margin: 2.5rem 0 .75rem; padding-bottom: .25rem; border-bottom: 2px solid var(--line); }
 p.lead { color: var(--muted); margin: 0 0 1.5rem; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0 1rem; font-size: .95rem; }
-th, td { text-align: left; vertical-align: top; padding: .4rem .6rem; border-bottom: 1px solid var(--line); }
+th, td { text-align: left; vertical-align: top; padding: .4rem .6rem; border-bottom: 1px solid var(--line); overflow-wrap: break-word; }
+/* Fixed columns: a wide evidence table scrolls inside its cell instead of widening the page. */
+table.checks { table-layout: fixed; }
+table.checks col.result { width: 6.5rem; }
+table.checks col.name { width: 15rem; }
+.scroll { overflow-x: auto; max-width: 100%; }
 th { background: #f5f7fa; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 code, .mono { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: .88em; overflow-wrap: anywhere; }
@@ -118,12 +123,13 @@ export function renderHtml(r: ComplianceReport): string {
 <section aria-labelledby="h-checks">
 <h2 id="h-checks">Checks</h2>
 <table class="checks">
+<colgroup><col class="result"><col class="name"><col></colgroup>
 <thead><tr><th>Result</th><th>Check</th><th>Finding and evidence</th></tr></thead>
 <tbody>
 ${r.checks.map((c) => h`<tr class="check" data-check="${c.check}" data-status="${c.status}">
 <td>${statusBadge(c.status)}</td>
 <td><code>${c.check}</code></td>
-<td><p>${c.summary}</p><details${c.status === 'fail' ? new Markup(' open') : ''}><summary>Evidence</summary>${evidence(c.evidence)}</details></td>
+<td><p>${c.summary}</p><details${c.status === 'fail' ? new Markup(' open') : ''}><summary>Evidence</summary><div class="scroll">${evidence(c.evidence)}</div></details></td>
 </tr>
 `)}
 </tbody>
