@@ -18,6 +18,9 @@ afterAll(async () => {
   await t?.drop();
 });
 
+// biome-ignore lint: tests read arbitrary JSON
+const json = (res: Response): Promise<any> => res.json();
+
 const get = (key: string | null, query: string) =>
   s.app.request(`/v1/reports/compliance?${query}`, { headers: key ? { authorization: `Bearer ${key}` } : {} });
 
@@ -25,7 +28,7 @@ describe('GET /v1/reports/compliance', () => {
   it('answers the report as JSON for a global audit key: every tenant, every check, signatures checked', async () => {
     const res = await get(s.apiKeys.global, wholeWindow);
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = await json(res);
     expect(body.summary).toMatchObject({ status: 'pass', events: 3, deployments: 2, checks_failed: 0 });
     expect(body.checks.map((c: { check: string; status: string }) => `${c.check}:${c.status}`)).toEqual([
       'immutable_storage:pass', 'chains_intact:pass', 'checkpoints:pass', 'approvals_complete:not_applicable',
@@ -35,13 +38,13 @@ describe('GET /v1/reports/compliance', () => {
   });
 
   it('keeps a tenant key to its tenant', async () => {
-    const body = await (await get(s.apiKeys.acme, wholeWindow)).json();
+    const body = await json(await get(s.apiKeys.acme, wholeWindow));
     expect(body.scope.tenant).toBe('acme');
     expect(body.summary).toMatchObject({ events: 2, deployments: 1 });
     expect(body.deployments.items.map((d: { name: string }) => d.name)).toEqual(['orders-db']);
     const other = await get(s.apiKeys.acme, `${wholeWindow}&tenant=globex`);
     expect(other.status).toBe(403);
-    expect(await other.json()).toMatchObject({ detail: 'this key sees only tenant acme' });
+    expect(await json(other)).toMatchObject({ detail: 'this key sees only tenant acme' });
   });
 
   it('needs the audit scope and a key', async () => {
@@ -62,7 +65,7 @@ describe('GET /v1/reports/compliance', () => {
       const res = await get(s.apiKeys.global, query);
       expect(res.status, query).toBe(400);
       expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-      if (field) expect(JSON.stringify((await res.json()).errors), query).toContain(field);
+      if (field) expect(JSON.stringify((await json(res)).errors), query).toContain(field);
     }
   });
 

@@ -10,6 +10,13 @@ import { hostileActor, seedReport, wholeWindow, type ReportSeed } from './seed.t
 // (the page's policy would log a console error for any blocked style or script).
 // SHIPSLOG_SCREENSHOTS=docs/images writes the docs' screenshot from this same report.
 
+// What page.evaluate() callbacks use in the page (they run there: only globalThis, no closure);
+// this project compiles without the DOM types.
+interface PageGlobals {
+  getComputedStyle: (el: unknown) => { color: string; fontSize: string };
+  document: { documentElement: { scrollWidth: number; clientWidth: number } };
+}
+
 const unavailable = await browserUnavailable();
 if (unavailable) console.warn(`report-browser tests skipped: ${unavailable}`);
 const screenshots = process.env.SHIPSLOG_SCREENSHOTS;
@@ -53,7 +60,7 @@ describe.skipIf(unavailable !== null)(`the HTML compliance report in headless Ch
     expect(await result('changes_outside_api')).toBe('FAIL');
     expect(await result('approvals_complete')).toBe('N/A');
     // Colour says the same as the word: red for a failure, green for a pass.
-    const colour = (name: string) => page.locator(`tr.check[data-check="${name}"] .status`).evaluate((el) => getComputedStyle(el).color);
+    const colour = (name: string) => page.locator(`tr.check[data-check="${name}"] .status`).evaluate((el) => (globalThis as unknown as PageGlobals).getComputedStyle(el).color);
     expect(await colour('changes_outside_api')).toBe('rgb(163, 22, 27)');
     expect(await colour('chains_intact')).toBe('rgb(23, 102, 58)');
 
@@ -66,9 +73,9 @@ describe.skipIf(unavailable !== null)(`the HTML compliance report in headless Ch
     expect(await page.locator('tr.check[data-check="chains_intact"] details').getAttribute('open')).toBeNull();
 
     // Readable: body text at least 15 px, lines not wider than the page.
-    const fontSize = await page.locator('body').evaluate((el) => Number.parseFloat(getComputedStyle(el).fontSize));
+    const fontSize = await page.locator('body').evaluate((el) => Number.parseFloat((globalThis as unknown as PageGlobals).getComputedStyle(el).fontSize));
     expect(fontSize).toBeGreaterThanOrEqual(15);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(() => (globalThis as unknown as PageGlobals).document.documentElement.scrollWidth - (globalThis as unknown as PageGlobals).document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     if (screenshots) await page.screenshot({ path: path.join(screenshots, 'compliance-report.png'), fullPage: true });
     await page.close();
