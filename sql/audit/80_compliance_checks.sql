@@ -188,10 +188,20 @@ as $$
     select s.deployment_id
     from shipslog.compliance_deployments(p_tenant, p_deployment_id, p_environment) as s
   ),
+  -- One deployment, or everything the caller sees: one call. A tenant's or an environment's
+  -- deployments: one call each, rather than verifying every chain to keep a few. (The
+  -- conditions on the parameters alone gate each branch before it runs.)
   findings as materialized (
     select f.deployment_id, f.tenant, f.name, f.chain_index, f.problem
     from shipslog.verify_chains(p_deployment_id) as f
-    where f.deployment_id in (select s.deployment_id from scope as s)
+    where (p_deployment_id is not null or (p_tenant is null and p_environment is null))
+      and f.deployment_id in (select s.deployment_id from scope as s)
+    union all
+    select f.deployment_id, f.tenant, f.name, f.chain_index, f.problem
+    from scope as s
+      cross join lateral shipslog.verify_chains(s.deployment_id) as f
+    where p_deployment_id is null
+      and (p_tenant is not null or p_environment is not null)
   ),
   counts as (
     select

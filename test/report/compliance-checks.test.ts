@@ -215,6 +215,14 @@ describe('each check fails when its evidence is broken', () => {
     expect(c.status).toBe('fail');
     expect(c.summary).toMatch(/1 of 2 chain\(s\) broken; first: acme\/orders-db at event #2: event #2 \(config_changed\) does not match its hash/);
     expect(c.evidence.broken).toEqual([expect.objectContaining({ deployment_id: orders, chain_index: 2 })]);
+    // Narrowed to the tenant or the environment (each chain verified on its own): still found.
+    for (const scope of [{ tenant: 'acme' }, { environment: 'production' }]) {
+      expect(check(await rolledBack(async (tx) => {
+        await tx`set local session_replication_role = replica`;
+        await tx`update shipslog.deployment_events set new_state = '{"config": {"storage": "9Gi"}}' where deployment_id = ${orders} and chain_index = 2`;
+        return report(tx, scope);
+      }), 'chains_intact').evidence.broken, JSON.stringify(scope)).toEqual([expect.objectContaining({ deployment_id: orders, chain_index: 2 })]);
+    }
     // Another tenant's report does not carry acme's broken chain.
     expect(check(await rolledBack(async (tx) => {
       await tx`set local session_replication_role = replica`;
