@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ComplianceReport, ReportCheck } from './report.ts';
+import { readingOrder, type ComplianceReport, type ReportCheck } from './report.ts';
 
 /*
  * The compliance report as one self-contained HTML page a person reads or files: no script,
@@ -200,7 +200,7 @@ function evidence(value: unknown, depth = 0): Markup {
   if (Array.isArray(value)) {
     if (value.length === 0) return h`<span class="muted">none</span>`;
     if (value.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v))) {
-      const keys = [...new Set(value.flatMap((v) => Object.keys(v as object)))];
+      const keys = readingOrder([...new Set(value.flatMap((v) => Object.keys(v as object)))]);
       return h`<table class="evidence"><thead><tr>${keys.map((k) => h`<th scope="col">${k}</th>`)}</tr></thead><tbody>${value.map(
         (v) => h`<tr>${keys.map((k) => h`<td>${scalar((v as Record<string, unknown>)[k], depth)}</td>`)}</tr>`,
       )}</tbody></table>`;

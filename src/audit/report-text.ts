@@ -1,4 +1,4 @@
-import type { ComplianceReport, ReportCheck } from './report.ts';
+import { readingOrder, type ComplianceReport, type ReportCheck } from './report.ts';
 
 /*
  * The compliance report for a terminal: plain text, 100 columns at most where the values
@@ -80,7 +80,9 @@ function evidenceLines(c: ReportCheck): string[] {
 
 function flat(item: unknown): string {
   if (item === null || typeof item !== 'object') return clean(String(item));
-  return clean(Object.entries(item).filter(([, v]) => v !== null && v !== '').map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' '));
+  const o = item as Record<string, unknown>;
+  return clean(readingOrder(Object.keys(o)).filter((k) => o[k] !== null && o[k] !== '')
+    .map((k) => `${k}=${typeof o[k] === 'object' ? JSON.stringify(o[k]) : String(o[k])}`).join(' '));
 }
 
 function section(out: string[], title: string): void {

@@ -76,6 +76,19 @@ export interface ComplianceReport {
   checks: ReportCheck[];
 }
 
+// Evidence keys in the order a reader wants them (jsonb keeps keys sorted by length): when
+// and where first, then what, then who. Keys not listed follow in their own order.
+const keyOrder = [
+  'occurred_at', 'tenant', 'name', 'chain_index', 'action', 'summary', 'problem', 'db_user', 'db_role', 'application_name', 'client_addr',
+  'table', 'trigger', 'purpose', 'present', 'enabled', 'grantee', 'privilege', 'id', 'deployment_id',
+];
+
+/** Keys of an evidence object in reading order (the text and HTML renderings use it). */
+export function readingOrder(keys: string[]): string[] {
+  const rank = (k: string) => (keyOrder.includes(k) ? keyOrder.indexOf(k) : keyOrder.length);
+  return [...keys].sort((a, b) => rank(a) - rank(b));
+}
+
 /** The report as PostgreSQL builds it, signatures checked with publicKey (none: the check fails and says why). */
 export async function complianceReport(db: Queryable, scope: ReportScope, publicKey: KeyObject | undefined): Promise<ComplianceReport> {
   const [row] = await db<{ report: ComplianceReport }[]>`
