@@ -1234,65 +1234,87 @@ begin
     select *
     from shipslog.compliance_deployments(p_tenant, p_deployment_id, p_environment)
   ),
-  events as materialized (
+  -- Every count in one pass over the window's events: one grouping set per question (by
+  -- action; by actor and deployment; by time bucket and category), hashed together. The
+  -- sections below only add these rows up: a materialised copy of the events scanned once per
+  -- section cost 3-4 times as much (100,000 events).
+  grouped as materialized (
     select
-      e.seq, e.deployment_id, e.chain_index, e.tenant, e.name, e.action, e.actor, e.actor_type, e.occurred_at,
+      grouping(e.action) = 0 as by_action,
+      grouping(e.actor) = 0 as by_actor,
+      e.action,
+      e.actor,
+      e.actor_type,
+      e.deployment_id,
+      date_trunc(granularity, e.occurred_at, 'UTC') as bucket,
       shipslog.event_category(e.action) as category,
-      shipslog.action_severity(e.action) as severity
+      count(*) as n,
+      min(e.occurred_at) as first_at,
+      max(e.occurred_at) as last_at
     from shipslog.deployment_events as e
     where e.deployment_id in (select s.deployment_id from scope as s)
       and e.occurred_at >= p_from
       and e.occurred_at < p_to
+    group by grouping sets (
+      (e.action),
+      (e.actor, e.actor_type, e.deployment_id),
+      (date_trunc(granularity, e.occurred_at, 'UTC'), shipslog.event_category(e.action))
+    )
   ),
-  by_type as (
-    select ev.action, min(ev.category) as category, min(ev.severity) as severity, count(*) as n
-    from events as ev
-    group by ev.action
+  by_type as materialized (
+    select g.action, shipslog.event_category(g.action) as category, shipslog.action_severity(g.action) as severity,
+           g.n, g.first_at, g.last_at
+    from grouped as g
+    where g.by_action
   ),
   by_category as (
-    select ev.category, count(*) as n
-    from events as ev
-    group by ev.category
+    select b.category, sum(b.n) as n
+    from by_type as b
+    group by b.category
   ),
   actors as (
-    select ev.actor, ev.actor_type, count(*) as n, min(ev.occurred_at) as first_at, max(ev.occurred_at) as last_at,
-           count(distinct ev.deployment_id) as deployments
-    from events as ev
-    group by ev.actor, ev.actor_type
+    select g.actor, g.actor_type, sum(g.n) as n, count(*) as deployments, min(g.first_at) as first_at, max(g.last_at) as last_at
+    from grouped as g
+    where g.by_actor
+    group by g.actor, g.actor_type
   ),
   per_deployment as (
-    select ev.deployment_id, count(*) as n
-    from events as ev
-    group by ev.deployment_id
-  ),
-  buckets as (
-    select date_trunc(granularity, ev.occurred_at, 'UTC') as bucket, ev.category, count(*) as n
-    from events as ev
-    group by 1, 2
+    select g.deployment_id, sum(g.n) as n
+    from grouped as g
+    where g.by_actor
+    group by g.deployment_id
   ),
   timeline as (
-    select b.bucket, sum(b.n) as n, jsonb_object_agg(coalesce(b.category, 'unknown'), b.n order by b.category) as categories
-    from buckets as b
-    group by b.bucket
+    select g.bucket, sum(g.n) as n, jsonb_object_agg(coalesce(g.category, 'unknown'), g.n order by g.category) as categories
+    from grouped as g
+    where not g.by_action
+      and not g.by_actor
+    group by g.bucket
   ),
   -- What a reviewer looks at first: anything but info, and every lifecycle, rollback,
   -- approval, gate and security event. Config and state changes are counted, not listed.
-  notable as materialized (
-    select ev.*
-    from events as ev
-    where ev.severity is distinct from 'info'
-      or ev.category in ('deployment_lifecycle', 'rollback', 'approval_workflow', 'compliance_gate', 'security')
+  notable_actions as (
+    select b.action, b.n
+    from by_type as b
+    where b.severity is distinct from 'info'
+      or b.category in ('deployment_lifecycle', 'rollback', 'approval_workflow', 'compliance_gate', 'security')
   ),
   notable_listed as (
-    select n.*, shipslog.describe_event(e.action, shipslog.event_changes(e.previous_state, e.new_state), e.previous_state, e.new_state) as summary
+    select
+      e.seq, e.occurred_at, e.deployment_id, e.tenant, e.name, e.chain_index, e.action, e.actor,
+      shipslog.event_category(e.action) as category,
+      shipslog.action_severity(e.action) as severity,
+      shipslog.describe_event(e.action, shipslog.event_changes(e.previous_state, e.new_state), e.previous_state, e.new_state) as summary
     from (
-      select *
-      from notable
-      order by occurred_at desc, seq desc
+      select e.*
+      from shipslog.deployment_events as e
+      where e.action in (select a.action from notable_actions as a)
+        and e.deployment_id in (select s.deployment_id from scope as s)
+        and e.occurred_at >= p_from
+        and e.occurred_at < p_to
+      order by e.occurred_at desc, e.seq desc
       limit 100
-    ) as n
-      join shipslog.deployment_events as e
-        on e.seq = n.seq
+    ) as e
   ),
   checks as (
     select c.*
@@ -1314,12 +1336,12 @@ begin
   ),
   totals as (
     select
-      (select count(*) from events) as events,
+      (select coalesce(sum(b.n), 0) from by_type as b) as events,
       (select count(*) from per_deployment) as active_deployments,
       (select count(*) from scope) as deployments,
       (select count(*) from actors) as actors,
-      (select min(occurred_at) from events) as first_at,
-      (select max(occurred_at) from events) as last_at,
+      (select min(b.first_at) from by_type as b) as first_at,
+      (select max(b.last_at) from by_type as b) as last_at,
       (select count(*) from checks where status = 'pass') as passed,
       (select count(*) from checks where status = 'fail') as failed,
       (select count(*) from checks where status = 'not_applicable') as not_applicable
@@ -1378,7 +1400,7 @@ begin
         select jsonb_agg(jsonb_build_object('start', shipslog.iso_utc(tl.bucket), 'events', tl.n, 'categories', tl.categories)
                          order by tl.bucket)
         from timeline as tl), '[]'),
-      'notable_total', (select count(*) from notable),
+      'notable_total', (select coalesce(sum(a.n), 0) from notable_actions as a),
       'notable', coalesce((
         select jsonb_agg(jsonb_build_object('occurred_at', shipslog.iso_utc(n.occurred_at), 'deployment_id', n.deployment_id,
                          'tenant', n.tenant, 'name', n.name, 'chain_index', n.chain_index, 'action', n.action,

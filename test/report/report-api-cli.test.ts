@@ -106,7 +106,7 @@ describe('shipslog report', () => {
     expect(text.stdout).toMatch(/Actors \(2\)\n/);
     const html = await report('--from', '2000-01-01', '--to', '2100-01-01', '--format', 'html', '--environment', 'production');
     expect(html.stdout).toMatch(/^<!doctype html>/);
-  });
+  }, 120_000);
 
   it('exits 1 when a check fails, after printing the report that says which', async () => {
     await t.db`update shipslog.deployments set config = config || '{"storage": "20Gi"}' where name = 'ledger-db'`;
@@ -114,7 +114,7 @@ describe('shipslog report', () => {
     expect(err).toMatchObject({ code: 1 });
     expect((err as { stdout: string }).stdout).toMatch(/\[FAIL\] changes_outside_api: 1 change\(s\) made outside the API/);
     expect((err as { stdout: string }).stdout).toMatch(/ledger-db/);
-  });
+  }, 60_000);
 
   it('refuses bad arguments with exit code 2 or commander\'s 1 and a message naming the option', async () => {
     for (const [args, message] of [
@@ -129,5 +129,5 @@ describe('shipslog report', () => {
       expect((err as { code: number }).code).not.toBe(0);
       expect((err as { stderr: string }).stderr).toMatch(message);
     }
-  });
+  }, 120_000);
 });
