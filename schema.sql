@@ -1000,9 +1000,9 @@ CREATE OR REPLACE FUNCTION shipslog.compliance_check_checkpoints(p_from timestam
  LANGUAGE plpgsql
  STABLE SECURITY DEFINER
  SET search_path TO ''
- SET "shipslog.tenant" TO ''
 AS $function$
 declare
+  caller_tenant text := current_setting('shipslog.tenant', true);
   newest shipslog.audit_checkpoints;
   max_age interval := coalesce(nullif(current_setting('shipslog.checkpoint_max_age', true), '')::interval, interval '24 hours');
   total bigint;
@@ -1018,7 +1018,9 @@ begin
       jsonb_build_object('checkpoints', 0, 'max_age', max_age::text);
     return;
   end if;
+  perform set_config('shipslog.tenant', '', true);
   select d.digest into digest_now from shipslog.chain_digest(newest.snapshot) as d;
+  perform set_config('shipslog.tenant', coalesce(caller_tenant, ''), true);
   age := clock_timestamp() - newest.created_at;
   if digest_now is distinct from newest.digest then
     problems := problems || format('the chains no longer produce the digest checkpoint #%s signed: history it covers was rewritten, or the checkpoint forged', newest.id);

@@ -229,8 +229,10 @@ $$;
 -- Checkpoints signed and recent: the newest signed checkpoint was taken within
 -- shipslog.checkpoint_max_age (a setting; default 24 hours) and the chains still produce the
 -- digest it signed. The digest covers every chain of every tenant, so this function reads
--- them all (SECURITY DEFINER, tenant context cleared) and returns only whether they match:
--- the checkpoint rows themselves are readable by every role already. PostgreSQL has no
+-- them all (SECURITY DEFINER, the tenant context cleared for that one query and then put
+-- back; a SET clause would do the same, but a non-superuser owner may not attach one for a
+-- custom setting) and returns only whether they match: the checkpoint rows themselves are
+-- readable by every role already. PostgreSQL has no
 -- Ed25519, so the signature is checked where the public key is: `shipslog report` and the
 -- API do (src/audit/report.ts) and set evidence.signature_checked; here it is false.
 create or replace function shipslog.compliance_check_checkpoints(
@@ -240,9 +242,9 @@ language plpgsql
 stable
 security definer
 set search_path = ''
-set shipslog.tenant = ''
 as $$
 declare
+  caller_tenant text := current_setting('shipslog.tenant', true);
   newest shipslog.audit_checkpoints;
   max_age interval := coalesce(nullif(current_setting('shipslog.checkpoint_max_age', true), '')::interval, interval '24 hours');
   total bigint;
@@ -258,7 +260,9 @@ begin
       jsonb_build_object('checkpoints', 0, 'max_age', max_age::text);
     return;
   end if;
+  perform set_config('shipslog.tenant', '', true);
   select d.digest into digest_now from shipslog.chain_digest(newest.snapshot) as d;
+  perform set_config('shipslog.tenant', coalesce(caller_tenant, ''), true);
   age := clock_timestamp() - newest.created_at;
   if digest_now is distinct from newest.digest then
     problems := problems || format('the chains no longer produce the digest checkpoint #%s signed: history it covers was rewritten, or the checkpoint forged', newest.id);
