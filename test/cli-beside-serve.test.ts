@@ -61,6 +61,7 @@ describe('the CLI beside a running serve (embedded default)', () => {
     expect(await shipslog(['keys', 'list'], env)).toMatchObject({ code: 0, stdout: expect.stringContaining('ci-bot') });
     expect(await shipslog(['verify'], env)).toMatchObject({ code: 0, stdout: expect.stringContaining('ok: ') });
     expect(await shipslog(['checkpoint'], env)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^checkpoint #1 /) });
+    expect(await shipslog(['report', '--from', '2000-01-01', '--to', '2100-01-01'], env)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^shipslog compliance report: PASS\n/) });
     expect(await shipslog(['agent-messages', 'purge', '--older-than', '7d'], env)).toMatchObject({ code: 0, stdout: expect.stringContaining('removed 0 agent message(s)') });
     expect(await shipslog(['logins', 'list'], env)).toMatchObject({ code: 0, stdout: expect.stringContaining('shipslog_auditor\tshipslog_auditor_login') });
     expect(await shipslog(['migrate'], env)).toMatchObject({ code: 0 });

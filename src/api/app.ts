@@ -38,6 +38,7 @@ import { registerTools } from './tools.ts';
 import { registerAgentMessages } from './agent-messages.ts';
 import { registerRuns } from './runs.ts';
 import { registerTimeTravel } from './time-travel.ts';
+import { registerReports } from './reports.ts';
 import { registerUi } from '../ui/index.ts';
 
 export type { App, AppDeps, ApiDeps } from './context.ts';
@@ -53,6 +54,7 @@ const routeModules: ((app: App, deps: ApiDeps) => void)[] = [
   registerMcp,
   registerAgentMessages,
   registerRuns,
+  registerReports,
 ];
 
 /** Request bodies above 256 KiB are refused (config itself is capped at 64 KiB in the table). */

@@ -8,6 +8,7 @@ import { addKeysCommand } from './keys.ts';
 import { addLoginsCommand } from './logins.ts';
 import { describeError } from './errors.ts';
 import { addPsqlCommands } from './psql.ts';
+import { addReportCommand } from './report.ts';
 import { checkpointCommand, verifyCommand } from './verify.ts';
 
 /**
@@ -57,6 +58,7 @@ export async function main(argv: string[]): Promise<void> {
   addKeysCommand(program, config);
   addLoginsCommand(program, config);
   addPsqlCommands(program, config);
+  addReportCommand(program, config);
 
   try {
     await program.parseAsync(argv);

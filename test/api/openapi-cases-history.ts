@@ -43,6 +43,19 @@ export const historyCases: Cases = {
     ];
   },
 
+  'GET /v1/reports/compliance': async (x) => {
+    await newDeployment(x, 'report-me');
+    const window = 'from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z';
+    return [
+      await x.api.call(x.keys.acme, 'GET', `/v1/reports/compliance?${window}`),
+      await x.api.call(x.keys.global, 'GET', `/v1/reports/compliance?${window}&environment=production&format=text`),
+      await x.api.call(x.keys.acme, 'GET', `/v1/reports/compliance?${window}&format=html`),
+      await x.api.call(x.keys.acme, 'GET', '/v1/reports/compliance?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z'),
+      await x.api.call(x.keys.acme, 'GET', `/v1/reports/compliance?${window}&tenant=globex`),
+      await x.api.call(x.keys.reader, 'GET', `/v1/reports/compliance?${window}`),
+    ];
+  },
+
   'POST /v1/tools/get-app-history': async (x) => {
     await newDeployment(x, 'tool-me');
     return [
