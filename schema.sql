@@ -769,6 +769,85 @@ AS $function$
     and a.model = s.model
   where s.sums is distinct from a.sums
 $function$
+function shipslog.append_event(p_deployment_id uuid, p_action text, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.append_event(p_deployment_id uuid, p_action text, p_details jsonb)
+ RETURNS shipslog.deployment_events
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  head record;
+  ev shipslog.deployment_events;
+  linked bigint[];
+begin
+  perform shipslog.check_event_details(p_action, p_details);
+  perform shipslog.check_actor_context();
+  -- The row lock the audit trigger's writers queue on: chain_index stays gap-free and ordered.
+  select d.chain_length, d.chain_head, d.tenant, d.name
+  into head
+  from shipslog.deployments as d
+  where d.id = p_deployment_id
+    -- The caller's tenant (shipslog.tenant; unset: the reconciler, the owner), spelled out
+    -- rather than left to row-level security, which a superuser owner would bypass.
+    and coalesce(shipslog.context_setting('shipslog.tenant'), d.tenant) in ('*', d.tenant)
+  for no key update;
+  if not found then
+    raise exception 'deployment % not found: % not recorded', p_deployment_id, p_action
+      using errcode = 'SL402',
+            hint = 'Events are recorded on an existing deployment''s chain (a removed deployment''s chain ends in its removed event).';
+  end if;
+  -- Linked events must exist and belong to the deployment's tenant.
+  linked := array(
+    select (v #>> '{}')::bigint
+    from jsonb_array_elements(coalesce(p_details -> 'related_seqs', '[]') || coalesce(p_details -> 'parent_seq', '[]')) as v);
+  if cardinality(linked) > 0 and exists (
+       select
+       from unnest(linked) as l(seq)
+       where not exists (
+         select
+         from shipslog.deployment_events as e
+         where e.seq = l.seq
+           and e.tenant = head.tenant)) then
+    raise exception '% event links an event that does not exist in tenant %', p_action, head.tenant
+      using errcode = 'SL403', hint = 'parent_seq and related_seqs name events of the same tenant by seq.', column = 'parent_seq';
+  end if;
+
+  ev.seq := nextval('shipslog.deployment_events_seq');
+  ev.deployment_id := p_deployment_id;
+  ev.chain_index := head.chain_length + 1;
+  ev.tenant := head.tenant;
+  ev.name := head.name;
+  ev.action := p_action;
+  ev.occurred_at := clock_timestamp();
+  ev.txid := pg_current_xact_id();
+  ev.actor := coalesce(shipslog.context_setting('shipslog.actor'), session_user);
+  ev.actor_type := coalesce(shipslog.context_setting('shipslog.actor_type'), 'database');
+  ev.reason := shipslog.context_setting('shipslog.reason');
+  ev.correlation_id := shipslog.context_setting('shipslog.correlation_id');
+  ev.request_id := shipslog.context_setting('shipslog.request_id');
+  ev.source_ip := shipslog.context_setting('shipslog.source_ip')::inet;
+  ev.user_agent := shipslog.context_setting('shipslog.user_agent');
+  -- Inside SECURITY DEFINER current_user is the owner; the session's role is in "role".
+  ev.db_role := coalesce(nullif(current_setting('role'), 'none'), session_user);
+  ev.db_user := session_user;
+  ev.application_name := nullif(current_setting('application_name'), '');
+  ev.client_addr := inet_client_addr();
+  ev.previous_state := null;
+  ev.new_state := jsonb_build_object('details', p_details);
+  ev.hash := shipslog.event_hash(head.chain_head, ev);
+  -- One line, exactly as the append-only guard (20_append_only.sql) expects to find it in
+  -- the call stack: keep the two in step.
+  insert into shipslog.deployment_events overriding system value select (ev).*;
+
+  -- A no-op UPDATE: the audit trigger finds nothing changed and records nothing;
+  -- deployments_chain_head then moves the head to the event above.
+  update shipslog.deployments as d
+  set chain_length = d.chain_length
+  where d.id = p_deployment_id;
+  return ev;
+end
+$function$
 function shipslog.apply_event(state jsonb, previous_part jsonb, new_part jsonb)
 CREATE OR REPLACE FUNCTION shipslog.apply_event(state jsonb, previous_part jsonb, new_part jsonb)
  RETURNS jsonb
@@ -867,6 +946,92 @@ AS $function$
     count(*),
     (select count(*) from visible)
   from heads as h
+$function$
+function shipslog.check_actor_context()
+CREATE OR REPLACE FUNCTION shipslog.check_actor_context()
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+begin
+  if coalesce(shipslog.context_setting('shipslog.actor_type'), 'database') not in ('user', 'service', 'system', 'database') then
+    raise exception 'shipslog.actor_type must be user, service or system, not "%"', current_setting('shipslog.actor_type', true)
+      using errcode = '22023',
+            hint = 'Set shipslog.actor_type with set_config(''shipslog.actor_type'', ''user'', true), or leave it unset.';
+  end if;
+  if length(current_setting('shipslog.actor', true)) > 200 or length(current_setting('shipslog.reason', true)) > 1000
+     or length(current_setting('shipslog.correlation_id', true)) > 200 or length(current_setting('shipslog.request_id', true)) > 200
+     or length(current_setting('shipslog.user_agent', true)) > 500 then
+    raise exception 'an actor context setting is too long'
+      using errcode = '22001',
+            hint = 'Limits: shipslog.actor 200, shipslog.reason 1000, shipslog.correlation_id 200, shipslog.request_id 200, shipslog.user_agent 500 characters.';
+  end if;
+  if current_setting('shipslog.source_ip', true) !~ '^[0-9A-Fa-f:./]*$' then
+    raise exception 'shipslog.source_ip is not an IP address: %', current_setting('shipslog.source_ip', true)
+      using errcode = '22P02',
+            hint = 'Set shipslog.source_ip to an IPv4 or IPv6 address, or leave it unset.';
+  end if;
+end
+$function$
+function shipslog.check_event_details(p_action text, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.check_event_details(p_action text, p_details jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  required text[] := shipslog.event_required_fields(p_action);
+  missing text;
+  f text;
+begin
+  if required is null then
+    raise exception '"%" is not an event type recorded outside the audit trigger', p_action
+      using errcode = 'SL400',
+            hint = case when shipslog.is_row_change(p_action)
+                     then 'Row changes are recorded by the audit trigger: change the deployment instead.'
+                     else 'See shipslog.event_required_fields(): deployment_*, approval_*, gate_*, rollback_*, access_denied, security_violation.' end;
+  end if;
+  if p_details is null or jsonb_typeof(p_details) <> 'object' then
+    raise exception '% event: details must be a JSON object', p_action
+      using errcode = 'SL403',
+            hint = format('Required fields: %s.', array_to_string(required, ', '));
+  end if;
+  select r into missing
+  from unnest(required) with ordinality as x(r, ord)
+  where coalesce(p_details -> r, 'null'::jsonb) = 'null'::jsonb
+     or p_details -> r = '""'::jsonb
+  order by x.ord
+  limit 1;
+  if missing is not null then
+    raise exception '% event is missing required field details.%', p_action, missing
+      using errcode = 'SL401',
+            hint = format('A %s event needs: %s.', p_action, array_to_string(required, ', ')),
+            column = missing;
+  end if;
+  foreach f in array array['generation', 'target_seq', 'target_chain_index', 'superseded_by_generation',
+                             'required_approvals', 'approvals', 'parent_seq'] loop
+    if p_details ? f and not (jsonb_typeof(p_details -> f) = 'number' and (p_details ->> f) ~ '^[0-9]{1,18}$') then
+      raise exception '% event: details.% must be a positive integer', p_action, f
+        using errcode = 'SL403', hint = 'Numbers in details are whole and positive.', column = f;
+    end if;
+  end loop;
+  if p_details ? 'evidence_url' and (jsonb_typeof(p_details -> 'evidence_url') <> 'string'
+     or p_details ->> 'evidence_url' !~ '^https?://[^[:space:]]+$' or length(p_details ->> 'evidence_url') > 2000) then
+    raise exception '% event: details.evidence_url must be an http(s) URL', p_action
+      using errcode = 'SL403', hint = 'Link the gate''s evidence: a report, a scan result, a CI run.', column = 'evidence_url';
+  end if;
+  if p_details ? 'related_seqs' and not (jsonb_typeof(p_details -> 'related_seqs') = 'array'
+     and not jsonb_path_exists(p_details -> 'related_seqs', '$[*] ? (@.type() != "number")')) then
+    raise exception '% event: details.related_seqs must be an array of event seqs', p_action
+      using errcode = 'SL403', hint = 'related_seqs lists the seq of each related event.', column = 'related_seqs';
+  end if;
+  if length(p_details::text) > 16000 then
+    raise exception '% event: details are too large (% bytes)', p_action, length(p_details::text)
+      using errcode = 'SL403', hint = 'Keep details under 16000 bytes; link large evidence by URL.';
+  end if;
+end
 $function$
 function shipslog.checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
 CREATE OR REPLACE FUNCTION shipslog.checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
@@ -1015,6 +1180,12 @@ CREATE OR REPLACE FUNCTION shipslog.describe_change(path text, old_value jsonb, 
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN CASE path WHEN 'secrets_fingerprint'::text THEN 'secrets rotated'::text WHEN 'managed_resources'::text THEN (((('resources: '::text || COALESCE(jsonb_array_length(old_value), 0)) || ' -> '::text) || COALESCE(jsonb_array_length(new_value), 0)) || ' objects'::text) ELSE (((CASE path WHEN 'app_version'::text THEN CASE WHEN (shipslog.version_order((old_value #>> '{}'::text[]), (new_value #>> '{}'::text[])) < 0) THEN 'downgraded '::text ELSE 'upgraded '::text END ELSE (regexp_replace(path, '^config\.'::text, ''::text) || ': '::text) END || shipslog.describe_value(old_value)) || ' -> '::text) || shipslog.describe_value(new_value)) END
+function shipslog.describe_details(action text, d jsonb)
+CREATE OR REPLACE FUNCTION shipslog.describe_details(action text, d jsonb)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN CASE action WHEN 'deployment_started'::text THEN (('rollout of generation '::text || (d ->> 'generation'::text)) || ' started'::text) WHEN 'deployment_completed'::text THEN (((('rollout of generation '::text || (d ->> 'generation'::text)) || ' completed ('::text) || (d ->> 'outcome'::text)) || ')'::text) WHEN 'deployment_failed'::text THEN ((('rollout of generation '::text || (d ->> 'generation'::text)) || ' failed: '::text) || (d ->> 'failure_reason'::text)) WHEN 'deployment_cancelled'::text THEN ((('generation '::text || (d ->> 'generation'::text)) || ' cancelled: superseded by generation '::text) || (d ->> 'superseded_by_generation'::text)) WHEN 'approval_requested'::text THEN (((('approval requested for generation '::text || (d ->> 'generation'::text)) || ' ('::text) || (d ->> 'required_approvals'::text)) || ' needed)'::text) WHEN 'approval_granted'::text THEN (((((((('approval granted by '::text || (d ->> 'approver'::text)) || ' for generation '::text) || (d ->> 'generation'::text)) || ' ('::text) || (d ->> 'approvals'::text)) || ' of '::text) || (d ->> 'required_approvals'::text)) || ')'::text) WHEN 'approval_denied'::text THEN ((('approval denied by '::text || (d ->> 'approver'::text)) || ' for generation '::text) || (d ->> 'generation'::text)) WHEN 'approval_expired'::text THEN (('approval request for generation '::text || (d ->> 'generation'::text)) || ' expired'::text) WHEN 'approval_cancelled'::text THEN ((('approval request for generation '::text || (d ->> 'generation'::text)) || ' cancelled: '::text) || (d ->> 'cancelled_because'::text)) WHEN 'rollback_started'::text THEN ((('rollback to event #'::text || (d ->> 'target_chain_index'::text)) || ' started as generation '::text) || (d ->> 'generation'::text)) WHEN 'rollback_completed'::text THEN (('rollback completed (generation '::text || (d ->> 'generation'::text)) || ')'::text) WHEN 'rollback_failed'::text THEN ((('rollback failed (generation '::text || (d ->> 'generation'::text)) || '): '::text) || (d ->> 'failure_reason'::text)) WHEN 'access_denied'::text THEN (((((('access denied: '::text || (d ->> 'method'::text)) || ' '::text) || (d ->> 'path'::text)) || ' ('::text) || (d ->> 'denied_because'::text)) || ')'::text) WHEN 'security_violation'::text THEN ('security violation: '::text || (d ->> 'finding'::text)) ELSE CASE WHEN (action ~~ 'gate\_%'::text) THEN ((((('gate '::text || (d ->> 'gate'::text)) || ' '::text) || substr(action, 6)) || ' for generation '::text) || (d ->> 'generation'::text)) ELSE NULL::text END END
 function shipslog.describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb)
  RETURNS text
@@ -1136,12 +1307,24 @@ CREATE OR REPLACE FUNCTION shipslog.event_payload(e shipslog.deployment_events)
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN jsonb_build_object('seq', (e).seq, 'name', (e).name, 'txid', ((e).txid)::text, 'actor', (e).actor, 'action', (e).action, 'reason', (e).reason, 'tenant', (e).tenant, 'db_role', (e).db_role, 'db_user', (e).db_user, 'new_state', (e).new_state, 'source_ip', ((e).source_ip)::text, 'actor_type', (e).actor_type, 'request_id', (e).request_id, 'user_agent', (e).user_agent, 'chain_index', (e).chain_index, 'client_addr', ((e).client_addr)::text, 'occurred_at', shipslog.iso_utc((e).occurred_at), 'deployment_id', (e).deployment_id, 'correlation_id', (e).correlation_id, 'previous_state', (e).previous_state, 'application_name', (e).application_name)
+function shipslog.event_required_fields(action text)
+CREATE OR REPLACE FUNCTION shipslog.event_required_fields(action text)
+ RETURNS text[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN CASE action WHEN 'deployment_started'::text THEN ARRAY['generation'::text, 'run_id'::text] WHEN 'deployment_completed'::text THEN ARRAY['generation'::text, 'run_id'::text, 'outcome'::text] WHEN 'deployment_failed'::text THEN ARRAY['generation'::text, 'run_id'::text, 'failure_reason'::text] WHEN 'deployment_cancelled'::text THEN ARRAY['generation'::text, 'superseded_by_generation'::text] WHEN 'approval_requested'::text THEN ARRAY['approval_id'::text, 'generation'::text, 'required_approvals'::text, 'expires_at'::text] WHEN 'approval_granted'::text THEN ARRAY['approval_id'::text, 'generation'::text, 'approver'::text, 'approvals'::text, 'required_approvals'::text] WHEN 'approval_denied'::text THEN ARRAY['approval_id'::text, 'generation'::text, 'approver'::text] WHEN 'approval_expired'::text THEN ARRAY['approval_id'::text, 'generation'::text, 'expires_at'::text] WHEN 'approval_cancelled'::text THEN ARRAY['approval_id'::text, 'generation'::text, 'cancelled_because'::text] WHEN 'gate_started'::text THEN ARRAY['gate'::text, 'generation'::text] WHEN 'gate_passed'::text THEN ARRAY['gate'::text, 'generation'::text, 'evidence_url'::text] WHEN 'gate_failed'::text THEN ARRAY['gate'::text, 'generation'::text, 'evidence_url'::text] WHEN 'gate_warned'::text THEN ARRAY['gate'::text, 'generation'::text, 'evidence_url'::text] WHEN 'gate_skipped'::text THEN ARRAY['gate'::text, 'generation'::text, 'skipped_because'::text] WHEN 'rollback_started'::text THEN ARRAY['generation'::text, 'target_seq'::text, 'target_chain_index'::text] WHEN 'rollback_completed'::text THEN ARRAY['generation'::text, 'run_id'::text] WHEN 'rollback_failed'::text THEN ARRAY['generation'::text, 'failure_reason'::text] WHEN 'access_denied'::text THEN ARRAY['method'::text, 'path'::text, 'denied_because'::text] WHEN 'security_violation'::text THEN ARRAY['finding'::text] ELSE NULL::text[] END
+function shipslog.event_severity(action text, new_state jsonb)
+CREATE OR REPLACE FUNCTION shipslog.event_severity(action text, new_state jsonb)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN ((action = 'status_changed'::text) AND ((new_state ->> 'status'::text) = 'failed'::text)) THEN 'error'::text WHEN ((action = 'health_changed'::text) AND ((new_state ->> 'health'::text) = ANY (ARRAY['Degraded'::text, 'Missing'::text]))) THEN 'warning'::text ELSE shipslog.action_severity(action) END
 function shipslog.event_summary(action text, previous_state jsonb, new_state jsonb, lines text[])
 CREATE OR REPLACE FUNCTION shipslog.event_summary(action text, previous_state jsonb, new_state jsonb, lines text[])
  RETURNS text
  LANGUAGE sql
  STABLE PARALLEL SAFE
-RETURN CASE action WHEN 'created'::text THEN ((('created '::text || COALESCE((new_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((new_state ->> 'app_version'::text), ''::text)) WHEN 'removed'::text THEN ((('removed '::text || COALESCE((previous_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((previous_state ->> 'app_version'::text), ''::text)) ELSE COALESCE(NULLIF(array_to_string(lines, '; '::text), ''::text), action) END
+RETURN CASE action WHEN 'created'::text THEN ((('created '::text || COALESCE((new_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((new_state ->> 'app_version'::text), ''::text)) WHEN 'removed'::text THEN ((('removed '::text || COALESCE((previous_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((previous_state ->> 'app_version'::text), ''::text)) ELSE COALESCE(CASE WHEN (previous_state IS NULL) THEN shipslog.describe_details(action, (new_state -> 'details'::text)) ELSE NULL::text END, NULLIF(array_to_string(lines, '; '::text), ''::text), action) END
 function shipslog.find_active_api_key(p_key_hash bytea)
 CREATE OR REPLACE FUNCTION shipslog.find_active_api_key(p_key_hash bytea)
  RETURNS TABLE(id uuid, name text, tenant text, scopes text[], actor_type text, key_prefix text, created_at timestamp with time zone, revoked_at timestamp with time zone, last_used_at timestamp with time zone)
@@ -1185,7 +1368,7 @@ end
 $function$
 function shipslog.history(p_tenant text, p_name text, p_limit integer)
 CREATE OR REPLACE FUNCTION shipslog.history(p_tenant text, p_name text, p_limit integer DEFAULT 100)
- RETURNS TABLE(occurred_at timestamp with time zone, "when" text, action text, summary text, actor text, actor_type text, reason text, correlation_id text, chain_index integer, deployment_id uuid, seq bigint)
+ RETURNS TABLE(occurred_at timestamp with time zone, "when" text, action text, summary text, actor text, actor_type text, reason text, correlation_id text, chain_index integer, deployment_id uuid, seq bigint, category text, severity text)
  LANGUAGE sql
  STABLE
  SET search_path TO ''
@@ -1201,7 +1384,9 @@ AS $function$
     r.correlation_id,
     r.chain_index,
     r.deployment_id,
-    r.seq
+    r.seq,
+    r.category,
+    r.severity
   from shipslog.readable_events(array(
       select e.event
       from (
@@ -1297,6 +1482,12 @@ begin
   return true;
 end
 $function$
+function shipslog.is_row_change(action text)
+CREATE OR REPLACE FUNCTION shipslog.is_row_change(action text)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN (action = ANY (ARRAY['created'::text, 'config_changed'::text, 'upgraded'::text, 'downgraded'::text, 'secrets_rotated'::text, 'restarted'::text, 'health_changed'::text, 'status_changed'::text, 'resources_changed'::text, 'removal_requested'::text, 'removed'::text, 'rolled_back'::text]))
 function shipslog.iso_utc(ts timestamp with time zone)
 CREATE OR REPLACE FUNCTION shipslog.iso_utc(ts timestamp with time zone)
  RETURNS text
@@ -1437,7 +1628,7 @@ end
 $function$
 function shipslog.readable_events(events shipslog.deployment_events[])
 CREATE OR REPLACE FUNCTION shipslog.readable_events(events shipslog.deployment_events[])
- RETURNS TABLE(seq bigint, deployment_id uuid, chain_index integer, tenant text, name text, action text, occurred_at timestamp with time zone, actor text, actor_type text, reason text, correlation_id text, request_id text, "when" text, summary text, changes text[])
+ RETURNS TABLE(seq bigint, deployment_id uuid, chain_index integer, tenant text, name text, action text, occurred_at timestamp with time zone, actor text, actor_type text, reason text, correlation_id text, request_id text, "when" text, summary text, changes text[], category text, severity text, details jsonb)
  LANGUAGE plpgsql
  STABLE PARALLEL SAFE
  SET search_path TO ''
@@ -1490,7 +1681,11 @@ begin
     r.request_id,
     r."when",
     r.summary,
-    case when cardinality(r.lines) > 0 then r.lines else array[r.summary] end
+    case when cardinality(r.lines) > 0 then r.lines else array[r.summary] end,
+    shipslog.event_category(r.action),
+    shipslog.event_severity(r.action, r.new_state),
+    -- The details of an event that is not a row change (gate, evidence URL, approval, run...).
+    case when r.previous_state is null and r.action <> 'created' then r.new_state -> 'details' end
   from (
       select
         p.*,
@@ -1552,6 +1747,17 @@ begin
   return coalesce(errors, '{}');
 end
 $function$
+function shipslog.record_access_denied(p_deployment_id uuid, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.record_access_denied(p_deployment_id uuid, p_details jsonb)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  return (shipslog.append_event(p_deployment_id, 'access_denied', p_details)).seq;
+end
+$function$
 function shipslog.record_api_key_use(p_key_hash bytea)
 CREATE OR REPLACE FUNCTION shipslog.record_api_key_use(p_key_hash bytea)
  RETURNS void
@@ -1583,6 +1789,34 @@ begin
   values (p_snapshot, computed.chain_count, computed.event_count, p_digest, p_key_id, p_signature)
   returning * into result;
   return result;
+end
+$function$
+function shipslog.record_rollout_event(p_deployment_id uuid, p_action text, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.record_rollout_event(p_deployment_id uuid, p_action text, p_details jsonb)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if p_action not in ('deployment_started', 'deployment_completed', 'deployment_failed', 'deployment_cancelled',
+                      'rollback_completed', 'rollback_failed') then
+    raise exception '"%" is not a rollout event', p_action
+      using errcode = 'SL400',
+            hint = 'Rollout events: deployment_started, deployment_completed, deployment_failed, deployment_cancelled, rollback_completed, rollback_failed.';
+  end if;
+  return (shipslog.append_event(p_deployment_id, p_action, p_details)).seq;
+end
+$function$
+function shipslog.record_security_violation(p_deployment_id uuid, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.record_security_violation(p_deployment_id uuid, p_details jsonb)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  return (shipslog.append_event(p_deployment_id, 'security_violation', p_details)).seq;
 end
 $function$
 function shipslog.register_project(p_tenant text, p_project_id text)
@@ -1626,6 +1860,12 @@ CREATE OR REPLACE FUNCTION shipslog.relative_time(ts timestamp with time zone, n
  IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN ((now_ts - ts) < '00:00:00'::interval) THEN 'in the future'::text WHEN ((now_ts - ts) < '00:00:45'::interval) THEN 'just now'::text WHEN ((now_ts - ts) < '00:01:30'::interval) THEN '1 minute ago'::text WHEN ((now_ts - ts) < '00:45:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (60)::numeric)))::text || ' minutes ago'::text) WHEN ((now_ts - ts) < '01:30:00'::interval) THEN '1 hour ago'::text WHEN ((now_ts - ts) < '22:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (3600)::numeric)))::text || ' hours ago'::text) WHEN ((now_ts - ts) < '36:00:00'::interval) THEN '1 day ago'::text WHEN ((now_ts - ts) < '720:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (86400)::numeric)))::text || ' days ago'::text) WHEN ((now_ts - ts) < '1080:00:00'::interval) THEN '1 month ago'::text WHEN ((now_ts - ts) < '8760:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (2592000)::numeric)))::text || ' months ago'::text) WHEN ((now_ts - ts) < '13140:00:00'::interval) THEN '1 year ago'::text ELSE ((round((EXTRACT(epoch FROM (now_ts - ts)) / (31536000)::numeric)))::text || ' years ago'::text) END
 aggregate shipslog.replay_state(jsonb, jsonb) sfunc shipslog.apply_event stype jsonb initcond 
+function shipslog.severity_rank(severity text)
+CREATE OR REPLACE FUNCTION shipslog.severity_rank(severity text)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN array_position(ARRAY['info'::text, 'warning'::text, 'error'::text, 'critical'::text], severity)
 function shipslog.tenant_visible(row_tenant text)
 CREATE OR REPLACE FUNCTION shipslog.tenant_visible(row_tenant text)
  RETURNS boolean
@@ -1851,11 +2091,24 @@ CREATE OR REPLACE FUNCTION shipslog.tg_deployment_events__append_only()
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
+declare
+  stack text;
 begin
   if tg_op = 'INSERT' then
-    raise exception 'shipslog.deployment_events is written only by the audit trigger on shipslog.deployments'
+    -- The one writer besides the audit trigger: shipslog.append_event() (45_record_event.sql),
+    -- a SECURITY DEFINER function that checks the event and takes the chain head under the
+    -- deployment's row lock. Its INSERT comes from no trigger (depth 0), so this function runs;
+    -- the call stack names the statement (its one line, exactly) and the function that ran it.
+    -- No role but the owner may insert at all; this guard is the owner's tripwire (an owner
+    -- bent on forgery can disable triggers, which verify_chains() and checkpoints are for).
+    get diagnostics stack = pg_context;
+    if split_part(stack, E'\n', 2) = 'SQL statement "insert into shipslog.deployment_events overriding system value select (ev).*"'
+       and split_part(stack, E'\n', 3) like 'PL/pgSQL function shipslog.append_event(uuid,text,jsonb) line % at SQL statement' then
+      return new;
+    end if;
+    raise exception 'shipslog.deployment_events is written only by the audit trigger on shipslog.deployments and shipslog.append_event()'
       using errcode = 'SL002',
-            hint = 'Change the deployment instead; its trigger records the event.';
+            hint = 'Change the deployment instead (its trigger records the event), or record a lifecycle, approval, gate or rollback event through its function (docs/compliance.md).';
   end if;
   raise exception 'shipslog.deployment_events is append-only: % refused', tg_op
     using errcode = 'SL001',
@@ -2079,6 +2332,31 @@ begin
 
   if tg_op = 'DELETE' then
     return old;
+  end if;
+  return new;
+end
+$function$
+function shipslog.tg_deployments__chain_head()
+CREATE OR REPLACE FUNCTION shipslog.tg_deployments__chain_head()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  last record;
+begin
+  select e.chain_index, e.hash
+  into last
+  from shipslog.deployment_events as e
+  where e.deployment_id = new.id
+    and e.chain_index > new.chain_length
+    and e.txid = pg_current_xact_id()
+  order by e.chain_index desc
+  limit 1;
+  if found then
+    new.chain_length := last.chain_index;
+    new.chain_head := last.hash;
   end if;
   return new;
 end
@@ -2312,7 +2590,11 @@ AS $function$
     order by e.deployment_id, e.chain_index desc
   ),
   replays as (
-    select e.deployment_id, shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index) as state
+    -- Events that are not row changes (rollouts, approvals, gates, ...: 45_record_event.sql)
+    -- change no state; their hashes are checked above like every event's.
+    select e.deployment_id,
+           shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index)
+             filter (where shipslog.is_row_change(e.action)) as state
     from shipslog.deployment_events as e
     where e.deployment_id in (
       select d.id
@@ -2384,6 +2666,7 @@ trigger CREATE TRIGGER deployment_events_append_only BEFORE DELETE OR UPDATE ON 
 trigger CREATE TRIGGER deployment_events_no_forged_insert BEFORE INSERT ON shipslog.deployment_events FOR EACH ROW WHEN ((pg_trigger_depth() = 0)) EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
 trigger CREATE TRIGGER deployment_events_no_truncate BEFORE TRUNCATE ON shipslog.deployment_events FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.deployment_events is audit history and is never removed; record a correcting change on the deployment instead.')
 trigger CREATE TRIGGER deployments_audit BEFORE INSERT OR DELETE OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__audit()
+trigger CREATE TRIGGER deployments_chain_head BEFORE UPDATE ON shipslog.deployments FOR EACH ROW WHEN ((new.chain_length = old.chain_length)) EXECUTE FUNCTION shipslog.tg_deployments__chain_head()
 trigger CREATE TRIGGER deployments_enqueue AFTER INSERT ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__enqueue()
 trigger CREATE TRIGGER deployments_no_truncate BEFORE TRUNCATE ON shipslog.deployments FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Remove rows of shipslog.deployments with DELETE (by id, with a WHERE clause, or all of them): the audit trigger writes each one''s removed event.')
 trigger CREATE TRIGGER projects_immutable BEFORE DELETE OR UPDATE ON shipslog.projects FOR EACH ROW EXECUTE FUNCTION shipslog.tg_projects__immutable()
@@ -2530,6 +2813,9 @@ grant EXECUTE on function describe_change(change jsonb) to shipslog_reconciler
 grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_app
 grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_auditor
 grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_reconciler
+grant EXECUTE on function describe_details(action text, d jsonb) to shipslog_app
+grant EXECUTE on function describe_details(action text, d jsonb) to shipslog_auditor
+grant EXECUTE on function describe_details(action text, d jsonb) to shipslog_reconciler
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_app
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_auditor
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_reconciler
@@ -2555,6 +2841,12 @@ grant EXECUTE on function event_hash(prev_hash bytea, e shipslog.deployment_even
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_app
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_auditor
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_reconciler
+grant EXECUTE on function event_required_fields(action text) to shipslog_app
+grant EXECUTE on function event_required_fields(action text) to shipslog_auditor
+grant EXECUTE on function event_required_fields(action text) to shipslog_reconciler
+grant EXECUTE on function event_severity(action text, new_state jsonb) to shipslog_app
+grant EXECUTE on function event_severity(action text, new_state jsonb) to shipslog_auditor
+grant EXECUTE on function event_severity(action text, new_state jsonb) to shipslog_reconciler
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_app
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_auditor
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_reconciler
@@ -2569,6 +2861,9 @@ grant EXECUTE on function is_dns_label(value text) to shipslog_reconciler
 grant EXECUTE on function is_resource_list(resources jsonb) to shipslog_app
 grant EXECUTE on function is_resource_list(resources jsonb) to shipslog_auditor
 grant EXECUTE on function is_resource_list(resources jsonb) to shipslog_reconciler
+grant EXECUTE on function is_row_change(action text) to shipslog_app
+grant EXECUTE on function is_row_change(action text) to shipslog_auditor
+grant EXECUTE on function is_row_change(action text) to shipslog_reconciler
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_agent_retention
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_app
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_auditor
@@ -2587,7 +2882,9 @@ grant EXECUTE on function readable_events(events shipslog.deployment_events[]) t
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_app
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_auditor
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_reconciler
+grant EXECUTE on function record_access_denied(p_deployment_id uuid, p_details jsonb) to shipslog_app
 grant EXECUTE on function record_api_key_use(p_key_hash bytea) to shipslog_app
+grant EXECUTE on function record_rollout_event(p_deployment_id uuid, p_action text, p_details jsonb) to shipslog_reconciler
 grant EXECUTE on function register_project(p_tenant text, p_project_id text) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_auditor
@@ -2595,6 +2892,9 @@ grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts time
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_app
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_auditor
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_reconciler
+grant EXECUTE on function severity_rank(severity text) to shipslog_app
+grant EXECUTE on function severity_rank(severity text) to shipslog_auditor
+grant EXECUTE on function severity_rank(severity text) to shipslog_reconciler
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_app
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_auditor
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_reconciler
@@ -2662,6 +2962,8 @@ comment on column reconcile_queue.lease_holder is 'Worker id of the reconciler r
 comment on column reconcile_queue.lease_id is 'One id per claim (a health-check batch shares one over its rows): extensions and the final write name it, so a holder whose lease ran out and was taken over cannot touch the new holder''s.'
 comment on function shipslog.action_severity(text) is 'Default severity (info, warning, error, critical) of an audit action; null for an unknown action.'
 comment on function shipslog.event_category(text) is 'Category of an audit action (deployment_lifecycle, configuration, state_change, approval_workflow, compliance_gate, rollback, security, system); null for an unknown action.'
+comment on function shipslog.event_required_fields(text) is 'Fields the details of a non-row-change event type must hold (shipslog.append_event checks them); null for row-change and unknown actions.'
+comment on function shipslog.event_severity(text,jsonb) is 'Severity (info, warning, error, critical) of one event: shipslog.action_severity(action), refined by what the event set.'
 comment on table agent_message_daily is 'Daily sums of shipslog.agent_messages per project and model; written only by its triggers.'
 comment on table agent_message_retention_runs is 'Append-only record of agent message retention runs. Written only by shipslog.purge_agent_messages.'
 comment on table agent_messages is 'Audit trail of the agent''s model calls. Finalised once; never changed; deleted only by shipslog.purge_agent_messages past retention.'
