@@ -379,6 +379,8 @@ index CREATE INDEX reconcile_run_audit_run_idx ON shipslog.reconcile_run_audit U
 index CREATE UNIQUE INDEX reconcile_run_audit_transition_key ON shipslog.reconcile_run_audit USING btree (transition_id)
 index CREATE UNIQUE INDEX reconcile_run_transitions_pkey ON shipslog.reconcile_run_transitions USING btree (id)
 index CREATE INDEX reconcile_run_transitions_run_idx ON shipslog.reconcile_run_transitions USING btree (run_id, id)
+index CREATE INDEX reconcile_runs_correlation_id_idx ON ONLY shipslog.reconcile_runs USING btree (correlation_id)
+index CREATE INDEX reconcile_runs_default_correlation_id_idx ON shipslog.reconcile_runs_default USING btree (correlation_id)
 index CREATE INDEX reconcile_runs_default_deployment_id_started_at_idx ON shipslog.reconcile_runs_default USING btree (deployment_id, started_at DESC)
 index CREATE UNIQUE INDEX reconcile_runs_default_pkey ON shipslog.reconcile_runs_default USING btree (id, started_at)
 index CREATE INDEX reconcile_runs_default_started_at_phase_idx ON shipslog.reconcile_runs_default USING btree (started_at, phase)
@@ -922,6 +924,56 @@ begin
   return added;
 end
 $function$
+function shipslog.begin_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.begin_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  latest record;
+begin
+  select * into latest from shipslog.latest_rollout(p_deployment_id);
+  if found and latest.action = 'deployment_started' and latest.generation = p_generation then
+    return null;
+  end if;
+  if found and latest.action = 'deployment_started' and latest.generation < p_generation then
+    perform shipslog.append_event(p_deployment_id, 'deployment_cancelled', jsonb_build_object(
+      'generation', latest.generation, 'run_id', latest.run_id,
+      'superseded_by_generation', p_generation, 'parent_seq', latest.seq));
+  end if;
+  if found and latest.generation >= p_generation then
+    -- This generation ended already (completed, failed or cancelled): a re-run is no new rollout.
+    return null;
+  end if;
+  return (shipslog.append_event(p_deployment_id, 'deployment_started', jsonb_build_object(
+    'generation', p_generation, 'run_id', p_run_id))).seq;
+end
+$function$
+function shipslog.caused_by(p_correlation_id text)
+CREATE OR REPLACE FUNCTION shipslog.caused_by(p_correlation_id text)
+ RETURNS TABLE(kind text, occurred_at timestamp with time zone, deployment_id uuid, tenant text, name text, seq bigint, action text, category text, severity text, run_id uuid, run_phase text, run_outcome text, generation bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select 'event', e.occurred_at, e.deployment_id, e.tenant, e.name, e.seq, e.action,
+         shipslog.event_category(e.action), shipslog.event_severity(e.action, e.new_state),
+         r.id, r.phase, r.outcome, r.generation
+  from shipslog.deployment_events as e
+  left join shipslog.reconcile_runs as r
+    on e.request_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+   and r.id = e.request_id::uuid
+   and r.correlation_id = p_correlation_id
+  where e.correlation_id = p_correlation_id
+  union all
+  select 'run', r.started_at, r.deployment_id, r.tenant, r.name, null, null, null, null,
+         r.id, r.phase, r.outcome, r.generation
+  from shipslog.reconcile_runs as r
+  where r.correlation_id = p_correlation_id
+  order by 2, 6 nulls first
+$function$
 function shipslog.chain_digest(p_snapshot pg_snapshot)
 CREATE OR REPLACE FUNCTION shipslog.chain_digest(p_snapshot pg_snapshot)
  RETURNS TABLE(digest bytea, chain_count bigint, event_count bigint)
@@ -1344,6 +1396,48 @@ BEGIN ATOMIC
     FROM shipslog.api_keys k
    WHERE ((k.key_hash = find_active_api_key.p_key_hash) AND (k.revoked_at IS NULL) AND ((k.expires_at IS NULL) OR (k.expires_at > now())));
 END
+function shipslog.finish_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid, p_completed boolean, p_outcome text, p_failure_reason text, p_terminal boolean)
+CREATE OR REPLACE FUNCTION shipslog.finish_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid, p_completed boolean, p_outcome text, p_failure_reason text, p_terminal boolean)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  latest record;
+begin
+  select * into latest from shipslog.latest_rollout(p_deployment_id);
+  if not found or latest.action <> 'deployment_started' or latest.generation <> p_generation then
+    return null;
+  end if;
+  if p_completed then
+    return (shipslog.append_event(p_deployment_id, 'deployment_completed', jsonb_build_object(
+      'generation', p_generation, 'run_id', p_run_id, 'outcome', p_outcome, 'parent_seq', latest.seq))).seq;
+  elsif p_terminal then
+    return (shipslog.append_event(p_deployment_id, 'deployment_failed', jsonb_build_object(
+      'generation', p_generation, 'run_id', p_run_id, 'failure_reason', coalesce(p_failure_reason, 'Failed'),
+      'parent_seq', latest.seq))).seq;
+  end if;
+  return null;
+end
+$function$
+function shipslog.generation_correlation_id(p_deployment_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.generation_correlation_id(p_deployment_id uuid)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(e.correlation_id, e.request_id)
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and shipslog.is_row_change(e.action)
+    and (e.action = 'created'
+         or e.new_state ?| array['environment', 'app_version', 'config', 'secrets_ref', 'secrets_fingerprint',
+                                 'depends_on', 'restarted_at', 'deletion_requested_at'])
+  order by e.chain_index desc
+  limit 1
+$function$
 function shipslog.guard_reconcile_run_partition(p_table regclass)
 CREATE OR REPLACE FUNCTION shipslog.guard_reconcile_run_partition(p_table regclass)
  RETURNS void
@@ -1564,6 +1658,20 @@ begin
   end loop;
   return result;
 end
+$function$
+function shipslog.latest_rollout(p_deployment_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.latest_rollout(p_deployment_id uuid)
+ RETURNS TABLE(action text, generation bigint, run_id text, seq bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select e.action, (e.new_state -> 'details' ->> 'generation')::bigint, e.new_state -> 'details' ->> 'run_id', e.seq
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and e.action in ('deployment_started', 'deployment_completed', 'deployment_failed', 'deployment_cancelled')
+  order by e.chain_index desc
+  limit 1
 $function$
 function shipslog.purge_agent_messages(p_older_than interval, p_kind text) owner shipslog_agent_retention
 CREATE OR REPLACE FUNCTION shipslog.purge_agent_messages(p_older_than interval, p_kind text DEFAULT 'manual'::text)
@@ -2787,6 +2895,10 @@ grant EXECUTE on function apply_event(state jsonb, previous_part jsonb, new_part
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_app
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_auditor
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_reconciler
+grant EXECUTE on function begin_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid) to shipslog_reconciler
+grant EXECUTE on function caused_by(p_correlation_id text) to shipslog_app
+grant EXECUTE on function caused_by(p_correlation_id text) to shipslog_auditor
+grant EXECUTE on function caused_by(p_correlation_id text) to shipslog_reconciler
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_app
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_auditor
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_reconciler
@@ -2851,6 +2963,10 @@ grant EXECUTE on function event_summary(action text, previous_state jsonb, new_s
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_auditor
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_reconciler
 grant EXECUTE on function find_active_api_key(p_key_hash bytea) to shipslog_app
+grant EXECUTE on function finish_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid, p_completed boolean, p_outcome text, p_failure_reason text, p_terminal boolean) to shipslog_reconciler
+grant EXECUTE on function generation_correlation_id(p_deployment_id uuid) to shipslog_app
+grant EXECUTE on function generation_correlation_id(p_deployment_id uuid) to shipslog_auditor
+grant EXECUTE on function generation_correlation_id(p_deployment_id uuid) to shipslog_reconciler
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_app
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_auditor
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_reconciler
@@ -2874,6 +2990,9 @@ grant EXECUTE on function jsonb_diff(old_value jsonb, new_value jsonb, OUT old_p
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_app
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_auditor
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_reconciler
+grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_app
+grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_auditor
+grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_reconciler
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to postgres
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to shipslog_reconciler
 grant EXECUTE on function readable_events(events shipslog.deployment_events[]) to shipslog_app

@@ -60,7 +60,8 @@ export interface NewRun {
   conflictingRunId?: string | null;
   dryRun?: boolean;
   workerId: string;
-  correlationId: string;
+  /** null: the transaction's shipslog.correlation_id (set by setRunContext). */
+  correlationId: string | null;
 }
 
 const columns = (db: Queryable) => db`
@@ -80,7 +81,8 @@ export async function insertRun(db: Queryable, run: NewRun): Promise<Run> {
     values
       (${run.id ?? randomUUID()}, ${run.deploymentId}, ${run.tenant}, ${run.name}, ${run.generation}, ${run.configHash}, ${run.target},
        ${run.image ?? null}, ${JSON.stringify(run.parameters ?? {})}::text::jsonb, ${run.phase}, ${skipped ? 'Skipped' : null},
-       ${run.skipReason ?? null}, ${run.conflictingRunId ?? null}, ${run.dryRun ?? false}, ${run.workerId}, ${run.correlationId})
+       ${run.skipReason ?? null}, ${run.conflictingRunId ?? null}, ${run.dryRun ?? false}, ${run.workerId},
+       coalesce(${run.correlationId}, shipslog.context_setting('shipslog.correlation_id')))
     returning ${columns(db)}
   `;
   return row!;
