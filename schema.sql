@@ -4,11 +4,19 @@ table agent_message_retention_runs
 sequence agent_message_retention_runs_id_seq
 table agent_messages row level security forced
 table api_keys
+table approval_decisions row level security forced
+sequence approval_decisions_id_seq
+table approval_policies row level security forced
+table approval_policy_changes row level security forced
+sequence approval_policy_changes_id_seq
+table approval_requests row level security forced
 table audit_checkpoints
 sequence audit_checkpoints_id_seq
 table deployment_events row level security forced
 sequence deployment_events_seq
 table deployments row level security forced
+table gate_results row level security forced
+sequence gate_results_id_seq
 table idempotency_keys row level security forced
 table projects row level security forced
 view reconcile_lock_effectiveness
@@ -88,6 +96,48 @@ column api_keys.created_at timestamp with time zone not null default now()
 column api_keys.revoked_at timestamp with time zone
 column api_keys.last_used_at timestamp with time zone
 column api_keys.expires_at timestamp with time zone
+column approval_decisions.id bigint not null identity a
+column approval_decisions.request_id uuid not null
+column approval_decisions.tenant text not null
+column approval_decisions.approver text not null
+column approval_decisions.decision text not null
+column approval_decisions.reason text
+column approval_decisions.decided_at timestamp with time zone not null default clock_timestamp()
+column approval_decisions.event_seq bigint not null
+column approval_policies.tenant text not null
+column approval_policies.environment text not null
+column approval_policies.required_approvals integer not null
+column approval_policies.required_gates text[] not null default '{}'::text[]
+column approval_policies.expires_after interval not null default '24:00:00'::interval
+column approval_policies.updated_at timestamp with time zone not null default now()
+column approval_policies.updated_by text not null
+column approval_policy_changes.id bigint not null identity a
+column approval_policy_changes.tenant text not null
+column approval_policy_changes.environment text not null
+column approval_policy_changes.change text not null
+column approval_policy_changes.previous_policy jsonb
+column approval_policy_changes.new_policy jsonb
+column approval_policy_changes.actor text not null
+column approval_policy_changes.actor_type text not null
+column approval_policy_changes.reason text
+column approval_policy_changes.correlation_id text
+column approval_policy_changes.request_id text
+column approval_policy_changes.db_role text not null
+column approval_policy_changes.occurred_at timestamp with time zone not null default clock_timestamp()
+column approval_requests.id uuid not null default gen_random_uuid()
+column approval_requests.tenant text not null
+column approval_requests.deployment_id uuid not null
+column approval_requests.name text not null
+column approval_requests.environment text not null
+column approval_requests.generation bigint not null
+column approval_requests.required_approvals integer not null
+column approval_requests.requested_by text not null
+column approval_requests.change_actor text
+column approval_requests.requested_at timestamp with time zone not null default clock_timestamp()
+column approval_requests.expires_at timestamp with time zone not null
+column approval_requests.state text not null default 'pending'::text
+column approval_requests.closed_at timestamp with time zone
+column approval_requests.requested_seq bigint not null
 column audit_checkpoints.id bigint not null identity a
 column audit_checkpoints.created_at timestamp with time zone not null default clock_timestamp()
 column audit_checkpoints.snapshot pg_snapshot not null
@@ -147,6 +197,17 @@ column deployments.updated_at timestamp with time zone not null default now()
 column deployments.version bigint not null default 1
 column deployments.chain_length integer not null default 0
 column deployments.chain_head bytea
+column gate_results.id bigint not null identity a
+column gate_results.tenant text not null
+column gate_results.deployment_id uuid not null
+column gate_results.generation bigint not null
+column gate_results.gate text not null
+column gate_results.result text not null
+column gate_results.evidence_url text
+column gate_results.details jsonb not null default '{}'::jsonb
+column gate_results.reported_by text not null
+column gate_results.reported_at timestamp with time zone not null default clock_timestamp()
+column gate_results.event_seq bigint not null
 column idempotency_keys.api_key_id uuid not null
 column idempotency_keys.idempotency_key text not null
 column idempotency_keys.tenant text not null
@@ -171,6 +232,8 @@ column reconcile_queue.health_checked_at timestamp with time zone
 column reconcile_queue.lease_holder text
 column reconcile_queue.lease_id uuid
 column reconcile_queue.lease_expires_at timestamp with time zone
+column reconcile_queue.held_generation bigint
+column reconcile_queue.held_reason text
 column reconcile_recent_failures.target text
 column reconcile_recent_failures.failures bigint
 column reconcile_recent_failures.deployments bigint
@@ -279,8 +342,24 @@ constraint api_keys.api_keys_key_hash_check CHECK ((length(key_hash) = 32))
 constraint api_keys.api_keys_key_hash_key UNIQUE (key_hash)
 constraint api_keys.api_keys_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9._@:-]{0,99}$'::text))
 constraint api_keys.api_keys_pkey PRIMARY KEY (id)
-constraint api_keys.api_keys_scopes_check CHECK ((((cardinality(scopes) >= 1) AND (cardinality(scopes) <= 4)) AND (scopes <@ ARRAY['read'::text, 'deploy'::text, 'audit'::text, 'admin'::text])))
+constraint api_keys.api_keys_scopes_check CHECK ((((cardinality(scopes) >= 1) AND (cardinality(scopes) <= 6)) AND (scopes <@ ARRAY['read'::text, 'deploy'::text, 'audit'::text, 'admin'::text, 'approve'::text, 'gates'::text])))
 constraint api_keys.api_keys_tenant_check CHECK (shipslog.is_dns_label(tenant))
+constraint approval_decisions.approval_decisions_approver_key UNIQUE (request_id, approver)
+constraint approval_decisions.approval_decisions_decision_check CHECK ((decision = ANY (ARRAY['granted'::text, 'denied'::text])))
+constraint approval_decisions.approval_decisions_pkey PRIMARY KEY (id)
+constraint approval_decisions.approval_decisions_request_id_fkey FOREIGN KEY (request_id) REFERENCES shipslog.approval_requests(id)
+constraint approval_policies.approval_policies_environment_check CHECK (shipslog.is_dns_label(environment))
+constraint approval_policies.approval_policies_expires_after_check CHECK (((expires_after >= '00:01:00'::interval) AND (expires_after <= '30 days'::interval)))
+constraint approval_policies.approval_policies_pkey PRIMARY KEY (tenant, environment)
+constraint approval_policies.approval_policies_required_approvals_check CHECK (((required_approvals >= 0) AND (required_approvals <= 10)))
+constraint approval_policies.approval_policies_required_gates_check CHECK (((cardinality(required_gates) <= 20) AND (array_position(required_gates, NULL::text) IS NULL)))
+constraint approval_policies.approval_policies_tenant_check CHECK (shipslog.is_dns_label(tenant))
+constraint approval_policy_changes.approval_policy_changes_change_check CHECK ((change = ANY (ARRAY['set'::text, 'removed'::text])))
+constraint approval_policy_changes.approval_policy_changes_pkey PRIMARY KEY (id)
+constraint approval_requests.approval_requests_closed_check CHECK (((state = 'pending'::text) = (closed_at IS NULL)))
+constraint approval_requests.approval_requests_pkey PRIMARY KEY (id)
+constraint approval_requests.approval_requests_required_approvals_check CHECK (((required_approvals >= 1) AND (required_approvals <= 10)))
+constraint approval_requests.approval_requests_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'approved'::text, 'denied'::text, 'expired'::text, 'cancelled'::text])))
 constraint audit_checkpoints.audit_checkpoints_digest_check CHECK ((length(digest) = 32))
 constraint audit_checkpoints.audit_checkpoints_pkey PRIMARY KEY (id)
 constraint deployment_events.deployment_events_chain_key UNIQUE (deployment_id, chain_index)
@@ -306,6 +385,10 @@ constraint deployments.deployments_status_message_check CHECK ((length(status_me
 constraint deployments.deployments_tenant_check CHECK (shipslog.is_dns_label(tenant))
 constraint deployments.deployments_tenant_name_key UNIQUE (tenant, name)
 constraint deployments.deployments_url_check CHECK ((length(url) <= 2048))
+constraint gate_results.gate_results_details_check CHECK ((jsonb_typeof(details) = 'object'::text))
+constraint gate_results.gate_results_gate_check CHECK ((gate ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text))
+constraint gate_results.gate_results_pkey PRIMARY KEY (id)
+constraint gate_results.gate_results_result_check CHECK ((result = ANY (ARRAY['started'::text, 'passed'::text, 'failed'::text, 'warned'::text, 'skipped'::text])))
 constraint idempotency_keys.idempotency_keys_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200)))
 constraint idempotency_keys.idempotency_keys_pkey PRIMARY KEY (api_key_id, idempotency_key)
 constraint projects.projects_id_check CHECK (shipslog.is_dns_label(id))
@@ -314,6 +397,8 @@ constraint projects.projects_tenant_check CHECK (shipslog.is_dns_label(tenant))
 constraint projects.projects_tenant_id_key UNIQUE (tenant, id)
 constraint reconcile_queue.reconcile_queue_deployment_id_fkey FOREIGN KEY (deployment_id) REFERENCES shipslog.deployments(id) ON DELETE CASCADE
 constraint reconcile_queue.reconcile_queue_failures_check CHECK ((failures >= 0))
+constraint reconcile_queue.reconcile_queue_held_check CHECK (((held_generation IS NULL) = (held_reason IS NULL)))
+constraint reconcile_queue.reconcile_queue_held_reason_check CHECK ((held_reason = ANY (ARRAY['AwaitingApproval'::text, 'AwaitingGates'::text])))
 constraint reconcile_queue.reconcile_queue_lease_check CHECK ((((lease_id IS NULL) = (lease_holder IS NULL)) AND ((lease_id IS NULL) = (lease_expires_at IS NULL))))
 constraint reconcile_queue.reconcile_queue_lease_holder_check CHECK (((length(lease_holder) >= 1) AND (length(lease_holder) <= 200)))
 constraint reconcile_queue.reconcile_queue_pkey PRIMARY KEY (deployment_id)
@@ -331,7 +416,7 @@ constraint reconcile_runs.reconcile_runs_parameters_check CHECK ((jsonb_typeof(p
 constraint reconcile_runs.reconcile_runs_phase_check CHECK ((phase = ANY (ARRAY['Pending'::text, 'Running'::text, 'Completed'::text, 'Failed'::text, 'Skipped'::text])))
 constraint reconcile_runs.reconcile_runs_pkey PRIMARY KEY (id, started_at)
 constraint reconcile_runs.reconcile_runs_result_check CHECK (((phase = ANY (ARRAY['Completed'::text, 'Failed'::text, 'Skipped'::text])) = ((completed_at IS NOT NULL) AND (outcome IS NOT NULL))))
-constraint reconcile_runs.reconcile_runs_skip_reason_check CHECK ((skip_reason = ANY (ARRAY['ResourceBusy'::text, 'RecentlyRemediated'::text])))
+constraint reconcile_runs.reconcile_runs_skip_reason_check CHECK ((skip_reason = ANY (ARRAY['ResourceBusy'::text, 'RecentlyRemediated'::text, 'AwaitingApproval'::text, 'AwaitingGates'::text])))
 constraint reconcile_runs.reconcile_runs_skipped_check CHECK (((phase = 'Skipped'::text) = (skip_reason IS NOT NULL)))
 constraint reconcile_runs_default.reconcile_runs_change_set_check CHECK ((jsonb_typeof(change_set) = 'array'::text))
 constraint reconcile_runs_default.reconcile_runs_config_hash_check CHECK ((config_hash ~ '^sha256:[0-9a-f]{64}$'::text))
@@ -343,7 +428,7 @@ constraint reconcile_runs_default.reconcile_runs_outcome_check CHECK ((outcome =
 constraint reconcile_runs_default.reconcile_runs_parameters_check CHECK ((jsonb_typeof(parameters) = 'object'::text))
 constraint reconcile_runs_default.reconcile_runs_phase_check CHECK ((phase = ANY (ARRAY['Pending'::text, 'Running'::text, 'Completed'::text, 'Failed'::text, 'Skipped'::text])))
 constraint reconcile_runs_default.reconcile_runs_result_check CHECK (((phase = ANY (ARRAY['Completed'::text, 'Failed'::text, 'Skipped'::text])) = ((completed_at IS NOT NULL) AND (outcome IS NOT NULL))))
-constraint reconcile_runs_default.reconcile_runs_skip_reason_check CHECK ((skip_reason = ANY (ARRAY['ResourceBusy'::text, 'RecentlyRemediated'::text])))
+constraint reconcile_runs_default.reconcile_runs_skip_reason_check CHECK ((skip_reason = ANY (ARRAY['ResourceBusy'::text, 'RecentlyRemediated'::text, 'AwaitingApproval'::text, 'AwaitingGates'::text])))
 constraint reconcile_runs_default.reconcile_runs_skipped_check CHECK (((phase = 'Skipped'::text) = (skip_reason IS NOT NULL)))
 constraint schema_definitions.schema_definitions_digest_check CHECK ((digest ~ '^[0-9a-f]{64}$'::text))
 constraint schema_definitions.schema_definitions_pkey PRIMARY KEY (id)
@@ -355,6 +440,14 @@ index CREATE UNIQUE INDEX agent_messages_pkey ON shipslog.agent_messages USING b
 index CREATE INDEX agent_messages_project_time_idx ON shipslog.agent_messages USING btree (tenant, project_id, created_at) INCLUDE (model, prompt_tokens, completion_tokens, total_tokens, prompt_cost, completion_cost, total_cost)
 index CREATE UNIQUE INDEX api_keys_key_hash_key ON shipslog.api_keys USING btree (key_hash)
 index CREATE UNIQUE INDEX api_keys_pkey ON shipslog.api_keys USING btree (id)
+index CREATE UNIQUE INDEX approval_decisions_approver_key ON shipslog.approval_decisions USING btree (request_id, approver)
+index CREATE UNIQUE INDEX approval_decisions_pkey ON shipslog.approval_decisions USING btree (id)
+index CREATE UNIQUE INDEX approval_policies_pkey ON shipslog.approval_policies USING btree (tenant, environment)
+index CREATE UNIQUE INDEX approval_policy_changes_pkey ON shipslog.approval_policy_changes USING btree (id)
+index CREATE INDEX approval_policy_changes_tenant_idx ON shipslog.approval_policy_changes USING btree (tenant, environment, id)
+index CREATE UNIQUE INDEX approval_requests_pending_key ON shipslog.approval_requests USING btree (deployment_id, generation) WHERE (state = 'pending'::text)
+index CREATE UNIQUE INDEX approval_requests_pkey ON shipslog.approval_requests USING btree (id)
+index CREATE INDEX approval_requests_tenant_state_idx ON shipslog.approval_requests USING btree (tenant, state, requested_at)
 index CREATE UNIQUE INDEX audit_checkpoints_pkey ON shipslog.audit_checkpoints USING btree (id)
 index CREATE INDEX deployment_events_action_idx ON shipslog.deployment_events USING btree (action, occurred_at)
 index CREATE INDEX deployment_events_actor_idx ON shipslog.deployment_events USING btree (actor, occurred_at)
@@ -366,6 +459,8 @@ index CREATE UNIQUE INDEX deployment_events_pkey ON shipslog.deployment_events U
 index CREATE INDEX deployment_events_txid_seq_idx ON shipslog.deployment_events USING btree (txid, seq)
 index CREATE UNIQUE INDEX deployments_pkey ON shipslog.deployments USING btree (id)
 index CREATE UNIQUE INDEX deployments_tenant_name_key ON shipslog.deployments USING btree (tenant, name)
+index CREATE INDEX gate_results_generation_idx ON shipslog.gate_results USING btree (deployment_id, generation, gate, id)
+index CREATE UNIQUE INDEX gate_results_pkey ON shipslog.gate_results USING btree (id)
 index CREATE INDEX idempotency_keys_created_at_idx ON shipslog.idempotency_keys USING btree (created_at)
 index CREATE INDEX idempotency_keys_expiry_idx ON shipslog.idempotency_keys USING btree (api_key_id, created_at)
 index CREATE UNIQUE INDEX idempotency_keys_pkey ON shipslog.idempotency_keys USING btree (api_key_id, idempotency_key)
@@ -951,6 +1046,34 @@ begin
     'generation', p_generation, 'run_id', p_run_id))).seq;
 end
 $function$
+function shipslog.caller_sees_tenant(p_tenant text)
+CREATE OR REPLACE FUNCTION shipslog.caller_sees_tenant(p_tenant text)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+RETURN (COALESCE(shipslog.context_setting('shipslog.tenant'::text), p_tenant) = ANY (ARRAY['*'::text, p_tenant]))
+function shipslog.cancel_approval(p_request_id uuid, p_because text)
+CREATE OR REPLACE FUNCTION shipslog.cancel_approval(p_request_id uuid, p_because text)
+ RETURNS shipslog.approval_requests
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  r shipslog.approval_requests;
+begin
+  select * into r from shipslog.approval_requests as a
+  where a.id = p_request_id and shipslog.caller_sees_tenant(a.tenant)
+  for update;
+  if not found then
+    raise exception 'approval request % not found', p_request_id using errcode = 'SL431';
+  end if;
+  if r.state <> 'pending' then
+    raise exception 'approval request % is %, not pending', p_request_id, r.state using errcode = 'SL432';
+  end if;
+  return shipslog.close_approval_request(r, 'cancelled', coalesce(nullif(p_because, ''), 'cancelled by ' || shipslog.context_actor()));
+end
+$function$
 function shipslog.caused_by(p_correlation_id text)
 CREATE OR REPLACE FUNCTION shipslog.caused_by(p_correlation_id text)
  RETURNS TABLE(kind text, occurred_at timestamp with time zone, deployment_id uuid, tenant text, name text, seq bigint, action text, category text, severity text, run_id uuid, run_phase text, run_outcome text, generation bigint)
@@ -1095,12 +1218,105 @@ RETURN (((((((('shipslog-checkpoint v1'::text || '
 '::text) || p_chain_count) || '
 '::text) || p_event_count) || '
 '::text) || encode(p_digest, 'hex'::text))
+function shipslog.close_approval_request(r shipslog.approval_requests, p_state text, p_because text)
+CREATE OR REPLACE FUNCTION shipslog.close_approval_request(r shipslog.approval_requests, p_state text, p_because text)
+ RETURNS shipslog.approval_requests
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  perform shipslog.append_event(r.deployment_id,
+    case p_state when 'expired' then 'approval_expired' else 'approval_cancelled' end,
+    jsonb_build_object('approval_id', r.id, 'generation', r.generation, 'parent_seq', r.requested_seq)
+      || case p_state
+           when 'expired' then jsonb_build_object('expires_at', shipslog.iso_utc(r.expires_at))
+           else jsonb_build_object('cancelled_because', p_because)
+         end);
+  update shipslog.approval_requests
+  set state = p_state, closed_at = clock_timestamp()
+  where id = r.id
+  returning * into r;
+  return r;
+end
+$function$
+function shipslog.context_actor()
+CREATE OR REPLACE FUNCTION shipslog.context_actor()
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+RETURN COALESCE(shipslog.context_setting('shipslog.actor'::text), (SESSION_USER)::text)
 function shipslog.context_setting(setting_name text)
 CREATE OR REPLACE FUNCTION shipslog.context_setting(setting_name text)
  RETURNS text
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN NULLIF(current_setting(setting_name, true), ''::text)
+function shipslog.decide_approval(p_request_id uuid, p_decision text, p_reason text)
+CREATE OR REPLACE FUNCTION shipslog.decide_approval(p_request_id uuid, p_decision text, p_reason text DEFAULT NULL::text)
+ RETURNS shipslog.approval_requests
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  r shipslog.approval_requests;
+  v_approver text := shipslog.context_actor();
+  current_generation bigint;
+  n integer;
+  ev shipslog.deployment_events;
+begin
+  if p_decision not in ('granted', 'denied') then
+    raise exception 'decision must be granted or denied, not %', p_decision using errcode = '22023';
+  end if;
+  select * into r from shipslog.approval_requests as a
+  where a.id = p_request_id and shipslog.caller_sees_tenant(a.tenant)
+  for update;
+  if not found then
+    raise exception 'approval request % not found', p_request_id
+      using errcode = 'SL431', hint = 'GET /v1/approvals lists the pending requests you may see.';
+  end if;
+  if r.state <> 'pending' then
+    raise exception 'approval request % is %, not pending', p_request_id, r.state
+      using errcode = 'SL432', hint = 'A decided, expired or cancelled request takes no more decisions; request approval again.';
+  end if;
+  if r.expires_at <= clock_timestamp() then
+    return shipslog.close_approval_request(r, 'expired', null);
+  end if;
+  select d.generation into current_generation from shipslog.deployments as d where d.id = r.deployment_id for no key update;
+  if current_generation is distinct from r.generation then
+    return shipslog.close_approval_request(r, 'cancelled',
+      coalesce(format('superseded by generation %s', current_generation), 'the deployment was removed'));
+  end if;
+  if v_approver = r.requested_by or v_approver = r.change_actor then
+    raise exception '% % this change and cannot approve it', v_approver,
+        case when v_approver = r.change_actor then 'made' else 'requested approval of' end
+      using errcode = 'SL433', hint = 'Approvals come from others than the requester and the change''s author.';
+  end if;
+  if exists (select from shipslog.approval_decisions as x where x.request_id = r.id and x.approver = v_approver) then
+    raise exception '% has already decided on approval request %', v_approver, r.id
+      using errcode = 'SL434', hint = 'Each approver counts once; the policy needs distinct approvers.';
+  end if;
+  if p_decision = 'granted' then
+    n := 1 + (select count(*) from shipslog.approval_decisions as x where x.request_id = r.id and x.decision = 'granted');
+    ev := shipslog.append_event(r.deployment_id, 'approval_granted', jsonb_build_object(
+      'approval_id', r.id, 'generation', r.generation, 'approver', v_approver, 'approvals', n,
+      'required_approvals', r.required_approvals, 'parent_seq', r.requested_seq));
+  else
+    ev := shipslog.append_event(r.deployment_id, 'approval_denied', jsonb_build_object(
+      'approval_id', r.id, 'generation', r.generation, 'approver', v_approver, 'parent_seq', r.requested_seq));
+  end if;
+  insert into shipslog.approval_decisions (request_id, tenant, approver, decision, reason, event_seq)
+  values (r.id, r.tenant, v_approver, p_decision, p_reason, ev.seq);
+  if p_decision = 'denied' then
+    update shipslog.approval_requests set state = 'denied', closed_at = clock_timestamp() where id = r.id returning * into r;
+  elsif n >= r.required_approvals then
+    update shipslog.approval_requests set state = 'approved', closed_at = clock_timestamp() where id = r.id returning * into r;
+    perform shipslog.release_generation(r.deployment_id, r.generation);
+  end if;
+  return r;
+end
+$function$
 function shipslog.decimal_text(value numeric)
 CREATE OR REPLACE FUNCTION shipslog.decimal_text(value numeric)
  RETURNS text
@@ -1377,6 +1593,33 @@ CREATE OR REPLACE FUNCTION shipslog.event_summary(action text, previous_state js
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN CASE action WHEN 'created'::text THEN ((('created '::text || COALESCE((new_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((new_state ->> 'app_version'::text), ''::text)) WHEN 'removed'::text THEN ((('removed '::text || COALESCE((previous_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((previous_state ->> 'app_version'::text), ''::text)) ELSE COALESCE(CASE WHEN (previous_state IS NULL) THEN shipslog.describe_details(action, (new_state -> 'details'::text)) ELSE NULL::text END, NULLIF(array_to_string(lines, '; '::text), ''::text), action) END
+function shipslog.expire_approvals(p_deployment_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.expire_approvals(p_deployment_id uuid DEFAULT NULL::uuid)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  r shipslog.approval_requests;
+  n integer := 0;
+begin
+  for r in
+    select *
+    from shipslog.approval_requests as a
+    where a.state = 'pending'
+      and a.expires_at <= clock_timestamp()
+      and (p_deployment_id is null or a.deployment_id = p_deployment_id)
+      and shipslog.caller_sees_tenant(a.tenant)
+    order by a.expires_at
+    for update skip locked
+  loop
+    perform shipslog.close_approval_request(r, 'expired', null);
+    n := n + 1;
+  end loop;
+  return n;
+end
+$function$
 function shipslog.find_active_api_key(p_key_hash bytea)
 CREATE OR REPLACE FUNCTION shipslog.find_active_api_key(p_key_hash bytea)
  RETURNS TABLE(id uuid, name text, tenant text, scopes text[], actor_type text, key_prefix text, created_at timestamp with time zone, revoked_at timestamp with time zone, last_used_at timestamp with time zone)
@@ -1420,6 +1663,23 @@ begin
   end if;
   return null;
 end
+$function$
+function shipslog.generation_actor(p_deployment_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.generation_actor(p_deployment_id uuid)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select e.actor
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and shipslog.is_row_change(e.action)
+    and (e.action = 'created'
+         or e.new_state ?| array['environment', 'app_version', 'config', 'secrets_ref', 'secrets_fingerprint',
+                                 'depends_on', 'restarted_at', 'deletion_requested_at'])
+  order by e.chain_index desc
+  limit 1
 $function$
 function shipslog.generation_correlation_id(p_deployment_id uuid)
 CREATE OR REPLACE FUNCTION shipslog.generation_correlation_id(p_deployment_id uuid)
@@ -1672,6 +1932,29 @@ AS $function$
     and e.action in ('deployment_started', 'deployment_completed', 'deployment_failed', 'deployment_cancelled')
   order by e.chain_index desc
   limit 1
+$function$
+function shipslog.missing_gates(p_deployment_id uuid, p_generation bigint)
+CREATE OR REPLACE FUNCTION shipslog.missing_gates(p_deployment_id uuid, p_generation bigint)
+ RETURNS text[]
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(array_agg(g.gate order by g.gate), '{}')
+  from shipslog.deployments as d
+  join shipslog.approval_policies as p
+    on p.tenant = d.tenant
+   and p.environment = d.environment
+  cross join lateral unnest(p.required_gates) as g(gate)
+  where d.id = p_deployment_id
+    and coalesce((
+      select r.result
+      from shipslog.gate_results as r
+      where r.deployment_id = d.id
+        and r.generation = p_generation
+        and r.gate = g.gate
+      order by r.id desc
+      limit 1), 'none') not in ('passed', 'warned')
 $function$
 function shipslog.purge_agent_messages(p_older_than interval, p_kind text) owner shipslog_agent_retention
 CREATE OR REPLACE FUNCTION shipslog.purge_agent_messages(p_older_than interval, p_kind text DEFAULT 'manual'::text)
@@ -1967,7 +2250,267 @@ CREATE OR REPLACE FUNCTION shipslog.relative_time(ts timestamp with time zone, n
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN ((now_ts - ts) < '00:00:00'::interval) THEN 'in the future'::text WHEN ((now_ts - ts) < '00:00:45'::interval) THEN 'just now'::text WHEN ((now_ts - ts) < '00:01:30'::interval) THEN '1 minute ago'::text WHEN ((now_ts - ts) < '00:45:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (60)::numeric)))::text || ' minutes ago'::text) WHEN ((now_ts - ts) < '01:30:00'::interval) THEN '1 hour ago'::text WHEN ((now_ts - ts) < '22:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (3600)::numeric)))::text || ' hours ago'::text) WHEN ((now_ts - ts) < '36:00:00'::interval) THEN '1 day ago'::text WHEN ((now_ts - ts) < '720:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (86400)::numeric)))::text || ' days ago'::text) WHEN ((now_ts - ts) < '1080:00:00'::interval) THEN '1 month ago'::text WHEN ((now_ts - ts) < '8760:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (2592000)::numeric)))::text || ' months ago'::text) WHEN ((now_ts - ts) < '13140:00:00'::interval) THEN '1 year ago'::text ELSE ((round((EXTRACT(epoch FROM (now_ts - ts)) / (31536000)::numeric)))::text || ' years ago'::text) END
+function shipslog.release_check(p_deployment_id uuid, p_generation bigint)
+CREATE OR REPLACE FUNCTION shipslog.release_check(p_deployment_id uuid, p_generation bigint)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  d record;
+  p shipslog.approval_policies;
+  r shipslog.approval_requests;
+  why text;
+begin
+  select x.id, x.tenant, x.environment, x.generation into d from shipslog.deployments as x where x.id = p_deployment_id;
+  if not found then
+    return null;
+  end if;
+  for r in
+    select * from shipslog.approval_requests as a
+    where a.deployment_id = d.id and a.state = 'pending' and a.generation < p_generation
+    for update
+  loop
+    perform shipslog.close_approval_request(r, 'cancelled', format('superseded by generation %s', p_generation));
+  end loop;
+  perform shipslog.expire_approvals(d.id);
+  select * into p from shipslog.approval_policies where tenant = d.tenant and environment = d.environment;
+  if found and p.required_approvals > 0 and not exists (
+       select from shipslog.approval_requests as a
+       where a.deployment_id = d.id and a.generation = p_generation and a.state = 'approved') then
+    if not exists (
+         select from shipslog.approval_requests as a
+         where a.deployment_id = d.id and a.generation = p_generation and a.state = 'pending') then
+      perform shipslog.request_approval(d.id);
+    end if;
+    why := 'AwaitingApproval';
+  elsif found and cardinality(shipslog.missing_gates(d.id, p_generation)) > 0 then
+    why := 'AwaitingGates';
+  end if;
+  update shipslog.reconcile_queue
+  set held_generation = case when why is null then null else p_generation end,
+      held_reason = why
+  where deployment_id = d.id
+    and (held_generation, held_reason) is distinct from (case when why is null then null else p_generation end, why);
+  return why;
+end
+$function$
+function shipslog.release_check_gates(p_deployment_id uuid, p_generation bigint)
+CREATE OR REPLACE FUNCTION shipslog.release_check_gates(p_deployment_id uuid, p_generation bigint)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select cardinality(shipslog.missing_gates(p_deployment_id, p_generation)) = 0
+     and (coalesce((
+           select p.required_approvals
+           from shipslog.deployments as d
+           join shipslog.approval_policies as p
+             on p.tenant = d.tenant
+            and p.environment = d.environment
+           where d.id = p_deployment_id), 0) = 0
+          or exists (
+           select
+           from shipslog.approval_requests as a
+           where a.deployment_id = p_deployment_id
+             and a.generation = p_generation
+             and a.state = 'approved'))
+$function$
+function shipslog.release_generation(p_deployment_id uuid, p_generation bigint)
+CREATE OR REPLACE FUNCTION shipslog.release_generation(p_deployment_id uuid, p_generation bigint)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  update shipslog.reconcile_queue
+  set held_generation = null, held_reason = null
+  where deployment_id = p_deployment_id
+    and held_generation = p_generation;
+  if found then
+    perform pg_notify('shipslog_reconcile', p_deployment_id::text);
+  end if;
+end
+$function$
+function shipslog.remove_approval_policy(p_tenant text, p_environment text)
+CREATE OR REPLACE FUNCTION shipslog.remove_approval_policy(p_tenant text, p_environment text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  before shipslog.approval_policies;
+begin
+  if not shipslog.caller_sees_tenant(p_tenant) then
+    raise exception 'the caller may not change policies of tenant %', p_tenant
+      using errcode = '42501', hint = 'Use a key of that tenant, or a global key.';
+  end if;
+  delete from shipslog.approval_policies where tenant = p_tenant and environment = p_environment returning * into before;
+  if not found then
+    return false;
+  end if;
+  insert into shipslog.approval_policy_changes
+    (tenant, environment, change, previous_policy, new_policy, actor, actor_type, reason, correlation_id, request_id, db_role)
+  values (p_tenant, p_environment, 'removed', to_jsonb(before) - array['updated_at', 'updated_by'], null,
+          shipslog.context_actor(), coalesce(shipslog.context_setting('shipslog.actor_type'), 'database'),
+          shipslog.context_setting('shipslog.reason'), shipslog.context_setting('shipslog.correlation_id'),
+          shipslog.context_setting('shipslog.request_id'), coalesce(nullif(current_setting('role'), 'none'), session_user));
+  return true;
+end
+$function$
 aggregate shipslog.replay_state(jsonb, jsonb) sfunc shipslog.apply_event stype jsonb initcond 
+function shipslog.report_gate_result(p_deployment_id uuid, p_generation bigint, p_gate text, p_result text, p_evidence_url text, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.report_gate_result(p_deployment_id uuid, p_generation bigint, p_gate text, p_result text, p_evidence_url text, p_details jsonb)
+ RETURNS shipslog.gate_results
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  d record;
+  ev shipslog.deployment_events;
+  g shipslog.gate_results;
+begin
+  if p_result not in ('started', 'passed', 'failed', 'warned', 'skipped') then
+    raise exception 'gate result must be started, passed, failed, warned or skipped, not %', p_result
+      using errcode = '22023', column = 'result';
+  end if;
+  select x.id, x.tenant, x.generation
+  into d
+  from shipslog.deployments as x
+  where x.id = p_deployment_id
+    and shipslog.caller_sees_tenant(x.tenant)
+  for no key update;
+  if not found then
+    raise exception 'deployment % not found', p_deployment_id using errcode = 'SL402';
+  end if;
+  if p_generation is distinct from d.generation then
+    raise exception 'gate % reported for generation % of deployment %, whose generation is %', p_gate, p_generation, p_deployment_id, d.generation
+      using errcode = 'SL440', hint = 'Report gates for the current generation (GET the deployment: generation); an older one is no longer applied.';
+  end if;
+  ev := shipslog.append_event(d.id, 'gate_' || p_result,
+    coalesce(p_details, '{}') || jsonb_strip_nulls(jsonb_build_object(
+      'gate', p_gate, 'generation', p_generation, 'evidence_url', p_evidence_url)));
+  begin
+    insert into shipslog.gate_results (tenant, deployment_id, generation, gate, result, evidence_url, details, reported_by, event_seq)
+    values (d.tenant, d.id, p_generation, p_gate, p_result, p_evidence_url, coalesce(p_details, '{}'), shipslog.context_actor(), ev.seq)
+    returning * into g;
+  exception when check_violation then
+    raise exception 'gate name % is not a gate name', p_gate
+      using errcode = 'SL403', column = 'gate', hint = 'Gate names: lowercase letters, digits, ".", "_" and "-", up to 63 characters.';
+  end;
+  if p_result in ('passed', 'warned') and shipslog.release_check_gates(d.id, p_generation) then
+    perform shipslog.release_generation(d.id, p_generation);
+  end if;
+  return g;
+end
+$function$
+function shipslog.request_approval(p_deployment_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.request_approval(p_deployment_id uuid)
+ RETURNS shipslog.approval_requests
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  d record;
+  p shipslog.approval_policies;
+  r shipslog.approval_requests;
+  new_id uuid := gen_random_uuid();
+  expires timestamptz;
+  ev shipslog.deployment_events;
+begin
+  select x.id, x.tenant, x.name, x.environment, x.generation
+  into d
+  from shipslog.deployments as x
+  where x.id = p_deployment_id
+    and shipslog.caller_sees_tenant(x.tenant)
+  for no key update;
+  if not found then
+    raise exception 'deployment % not found', p_deployment_id
+      using errcode = 'SL402', hint = 'Approvals are requested for an existing deployment.';
+  end if;
+  select * into p from shipslog.approval_policies where tenant = d.tenant and environment = d.environment;
+  if not found or p.required_approvals = 0 then
+    raise exception 'environment % of tenant % needs no approval', d.environment, d.tenant
+      using errcode = 'SL430', hint = 'An approval policy (PUT /v1/approval-policies/{environment}) decides which environments need approvals.';
+  end if;
+  for r in
+    select * from shipslog.approval_requests as a
+    where a.deployment_id = d.id and a.state = 'pending' and a.generation < d.generation
+    for update
+  loop
+    perform shipslog.close_approval_request(r, 'cancelled', format('superseded by generation %s', d.generation));
+  end loop;
+  perform shipslog.expire_approvals(d.id);
+  select * into r from shipslog.approval_requests as a where a.deployment_id = d.id and a.generation = d.generation and a.state in ('pending', 'approved');
+  if found then
+    return r;
+  end if;
+  expires := clock_timestamp() + p.expires_after;
+  ev := shipslog.append_event(d.id, 'approval_requested', jsonb_build_object(
+    'approval_id', new_id, 'generation', d.generation, 'required_approvals', p.required_approvals,
+    'expires_at', shipslog.iso_utc(expires), 'environment', d.environment,
+    'change_actor', shipslog.generation_actor(d.id)));
+  insert into shipslog.approval_requests
+    (id, tenant, deployment_id, name, environment, generation, required_approvals, requested_by, change_actor, expires_at, requested_seq)
+  values (new_id, d.tenant, d.id, d.name, d.environment, d.generation, p.required_approvals, shipslog.context_actor(),
+          shipslog.generation_actor(d.id), expires, ev.seq)
+  returning * into r;
+  return r;
+end
+$function$
+function shipslog.set_approval_policy(p_tenant text, p_environment text, p_required_approvals integer, p_expires_after interval, p_required_gates text[])
+CREATE OR REPLACE FUNCTION shipslog.set_approval_policy(p_tenant text, p_environment text, p_required_approvals integer, p_expires_after interval, p_required_gates text[])
+ RETURNS shipslog.approval_policies
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  before shipslog.approval_policies;
+  after shipslog.approval_policies;
+begin
+  if not shipslog.caller_sees_tenant(p_tenant) then
+    raise exception 'the caller may not change policies of tenant %', p_tenant
+      using errcode = '42501', hint = 'Use a key of that tenant, or a global key.';
+  end if;
+  if p_required_gates is not null and exists (
+       select from unnest(p_required_gates) as g where g is null or g !~ '^[a-z0-9][a-z0-9._-]{0,62}$') then
+    raise exception 'a required gate name is not a gate name'
+      using errcode = 'SL435', hint = 'Gate names: lowercase letters, digits, ".", "_" and "-", up to 63 characters.', column = 'required_gates';
+  end if;
+  select * into before from shipslog.approval_policies where tenant = p_tenant and environment = p_environment for update;
+  begin
+    insert into shipslog.approval_policies (tenant, environment, required_approvals, expires_after, required_gates, updated_by)
+    values (p_tenant, p_environment, p_required_approvals, coalesce(p_expires_after, interval '24 hours'),
+            coalesce(p_required_gates, '{}'), shipslog.context_actor())
+    on conflict (tenant, environment) do update
+      set required_approvals = excluded.required_approvals,
+          expires_after = excluded.expires_after,
+          required_gates = excluded.required_gates,
+          updated_at = now(),
+          updated_by = excluded.updated_by
+    returning * into after;
+  exception when check_violation then
+    raise exception 'approval policy %/% refused: %', p_tenant, p_environment, sqlerrm
+      using errcode = 'SL435',
+            hint = 'required_approvals 0-10, expires_after 1 minute to 30 days, tenant and environment DNS labels, at most 20 gates.';
+  end;
+  insert into shipslog.approval_policy_changes
+    (tenant, environment, change, previous_policy, new_policy, actor, actor_type, reason, correlation_id, request_id, db_role)
+  values (p_tenant, p_environment, 'set',
+          to_jsonb(before) - array['updated_at', 'updated_by'], to_jsonb(after) - array['updated_at', 'updated_by'],
+          shipslog.context_actor(), coalesce(shipslog.context_setting('shipslog.actor_type'), 'database'),
+          shipslog.context_setting('shipslog.reason'), shipslog.context_setting('shipslog.correlation_id'),
+          shipslog.context_setting('shipslog.request_id'), coalesce(nullif(current_setting('role'), 'none'), session_user));
+  return after;
+end
+$function$
 function shipslog.severity_rank(severity text)
 CREATE OR REPLACE FUNCTION shipslog.severity_rank(severity text)
  RETURNS integer
@@ -2191,6 +2734,18 @@ begin
     using errcode = 'SL005',
           detail = 'TRUNCATE removes rows without firing row triggers, so it would leave no audit record; it is refused for every role, the owner included.',
           hint = coalesce(tg_argv[0], format('The rows of %I.%I are audit records and are kept.', tg_table_schema, tg_table_name));
+end
+$function$
+function shipslog.tg_compliance_records__append_only()
+CREATE OR REPLACE FUNCTION shipslog.tg_compliance_records__append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  raise exception '%.% is append-only: % refused', tg_table_schema, tg_table_name, tg_op
+    using errcode = 'SL001',
+          hint = 'Compliance records are kept; record a new policy, decision or gate result instead.';
 end
 $function$
 function shipslog.tg_deployment_events__append_only()
@@ -2768,6 +3323,12 @@ trigger CREATE TRIGGER agent_messages_10_guard BEFORE INSERT OR DELETE OR UPDATE
 trigger CREATE TRIGGER agent_messages_daily AFTER INSERT OR UPDATE ON shipslog.agent_messages FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_messages__daily()
 trigger CREATE TRIGGER agent_messages_daily_delete AFTER DELETE ON shipslog.agent_messages REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_agent_messages__daily_delete()
 trigger CREATE TRIGGER agent_messages_no_truncate BEFORE TRUNCATE ON shipslog.agent_messages FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.agent_messages are removed past retention only, by shipslog.purge_agent_messages(interval) or `shipslog agent-messages purge`.')
+trigger CREATE TRIGGER approval_decisions_append_only BEFORE DELETE OR UPDATE ON shipslog.approval_decisions FOR EACH ROW EXECUTE FUNCTION shipslog.tg_compliance_records__append_only()
+trigger CREATE TRIGGER approval_decisions_no_truncate BEFORE TRUNCATE ON shipslog.approval_decisions FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
+trigger CREATE TRIGGER approval_policy_changes_append_only BEFORE DELETE OR UPDATE ON shipslog.approval_policy_changes FOR EACH ROW EXECUTE FUNCTION shipslog.tg_compliance_records__append_only()
+trigger CREATE TRIGGER approval_policy_changes_no_truncate BEFORE TRUNCATE ON shipslog.approval_policy_changes FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
+trigger CREATE TRIGGER approval_requests_no_delete BEFORE DELETE ON shipslog.approval_requests FOR EACH ROW EXECUTE FUNCTION shipslog.tg_compliance_records__append_only()
+trigger CREATE TRIGGER approval_requests_no_truncate BEFORE TRUNCATE ON shipslog.approval_requests FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
 trigger CREATE TRIGGER audit_checkpoints_append_only BEFORE DELETE OR UPDATE ON shipslog.audit_checkpoints FOR EACH ROW EXECUTE FUNCTION shipslog.tg_audit_checkpoints__append_only()
 trigger CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON shipslog.audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_checkpoints cannot be removed: verification checks its signed digests; take a new checkpoint instead (shipslog checkpoint).')
 trigger CREATE TRIGGER deployment_events_append_only BEFORE DELETE OR UPDATE ON shipslog.deployment_events FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
@@ -2777,6 +3338,8 @@ trigger CREATE TRIGGER deployments_audit BEFORE INSERT OR DELETE OR UPDATE ON sh
 trigger CREATE TRIGGER deployments_chain_head BEFORE UPDATE ON shipslog.deployments FOR EACH ROW WHEN ((new.chain_length = old.chain_length)) EXECUTE FUNCTION shipslog.tg_deployments__chain_head()
 trigger CREATE TRIGGER deployments_enqueue AFTER INSERT ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__enqueue()
 trigger CREATE TRIGGER deployments_no_truncate BEFORE TRUNCATE ON shipslog.deployments FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Remove rows of shipslog.deployments with DELETE (by id, with a WHERE clause, or all of them): the audit trigger writes each one''s removed event.')
+trigger CREATE TRIGGER gate_results_append_only BEFORE DELETE OR UPDATE ON shipslog.gate_results FOR EACH ROW EXECUTE FUNCTION shipslog.tg_compliance_records__append_only()
+trigger CREATE TRIGGER gate_results_no_truncate BEFORE TRUNCATE ON shipslog.gate_results FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
 trigger CREATE TRIGGER projects_immutable BEFORE DELETE OR UPDATE ON shipslog.projects FOR EACH ROW EXECUTE FUNCTION shipslog.tg_projects__immutable()
 trigger CREATE TRIGGER projects_no_truncate BEFORE TRUNCATE ON shipslog.projects FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.projects are kept for the agent messages that point at them; register a new project id instead.')
 trigger CREATE TRIGGER reconcile_queue_10_lease_guard BEFORE UPDATE OF lease_id, lease_expires_at ON shipslog.reconcile_queue FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_queue__lease_guard()
@@ -2853,6 +3416,22 @@ policy agent_messages_auditor on agent_messages permissive for select to shipslo
 policy agent_messages_owner on agent_messages permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy agent_messages_retention on agent_messages permissive for all to shipslog_agent_retention using (true)
 policy agent_messages_tenant on agent_messages permissive for all to shipslog_app using (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false)) with check (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false))
+policy approval_decisions_app_tenant on approval_decisions permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy approval_decisions_auditor_all on approval_decisions permissive for select to shipslog_auditor using (true)
+policy approval_decisions_owner on approval_decisions permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
+policy approval_decisions_reconciler_all on approval_decisions permissive for select to shipslog_reconciler using (true)
+policy approval_policies_app_tenant on approval_policies permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy approval_policies_auditor_all on approval_policies permissive for select to shipslog_auditor using (true)
+policy approval_policies_owner on approval_policies permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
+policy approval_policies_reconciler_all on approval_policies permissive for select to shipslog_reconciler using (true)
+policy approval_policy_changes_app_tenant on approval_policy_changes permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy approval_policy_changes_auditor_all on approval_policy_changes permissive for select to shipslog_auditor using (true)
+policy approval_policy_changes_owner on approval_policy_changes permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
+policy approval_policy_changes_reconciler_all on approval_policy_changes permissive for select to shipslog_reconciler using (true)
+policy approval_requests_app_tenant on approval_requests permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy approval_requests_auditor_all on approval_requests permissive for select to shipslog_auditor using (true)
+policy approval_requests_owner on approval_requests permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
+policy approval_requests_reconciler_all on approval_requests permissive for select to shipslog_reconciler using (true)
 policy deployment_events_app_tenant on deployment_events permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
 policy deployment_events_auditor_all on deployment_events permissive for select to shipslog_auditor using (true)
 policy deployment_events_owner on deployment_events permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
@@ -2861,6 +3440,10 @@ policy deployments_app_tenant on deployments permissive for all to shipslog_app 
 policy deployments_auditor_all on deployments permissive for select to shipslog_auditor using (true)
 policy deployments_owner on deployments permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy deployments_reconciler_all on deployments permissive for all to shipslog_reconciler using (true) with check (true)
+policy gate_results_app_tenant on gate_results permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy gate_results_auditor_all on gate_results permissive for select to shipslog_auditor using (true)
+policy gate_results_owner on gate_results permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
+policy gate_results_reconciler_all on gate_results permissive for select to shipslog_reconciler using (true)
 policy idempotency_keys_app_tenant on idempotency_keys permissive for all to shipslog_app using (shipslog.tenant_visible(tenant)) with check (shipslog.tenant_visible(tenant))
 policy idempotency_keys_owner on idempotency_keys permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy projects_auditor on projects permissive for select to shipslog_auditor using (true)
@@ -2896,6 +3479,10 @@ grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_app
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_auditor
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_reconciler
 grant EXECUTE on function begin_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid) to shipslog_reconciler
+grant EXECUTE on function caller_sees_tenant(p_tenant text) to shipslog_app
+grant EXECUTE on function caller_sees_tenant(p_tenant text) to shipslog_auditor
+grant EXECUTE on function caller_sees_tenant(p_tenant text) to shipslog_reconciler
+grant EXECUTE on function cancel_approval(p_request_id uuid, p_because text) to shipslog_app
 grant EXECUTE on function caused_by(p_correlation_id text) to shipslog_app
 grant EXECUTE on function caused_by(p_correlation_id text) to shipslog_auditor
 grant EXECUTE on function caused_by(p_correlation_id text) to shipslog_reconciler
@@ -2905,10 +3492,14 @@ grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_recon
 grant EXECUTE on function checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_app
 grant EXECUTE on function checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_auditor
 grant EXECUTE on function checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_reconciler
+grant EXECUTE on function context_actor() to shipslog_app
+grant EXECUTE on function context_actor() to shipslog_auditor
+grant EXECUTE on function context_actor() to shipslog_reconciler
 grant EXECUTE on function context_setting(setting_name text) to shipslog_agent_retention
 grant EXECUTE on function context_setting(setting_name text) to shipslog_app
 grant EXECUTE on function context_setting(setting_name text) to shipslog_auditor
 grant EXECUTE on function context_setting(setting_name text) to shipslog_reconciler
+grant EXECUTE on function decide_approval(p_request_id uuid, p_decision text, p_reason text) to shipslog_app
 grant EXECUTE on function decimal_text(value numeric) to shipslog_app
 grant EXECUTE on function decimal_text(value numeric) to shipslog_auditor
 grant EXECUTE on function deployment_agent_cost(p_deployment_id uuid) to shipslog_app
@@ -2962,8 +3553,12 @@ grant EXECUTE on function event_severity(action text, new_state jsonb) to shipsl
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_app
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_auditor
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_reconciler
+grant EXECUTE on function expire_approvals(p_deployment_id uuid) to shipslog_app
 grant EXECUTE on function find_active_api_key(p_key_hash bytea) to shipslog_app
 grant EXECUTE on function finish_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid, p_completed boolean, p_outcome text, p_failure_reason text, p_terminal boolean) to shipslog_reconciler
+grant EXECUTE on function generation_actor(p_deployment_id uuid) to shipslog_app
+grant EXECUTE on function generation_actor(p_deployment_id uuid) to shipslog_auditor
+grant EXECUTE on function generation_actor(p_deployment_id uuid) to shipslog_reconciler
 grant EXECUTE on function generation_correlation_id(p_deployment_id uuid) to shipslog_app
 grant EXECUTE on function generation_correlation_id(p_deployment_id uuid) to shipslog_auditor
 grant EXECUTE on function generation_correlation_id(p_deployment_id uuid) to shipslog_reconciler
@@ -2993,6 +3588,9 @@ grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipsl
 grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_app
 grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_auditor
 grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_reconciler
+grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigint) to shipslog_app
+grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigint) to shipslog_auditor
+grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to postgres
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to shipslog_reconciler
 grant EXECUTE on function readable_events(events shipslog.deployment_events[]) to shipslog_app
@@ -3008,9 +3606,17 @@ grant EXECUTE on function register_project(p_tenant text, p_project_id text) to 
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_auditor
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_reconciler
+grant EXECUTE on function release_check(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
+grant EXECUTE on function release_check_gates(p_deployment_id uuid, p_generation bigint) to shipslog_app
+grant EXECUTE on function release_check_gates(p_deployment_id uuid, p_generation bigint) to shipslog_auditor
+grant EXECUTE on function release_check_gates(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
+grant EXECUTE on function remove_approval_policy(p_tenant text, p_environment text) to shipslog_app
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_app
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_auditor
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_reconciler
+grant EXECUTE on function report_gate_result(p_deployment_id uuid, p_generation bigint, p_gate text, p_result text, p_evidence_url text, p_details jsonb) to shipslog_app
+grant EXECUTE on function request_approval(p_deployment_id uuid) to shipslog_app
+grant EXECUTE on function set_approval_policy(p_tenant text, p_environment text, p_required_approvals integer, p_expires_after interval, p_required_gates text[]) to shipslog_app
 grant EXECUTE on function severity_rank(severity text) to shipslog_app
 grant EXECUTE on function severity_rank(severity text) to shipslog_auditor
 grant EXECUTE on function severity_rank(severity text) to shipslog_reconciler
@@ -3043,6 +3649,18 @@ grant SELECT on table agent_message_daily to shipslog_auditor
 grant SELECT on table agent_message_retention_runs to shipslog_app
 grant SELECT on table agent_message_retention_runs to shipslog_auditor
 grant SELECT on table agent_messages to shipslog_auditor
+grant SELECT on table approval_decisions to shipslog_app
+grant SELECT on table approval_decisions to shipslog_auditor
+grant SELECT on table approval_decisions to shipslog_reconciler
+grant SELECT on table approval_policies to shipslog_app
+grant SELECT on table approval_policies to shipslog_auditor
+grant SELECT on table approval_policies to shipslog_reconciler
+grant SELECT on table approval_policy_changes to shipslog_app
+grant SELECT on table approval_policy_changes to shipslog_auditor
+grant SELECT on table approval_policy_changes to shipslog_reconciler
+grant SELECT on table approval_requests to shipslog_app
+grant SELECT on table approval_requests to shipslog_auditor
+grant SELECT on table approval_requests to shipslog_reconciler
 grant SELECT on table audit_checkpoints to shipslog_app
 grant SELECT on table audit_checkpoints to shipslog_auditor
 grant SELECT on table audit_checkpoints to shipslog_reconciler
@@ -3050,6 +3668,9 @@ grant SELECT on table deployment_events to shipslog_app
 grant SELECT on table deployment_events to shipslog_auditor
 grant SELECT on table deployment_events to shipslog_reconciler
 grant SELECT on table deployments to shipslog_auditor
+grant SELECT on table gate_results to shipslog_app
+grant SELECT on table gate_results to shipslog_auditor
+grant SELECT on table gate_results to shipslog_reconciler
 grant SELECT on table projects to shipslog_app
 grant SELECT on table projects to shipslog_auditor
 grant SELECT on table reconcile_run_audit to shipslog_app
@@ -3087,6 +3708,7 @@ comment on table agent_message_daily is 'Daily sums of shipslog.agent_messages p
 comment on table agent_message_retention_runs is 'Append-only record of agent message retention runs. Written only by shipslog.purge_agent_messages.'
 comment on table agent_messages is 'Audit trail of the agent''s model calls. Finalised once; never changed; deleted only by shipslog.purge_agent_messages past retention.'
 comment on table api_keys is 'API keys (SHA-256 of the key only). Read by the service before it switches to shipslog_app.'
+comment on table approval_policies is 'What an environment requires before a generation is applied: N approvals from distinct approvers (expiring) and named gates. Changed only through shipslog.set_approval_policy(); every change is in approval_policy_changes.'
 comment on table audit_checkpoints is 'Signed digests of all audit chain heads at a snapshot. Append-only; written by shipslog.record_checkpoint().'
 comment on table deployment_events is 'Append-only, hash-chained audit trail of shipslog.deployments. Written only by its trigger.'
 comment on table deployments is 'Desired and observed state of each app. Every insert, update and delete writes one row to shipslog.deployment_events.'

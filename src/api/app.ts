@@ -36,6 +36,7 @@ import { ProblemError, errorHandler, validationHook } from './problem.ts';
 import { requestContext } from './request.ts';
 import { registerTools } from './tools.ts';
 import { registerAgentMessages } from './agent-messages.ts';
+import { registerApprovals } from './approvals.ts';
 import { registerRuns } from './runs.ts';
 import { registerUi } from '../ui/index.ts';
 
@@ -51,6 +52,7 @@ const routeModules: ((app: App, deps: ApiDeps) => void)[] = [
   registerMcp,
   registerAgentMessages,
   registerRuns,
+  registerApprovals,
 ];
 
 /** Request bodies above 256 KiB are refused (config itself is capped at 64 KiB in the table). */

@@ -6,6 +6,7 @@ import postgres from 'postgres';
  * SL002 forged event, SL003 reused deployment id, SL005 TRUNCATE of an audited table (for
  * every role), SL010 immutable field.
  * SL301-SL313: agent messages (see sql/agent/ and docs/agent-messages.md).
+ * SL400-SL451: events that are not row changes, approvals, gates, rollback (docs/compliance.md).
  */
 export type DomainErrorKind =
   | 'not_found'
@@ -41,6 +42,20 @@ const kindByCode: Record<string, DomainErrorKind> = {
   SL003: 'conflict',
   SL005: 'forbidden', // TRUNCATE of an audited table (sql/audit/15_no_truncate.sql)
   SL010: 'invalid',
+  // Events and compliance (sql/audit/45_record_event.sql, sql/compliance/).
+  SL400: 'invalid', // not an event type recorded outside the audit trigger
+  SL401: 'invalid', // a required field of an event's details is missing (named)
+  SL402: 'not_found', // deployment not found (or another tenant's)
+  SL403: 'invalid', // a field of an event's details is malformed
+  SL430: 'conflict', // the environment needs no approval
+  SL431: 'not_found', // approval request not found
+  SL432: 'conflict', // approval request no longer pending
+  SL433: 'forbidden', // the requester or the change's author cannot approve
+  SL434: 'conflict', // this approver decided already
+  SL435: 'invalid', // bad approval policy
+  SL440: 'conflict', // gate result for a generation that is not current
+  SL450: 'conflict', // rollback target cannot be rebuilt
+  SL451: 'not_found', // rollback target event not found
   // Agent messages (sql/agent/).
   SL301: 'conflict', // finalised message, other values
   SL302: 'invalid', // identity field of a message changed

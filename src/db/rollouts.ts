@@ -44,3 +44,10 @@ export async function finishRollout(db: Queryable, deploymentId: string, generat
     select shipslog.finish_rollout(${deploymentId}, ${generation}, ${runId}, ${end.completed}, ${end.outcome}, ${end.failureReason}, ${end.terminal}) as seq`;
   return row?.seq ?? null;
 }
+
+/** Why a generation may not be applied yet (null: apply it); holds it on the queue row if so. */
+export async function releaseCheck(db: Queryable, deploymentId: string, generation: number): Promise<'AwaitingApproval' | 'AwaitingGates' | null> {
+  const [row] = await db<{ why: 'AwaitingApproval' | 'AwaitingGates' | null }[]>`
+    select shipslog.release_check(${deploymentId}, ${generation}) as why`;
+  return row?.why ?? null;
+}

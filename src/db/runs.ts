@@ -8,7 +8,7 @@ export const runPhases = ['Pending', 'Running', 'Completed', 'Failed', 'Skipped'
 export type RunPhase = (typeof runPhases)[number];
 export const runOutcomes = ['Applied', 'Unchanged', 'Planned', 'Removed', 'Removing', 'Failed', 'Skipped'] as const;
 export type RunOutcome = (typeof runOutcomes)[number];
-export const skipReasons = ['ResourceBusy', 'RecentlyRemediated'] as const;
+export const skipReasons = ['ResourceBusy', 'RecentlyRemediated', 'AwaitingApproval', 'AwaitingGates'] as const;
 export type SkipReason = (typeof skipReasons)[number];
 
 export interface ChangeSetEntry {
