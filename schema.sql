@@ -1037,6 +1037,11 @@ begin
     perform shipslog.append_event(p_deployment_id, 'deployment_cancelled', jsonb_build_object(
       'generation', latest.generation, 'run_id', latest.run_id,
       'superseded_by_generation', p_generation, 'parent_seq', latest.seq));
+    if shipslog.rollback_started_seq(p_deployment_id, latest.generation) is not null then
+      perform shipslog.append_event(p_deployment_id, 'rollback_failed', jsonb_build_object(
+        'generation', latest.generation, 'failure_reason', 'Superseded',
+        'superseded_by_generation', p_generation, 'parent_seq', shipslog.rollback_started_seq(p_deployment_id, latest.generation)));
+    end if;
   end if;
   if found and latest.generation >= p_generation then
     -- This generation ended already (completed, failed or cancelled): a re-run is no new rollout.
@@ -1466,6 +1471,25 @@ CREATE OR REPLACE FUNCTION shipslog.describe_value(value jsonb)
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN CASE WHEN ((value IS NULL) OR (value = 'null'::jsonb)) THEN 'none'::text WHEN (jsonb_typeof(value) = 'string'::text) THEN "left"((value #>> '{}'::text[]), 80) WHEN ((jsonb_typeof(value) = 'array'::text) AND (pg_column_size(((value)::text)::jsonb) > 80)) THEN (jsonb_array_length(value) || ' items'::text) ELSE "left"((value)::text, 80) END
+function shipslog.desired_state_at(p_deployment_id uuid, p_chain_index integer)
+CREATE OR REPLACE FUNCTION shipslog.desired_state_at(p_deployment_id uuid, p_chain_index integer)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+           'environment', s -> 'environment', 'app_version', s -> 'app_version', 'config', s -> 'config',
+           'secrets_ref', s -> 'secrets_ref', 'secrets_fingerprint', s -> 'secrets_fingerprint',
+           'depends_on', s -> 'depends_on', 'deletion_requested_at', s -> 'deletion_requested_at')
+  from (
+    select shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index)
+             filter (where shipslog.is_row_change(e.action)) as s
+    from shipslog.deployment_events as e
+    where e.deployment_id = p_deployment_id
+      and e.chain_index <= p_chain_index
+  ) as x
+$function$
 function shipslog.ensure_reconcile_run_partitions(months_ahead integer)
 CREATE OR REPLACE FUNCTION shipslog.ensure_reconcile_run_partitions(months_ahead integer DEFAULT 3)
  RETURNS integer
@@ -1648,20 +1672,32 @@ CREATE OR REPLACE FUNCTION shipslog.finish_rollout(p_deployment_id uuid, p_gener
 AS $function$
 declare
   latest record;
+  rollback_seq bigint;
+  ended bigint;
 begin
   select * into latest from shipslog.latest_rollout(p_deployment_id);
   if not found or latest.action <> 'deployment_started' or latest.generation <> p_generation then
     return null;
   end if;
+  rollback_seq := shipslog.rollback_started_seq(p_deployment_id, p_generation);
   if p_completed then
-    return (shipslog.append_event(p_deployment_id, 'deployment_completed', jsonb_build_object(
+    ended := (shipslog.append_event(p_deployment_id, 'deployment_completed', jsonb_build_object(
       'generation', p_generation, 'run_id', p_run_id, 'outcome', p_outcome, 'parent_seq', latest.seq))).seq;
+    if rollback_seq is not null then
+      perform shipslog.append_event(p_deployment_id, 'rollback_completed', jsonb_build_object(
+        'generation', p_generation, 'run_id', p_run_id, 'parent_seq', rollback_seq, 'related_seqs', jsonb_build_array(ended)));
+    end if;
   elsif p_terminal then
-    return (shipslog.append_event(p_deployment_id, 'deployment_failed', jsonb_build_object(
+    ended := (shipslog.append_event(p_deployment_id, 'deployment_failed', jsonb_build_object(
       'generation', p_generation, 'run_id', p_run_id, 'failure_reason', coalesce(p_failure_reason, 'Failed'),
       'parent_seq', latest.seq))).seq;
+    if rollback_seq is not null then
+      perform shipslog.append_event(p_deployment_id, 'rollback_failed', jsonb_build_object(
+        'generation', p_generation, 'run_id', p_run_id, 'failure_reason', coalesce(p_failure_reason, 'Failed'),
+        'parent_seq', rollback_seq, 'related_seqs', jsonb_build_array(ended)));
+    end if;
   end if;
-  return null;
+  return ended;
 end
 $function$
 function shipslog.generation_actor(p_deployment_id uuid)
@@ -2464,6 +2500,21 @@ begin
   return r;
 end
 $function$
+function shipslog.rollback_started_seq(p_deployment_id uuid, p_generation bigint)
+CREATE OR REPLACE FUNCTION shipslog.rollback_started_seq(p_deployment_id uuid, p_generation bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select e.seq
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and e.action = 'rollback_started'
+    and (e.new_state -> 'details' ->> 'generation')::bigint = p_generation
+  order by e.chain_index desc
+  limit 1
+$function$
 function shipslog.set_approval_policy(p_tenant text, p_environment text, p_required_approvals integer, p_expires_after interval, p_required_gates text[])
 CREATE OR REPLACE FUNCTION shipslog.set_approval_policy(p_tenant text, p_environment text, p_required_approvals integer, p_expires_after interval, p_required_gates text[])
  RETURNS shipslog.approval_policies
@@ -2517,6 +2568,71 @@ CREATE OR REPLACE FUNCTION shipslog.severity_rank(severity text)
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 RETURN array_position(ARRAY['info'::text, 'warning'::text, 'error'::text, 'critical'::text], severity)
+function shipslog.start_rollback(p_deployment_id uuid, p_target_seq bigint, p_target_chain_index integer)
+CREATE OR REPLACE FUNCTION shipslog.start_rollback(p_deployment_id uuid, p_target_seq bigint, p_target_chain_index integer)
+ RETURNS TABLE(generation bigint, target_seq bigint, target_chain_index integer, rolled_back_seq bigint, rollback_started_seq bigint)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  d shipslog.deployments;
+  target shipslog.deployment_events;
+  want jsonb;
+  saved_action text := current_setting('shipslog.action', true);
+  changed shipslog.deployments;
+  rolled shipslog.deployment_events;
+  started shipslog.deployment_events;
+begin
+  select * into d from shipslog.deployments as x
+  where x.id = p_deployment_id and shipslog.caller_sees_tenant(x.tenant)
+  for no key update;
+  if not found then
+    raise exception 'deployment % not found', p_deployment_id using errcode = 'SL402';
+  end if;
+  select * into target from shipslog.deployment_events as e
+  where e.deployment_id = d.id
+    and (e.seq = p_target_seq or e.chain_index = p_target_chain_index);
+  if not found then
+    raise exception 'deployment % has no event %', d.id, coalesce('seq ' || p_target_seq, '#' || p_target_chain_index)
+      using errcode = 'SL451', hint = 'Name an event of this deployment''s history by seq or chain_index.';
+  end if;
+  want := shipslog.desired_state_at(d.id, target.chain_index);
+  if want ->> 'deletion_requested_at' is not null then
+    raise exception 'the state at event #% is a removal request; it cannot be rolled back to', target.chain_index
+      using errcode = 'SL450', hint = 'Choose an event before the removal was requested.';
+  end if;
+  if (want ->> 'secrets_fingerprint') is distinct from d.secrets_fingerprint or (want ->> 'secrets_ref') is distinct from d.secrets_ref then
+    raise exception 'cannot rebuild the state at event #%: its secrets were rotated since (fingerprint % then, % now), and secret values are never stored',
+        target.chain_index, coalesce(left(want ->> 'secrets_fingerprint', 20) || '...', 'none'), coalesce(left(d.secrets_fingerprint, 20) || '...', 'none')
+      using errcode = 'SL450',
+            hint = 'Restore the old secret values first (PATCH secrets), or roll back to an event after the last rotation.';
+  end if;
+  if (want -> 'environment', want -> 'app_version', want -> 'config', want -> 'depends_on')
+     is not distinct from (to_jsonb(d.environment), to_jsonb(d.app_version), d.config, to_jsonb(d.depends_on)) then
+    raise exception 'nothing to roll back: the desired state at event #% is the current one', target.chain_index
+      using errcode = 'SL450', hint = 'Choose an event whose desired state differs from the current one.';
+  end if;
+  -- The change itself goes through the audit trigger, recorded as rolled_back (a row change:
+  -- the generation moves to N+1 and the reconciler applies it). shipslog.action is put back
+  -- as the caller had it, so later writes of the transaction are not mislabelled.
+  perform set_config('shipslog.action', 'rolled_back', true);
+  update shipslog.deployments as x
+  set environment = want ->> 'environment',
+      app_version = want ->> 'app_version',
+      config = want -> 'config',
+      depends_on = array(select jsonb_array_elements_text(want -> 'depends_on'))
+  where x.id = d.id
+  returning * into changed;
+  perform set_config('shipslog.action', coalesce(saved_action, ''), true);
+  select * into rolled from shipslog.deployment_events as e
+  where e.deployment_id = d.id and e.chain_index = changed.chain_length;
+  started := shipslog.append_event(d.id, 'rollback_started', jsonb_build_object(
+    'generation', changed.generation, 'target_seq', target.seq, 'target_chain_index', target.chain_index,
+    'from_generation', d.generation, 'parent_seq', target.seq, 'related_seqs', jsonb_build_array(rolled.seq)));
+  return query select changed.generation, target.seq, target.chain_index, rolled.seq, started.seq;
+end
+$function$
 function shipslog.tenant_visible(row_tenant text)
 CREATE OR REPLACE FUNCTION shipslog.tenant_visible(row_tenant text)
  RETURNS boolean
@@ -3525,6 +3641,9 @@ grant EXECUTE on function describe_event(action text, changes jsonb, previous_st
 grant EXECUTE on function describe_value(value jsonb) to shipslog_app
 grant EXECUTE on function describe_value(value jsonb) to shipslog_auditor
 grant EXECUTE on function describe_value(value jsonb) to shipslog_reconciler
+grant EXECUTE on function desired_state_at(p_deployment_id uuid, p_chain_index integer) to shipslog_app
+grant EXECUTE on function desired_state_at(p_deployment_id uuid, p_chain_index integer) to shipslog_auditor
+grant EXECUTE on function desired_state_at(p_deployment_id uuid, p_chain_index integer) to shipslog_reconciler
 grant EXECUTE on function ensure_reconcile_run_partitions(months_ahead integer) to shipslog_reconciler
 grant EXECUTE on function event_category(action text) to shipslog_app
 grant EXECUTE on function event_category(action text) to shipslog_auditor
@@ -3616,10 +3735,14 @@ grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_auditor
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_reconciler
 grant EXECUTE on function report_gate_result(p_deployment_id uuid, p_generation bigint, p_gate text, p_result text, p_evidence_url text, p_details jsonb) to shipslog_app
 grant EXECUTE on function request_approval(p_deployment_id uuid) to shipslog_app
+grant EXECUTE on function rollback_started_seq(p_deployment_id uuid, p_generation bigint) to shipslog_app
+grant EXECUTE on function rollback_started_seq(p_deployment_id uuid, p_generation bigint) to shipslog_auditor
+grant EXECUTE on function rollback_started_seq(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
 grant EXECUTE on function set_approval_policy(p_tenant text, p_environment text, p_required_approvals integer, p_expires_after interval, p_required_gates text[]) to shipslog_app
 grant EXECUTE on function severity_rank(severity text) to shipslog_app
 grant EXECUTE on function severity_rank(severity text) to shipslog_auditor
 grant EXECUTE on function severity_rank(severity text) to shipslog_reconciler
+grant EXECUTE on function start_rollback(p_deployment_id uuid, p_target_seq bigint, p_target_chain_index integer) to shipslog_app
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_app
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_auditor
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_reconciler

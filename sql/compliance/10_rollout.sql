@@ -42,6 +42,22 @@ as $$
   limit 1
 $$;
 
+-- The rollback_started event of a generation, if a rollback made it (60_rollback.sql).
+create or replace function shipslog.rollback_started_seq(p_deployment_id uuid, p_generation bigint)
+returns bigint
+language sql
+stable
+set search_path = ''
+as $$
+  select e.seq
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and e.action = 'rollback_started'
+    and (e.new_state -> 'details' ->> 'generation')::bigint = p_generation
+  order by e.chain_index desc
+  limit 1
+$$;
+
 -- In the claim's transaction, for a run that applies generation p_generation (not a removal):
 -- cancels the newest started generation that had not ended (superseded), then records
 -- deployment_started unless a run of this generation started it already (a retry after a
@@ -65,6 +81,11 @@ begin
     perform shipslog.append_event(p_deployment_id, 'deployment_cancelled', jsonb_build_object(
       'generation', latest.generation, 'run_id', latest.run_id,
       'superseded_by_generation', p_generation, 'parent_seq', latest.seq));
+    if shipslog.rollback_started_seq(p_deployment_id, latest.generation) is not null then
+      perform shipslog.append_event(p_deployment_id, 'rollback_failed', jsonb_build_object(
+        'generation', latest.generation, 'failure_reason', 'Superseded',
+        'superseded_by_generation', p_generation, 'parent_seq', shipslog.rollback_started_seq(p_deployment_id, latest.generation)));
+    end if;
   end if;
   if found and latest.generation >= p_generation then
     -- This generation ended already (completed, failed or cancelled): a re-run is no new rollout.
@@ -90,25 +111,38 @@ set search_path = ''
 as $$
 declare
   latest record;
+  rollback_seq bigint;
+  ended bigint;
 begin
   select * into latest from shipslog.latest_rollout(p_deployment_id);
   if not found or latest.action <> 'deployment_started' or latest.generation <> p_generation then
     return null;
   end if;
+  rollback_seq := shipslog.rollback_started_seq(p_deployment_id, p_generation);
   if p_completed then
-    return (shipslog.append_event(p_deployment_id, 'deployment_completed', jsonb_build_object(
+    ended := (shipslog.append_event(p_deployment_id, 'deployment_completed', jsonb_build_object(
       'generation', p_generation, 'run_id', p_run_id, 'outcome', p_outcome, 'parent_seq', latest.seq))).seq;
+    if rollback_seq is not null then
+      perform shipslog.append_event(p_deployment_id, 'rollback_completed', jsonb_build_object(
+        'generation', p_generation, 'run_id', p_run_id, 'parent_seq', rollback_seq, 'related_seqs', jsonb_build_array(ended)));
+    end if;
   elsif p_terminal then
-    return (shipslog.append_event(p_deployment_id, 'deployment_failed', jsonb_build_object(
+    ended := (shipslog.append_event(p_deployment_id, 'deployment_failed', jsonb_build_object(
       'generation', p_generation, 'run_id', p_run_id, 'failure_reason', coalesce(p_failure_reason, 'Failed'),
       'parent_seq', latest.seq))).seq;
+    if rollback_seq is not null then
+      perform shipslog.append_event(p_deployment_id, 'rollback_failed', jsonb_build_object(
+        'generation', p_generation, 'run_id', p_run_id, 'failure_reason', coalesce(p_failure_reason, 'Failed'),
+        'parent_seq', rollback_seq, 'related_seqs', jsonb_build_array(ended)));
+    end if;
   end if;
-  return null;
+  return ended;
 end
 $$;
 
 revoke execute
   on function
+    shipslog.rollback_started_seq(uuid, bigint),
     shipslog.generation_correlation_id(uuid),
     shipslog.latest_rollout(uuid),
     shipslog.begin_rollout(uuid, bigint, uuid),
@@ -117,6 +151,7 @@ revoke execute
 
 grant execute
   on function
+    shipslog.rollback_started_seq(uuid, bigint),
     shipslog.generation_correlation_id(uuid),
     shipslog.latest_rollout(uuid)
   to shipslog_app, shipslog_reconciler, shipslog_auditor;

@@ -37,6 +37,7 @@ import { requestContext } from './request.ts';
 import { registerTools } from './tools.ts';
 import { registerAgentMessages } from './agent-messages.ts';
 import { registerApprovals } from './approvals.ts';
+import { registerRollback } from './rollback.ts';
 import { registerRuns } from './runs.ts';
 import { registerUi } from '../ui/index.ts';
 
@@ -53,6 +54,7 @@ const routeModules: ((app: App, deps: ApiDeps) => void)[] = [
   registerAgentMessages,
   registerRuns,
   registerApprovals,
+  registerRollback,
 ];
 
 /** Request bodies above 256 KiB are refused (config itself is capped at 64 KiB in the table). */

@@ -100,4 +100,23 @@ export const complianceCases: Cases = {
       await x.api.call(x.keys.acme, 'POST', `/v1/deployments/${g.id}/gates`, { generation: 1, gate: 'scan', result: 'started' }), // 403
     ];
   },
+  'POST /v1/deployments/{id}/rollback': async (x) => {
+    const d = await newDeployment(x, 'rolled-back');
+    await x.api.call(x.keys.acme, 'PATCH', `/v1/deployments/${d.id}`, { config: { storage: '16Gi' } });
+    return [
+      await x.api.call(x.keys.acme, 'POST', `/v1/deployments/${d.id}/rollback`, { event: { chain_index: 1 } }),
+      await x.api.call(x.keys.acme, 'POST', `/v1/deployments/${d.id}/rollback`, { event: { chain_index: 1 } }), // 409: nothing to change
+      await x.api.call(x.keys.acme, 'POST', `/v1/deployments/${d.id}/rollback`, { event: { chain_index: 42 } }), // 404
+      await x.api.call(x.keys.reader, 'POST', `/v1/deployments/${d.id}/rollback`, { event: { chain_index: 1 } }), // 403
+      await x.api.call(x.keys.acme, 'POST', `/v1/deployments/${d.id}/rollback`, { event: 1 }), // 400
+    ];
+  },
+  'POST /v1/tools/rollback-app': async (x) => {
+    const d = await newDeployment(x, 'tool-rolled-back');
+    await x.api.call(x.keys.acme, 'PATCH', `/v1/deployments/${d.id}`, { config: { storage: '16Gi' } });
+    return [
+      await x.api.call(x.keys.acme, 'POST', '/v1/tools/rollback-app', { appId: 'tool-rolled-back', event: { chain_index: 1 } }),
+      await x.api.call(x.keys.acme, 'POST', '/v1/tools/rollback-app', { appId: 'no-such-app', event: { chain_index: 1 } }), // 404
+    ];
+  },
 };
