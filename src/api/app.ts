@@ -21,6 +21,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { loadFingerprintKey, noClusterSecretWriter } from '../secrets.ts';
+import { recordAccessDenied } from './access-denied.ts';
 import { authMiddleware } from './auth.ts';
 import type { ApiDeps, App, AppDeps, AppEnv } from './context.ts';
 import { registerDeployments } from './deployments.ts';
@@ -91,6 +92,8 @@ export function createApp(deps: AppDeps): App {
   app.use('/mcp', limit);
   app.use('/v1/*', authMiddleware(api));
   app.use('/mcp', authMiddleware(api));
+  // A 403 to an authenticated client is recorded as access_denied (on its own connection).
+  app.use('/v1/*', recordAccessDenied(api));
   // After the key is known, before any route reads the body or query (issue 9).
   app.use('/v1/*', hostileInput());
   app.use('/mcp', hostileInput());
