@@ -181,11 +181,13 @@ describe('gates', () => {
 
     const events = await rolloutEventsOf(api.t.db, d.id);
     expect(events.map((e) => [e.action, e.details.gate ?? null])).toEqual([
+      ['access_denied', null], // alice's report without the gates scope
       ['gate_started', 'trivy'], ['gate_failed', 'trivy'], ['gate_passed', 'trivy'], ['gate_warned', 'e2e'],
       ['deployment_started', null], ['deployment_completed', null],
     ]);
-    expect(events[1]!.details).toMatchObject({ evidence_url: 'https://ci.example/scan/1', critical: 2, generation: 1 });
-    expect(events.every((e) => e.action.startsWith('deployment_') || e.actor === 'trivy-ci')).toBe(true);
+    expect(events[0]!).toMatchObject({ actor: 'alice', details: { denied_because: 'this needs the gates scope' } });
+    expect(events[2]!.details).toMatchObject({ evidence_url: 'https://ci.example/scan/1', critical: 2, generation: 1 });
+    expect(events.slice(1).every((e) => e.action.startsWith('deployment_') || e.actor === 'trivy-ci')).toBe(true);
     expect(await verifyChains(api.t.db, d.id)).toEqual([]);
   });
 });
