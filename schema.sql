@@ -4,11 +4,19 @@ table agent_message_retention_runs
 sequence agent_message_retention_runs_id_seq
 table agent_messages row level security forced
 table api_keys
+table approval_decisions row level security forced
+sequence approval_decisions_id_seq
+table approval_policies row level security forced
+table approval_policy_changes row level security forced
+sequence approval_policy_changes_id_seq
+table approval_requests row level security forced
 table audit_checkpoints
 sequence audit_checkpoints_id_seq
 table deployment_events row level security forced
 sequence deployment_events_seq
 table deployments row level security forced
+table gate_results row level security forced
+sequence gate_results_id_seq
 table idempotency_keys row level security forced
 table projects row level security forced
 view reconcile_lock_effectiveness
@@ -89,6 +97,48 @@ column api_keys.created_at timestamp with time zone not null default now()
 column api_keys.revoked_at timestamp with time zone
 column api_keys.last_used_at timestamp with time zone
 column api_keys.expires_at timestamp with time zone
+column approval_decisions.id bigint not null identity a
+column approval_decisions.request_id uuid not null
+column approval_decisions.tenant text not null
+column approval_decisions.approver text not null
+column approval_decisions.decision text not null
+column approval_decisions.reason text
+column approval_decisions.decided_at timestamp with time zone not null default clock_timestamp()
+column approval_decisions.event_seq bigint not null
+column approval_policies.tenant text not null
+column approval_policies.environment text not null
+column approval_policies.required_approvals integer not null
+column approval_policies.required_gates text[] not null default '{}'::text[]
+column approval_policies.expires_after interval not null default '24:00:00'::interval
+column approval_policies.updated_at timestamp with time zone not null default now()
+column approval_policies.updated_by text not null
+column approval_policy_changes.id bigint not null identity a
+column approval_policy_changes.tenant text not null
+column approval_policy_changes.environment text not null
+column approval_policy_changes.change text not null
+column approval_policy_changes.previous_policy jsonb
+column approval_policy_changes.new_policy jsonb
+column approval_policy_changes.actor text not null
+column approval_policy_changes.actor_type text not null
+column approval_policy_changes.reason text
+column approval_policy_changes.correlation_id text
+column approval_policy_changes.request_id text
+column approval_policy_changes.db_role text not null
+column approval_policy_changes.occurred_at timestamp with time zone not null default clock_timestamp()
+column approval_requests.id uuid not null default gen_random_uuid()
+column approval_requests.tenant text not null
+column approval_requests.deployment_id uuid not null
+column approval_requests.name text not null
+column approval_requests.environment text not null
+column approval_requests.generation bigint not null
+column approval_requests.required_approvals integer not null
+column approval_requests.requested_by text not null
+column approval_requests.change_actor text
+column approval_requests.requested_at timestamp with time zone not null default clock_timestamp()
+column approval_requests.expires_at timestamp with time zone not null
+column approval_requests.state text not null default 'pending'::text
+column approval_requests.closed_at timestamp with time zone
+column approval_requests.requested_seq bigint not null
 column audit_checkpoints.id bigint not null identity a
 column audit_checkpoints.created_at timestamp with time zone not null default clock_timestamp()
 column audit_checkpoints.snapshot pg_snapshot not null
@@ -148,6 +198,17 @@ column deployments.updated_at timestamp with time zone not null default now()
 column deployments.version bigint not null default 1
 column deployments.chain_length integer not null default 0
 column deployments.chain_head bytea
+column gate_results.id bigint not null identity a
+column gate_results.tenant text not null
+column gate_results.deployment_id uuid not null
+column gate_results.generation bigint not null
+column gate_results.gate text not null
+column gate_results.result text not null
+column gate_results.evidence_url text
+column gate_results.details jsonb not null default '{}'::jsonb
+column gate_results.reported_by text not null
+column gate_results.reported_at timestamp with time zone not null default clock_timestamp()
+column gate_results.event_seq bigint not null
 column idempotency_keys.api_key_id uuid not null
 column idempotency_keys.idempotency_key text not null
 column idempotency_keys.tenant text not null
@@ -172,6 +233,8 @@ column reconcile_queue.health_checked_at timestamp with time zone
 column reconcile_queue.lease_holder text
 column reconcile_queue.lease_id uuid
 column reconcile_queue.lease_expires_at timestamp with time zone
+column reconcile_queue.held_generation bigint
+column reconcile_queue.held_reason text
 column reconcile_recent_failed_runs.completed_at timestamp with time zone
 column reconcile_recent_failed_runs.started_at timestamp with time zone
 column reconcile_recent_failed_runs.target text
@@ -293,8 +356,24 @@ constraint api_keys.api_keys_key_hash_check CHECK ((length(key_hash) = 32))
 constraint api_keys.api_keys_key_hash_key UNIQUE (key_hash)
 constraint api_keys.api_keys_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9._@:-]{0,99}$'::text))
 constraint api_keys.api_keys_pkey PRIMARY KEY (id)
-constraint api_keys.api_keys_scopes_check CHECK ((((cardinality(scopes) >= 1) AND (cardinality(scopes) <= 4)) AND (scopes <@ ARRAY['read'::text, 'deploy'::text, 'audit'::text, 'admin'::text])))
+constraint api_keys.api_keys_scopes_check CHECK ((((cardinality(scopes) >= 1) AND (cardinality(scopes) <= 6)) AND (scopes <@ ARRAY['read'::text, 'deploy'::text, 'audit'::text, 'admin'::text, 'approve'::text, 'gates'::text])))
 constraint api_keys.api_keys_tenant_check CHECK (shipslog.is_dns_label(tenant))
+constraint approval_decisions.approval_decisions_approver_key UNIQUE (request_id, approver)
+constraint approval_decisions.approval_decisions_decision_check CHECK ((decision = ANY (ARRAY['granted'::text, 'denied'::text])))
+constraint approval_decisions.approval_decisions_pkey PRIMARY KEY (id)
+constraint approval_decisions.approval_decisions_request_id_fkey FOREIGN KEY (request_id) REFERENCES shipslog.approval_requests(id)
+constraint approval_policies.approval_policies_environment_check CHECK (shipslog.is_dns_label(environment))
+constraint approval_policies.approval_policies_expires_after_check CHECK (((expires_after >= '00:01:00'::interval) AND (expires_after <= '30 days'::interval)))
+constraint approval_policies.approval_policies_pkey PRIMARY KEY (tenant, environment)
+constraint approval_policies.approval_policies_required_approvals_check CHECK (((required_approvals >= 0) AND (required_approvals <= 10)))
+constraint approval_policies.approval_policies_required_gates_check CHECK (((cardinality(required_gates) <= 20) AND (array_position(required_gates, NULL::text) IS NULL)))
+constraint approval_policies.approval_policies_tenant_check CHECK (shipslog.is_dns_label(tenant))
+constraint approval_policy_changes.approval_policy_changes_change_check CHECK ((change = ANY (ARRAY['set'::text, 'removed'::text])))
+constraint approval_policy_changes.approval_policy_changes_pkey PRIMARY KEY (id)
+constraint approval_requests.approval_requests_closed_check CHECK (((state = 'pending'::text) = (closed_at IS NULL)))
+constraint approval_requests.approval_requests_pkey PRIMARY KEY (id)
+constraint approval_requests.approval_requests_required_approvals_check CHECK (((required_approvals >= 1) AND (required_approvals <= 10)))
+constraint approval_requests.approval_requests_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'approved'::text, 'denied'::text, 'expired'::text, 'cancelled'::text])))
 constraint audit_checkpoints.audit_checkpoints_digest_check CHECK ((length(digest) = 32))
 constraint audit_checkpoints.audit_checkpoints_pkey PRIMARY KEY (id)
 constraint deployment_events.deployment_events_chain_key UNIQUE (deployment_id, chain_index)
@@ -320,6 +399,10 @@ constraint deployments.deployments_status_message_check CHECK ((length(status_me
 constraint deployments.deployments_tenant_check CHECK (shipslog.is_dns_label(tenant))
 constraint deployments.deployments_tenant_name_key UNIQUE (tenant, name)
 constraint deployments.deployments_url_check CHECK ((length(url) <= 2048))
+constraint gate_results.gate_results_details_check CHECK ((jsonb_typeof(details) = 'object'::text))
+constraint gate_results.gate_results_gate_check CHECK ((gate ~ '^[a-z0-9][a-z0-9._-]{0,62}$'::text))
+constraint gate_results.gate_results_pkey PRIMARY KEY (id)
+constraint gate_results.gate_results_result_check CHECK ((result = ANY (ARRAY['started'::text, 'passed'::text, 'failed'::text, 'warned'::text, 'skipped'::text])))
 constraint idempotency_keys.idempotency_keys_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 200)))
 constraint idempotency_keys.idempotency_keys_pkey PRIMARY KEY (api_key_id, idempotency_key)
 constraint projects.projects_id_check CHECK (shipslog.is_dns_label(id))
@@ -328,6 +411,8 @@ constraint projects.projects_tenant_check CHECK (shipslog.is_dns_label(tenant))
 constraint projects.projects_tenant_id_key UNIQUE (tenant, id)
 constraint reconcile_queue.reconcile_queue_deployment_id_fkey FOREIGN KEY (deployment_id) REFERENCES shipslog.deployments(id) ON DELETE CASCADE
 constraint reconcile_queue.reconcile_queue_failures_check CHECK ((failures >= 0))
+constraint reconcile_queue.reconcile_queue_held_check CHECK (((held_generation IS NULL) = (held_reason IS NULL)))
+constraint reconcile_queue.reconcile_queue_held_reason_check CHECK ((held_reason = ANY (ARRAY['AwaitingApproval'::text, 'AwaitingGates'::text])))
 constraint reconcile_queue.reconcile_queue_lease_check CHECK ((((lease_id IS NULL) = (lease_holder IS NULL)) AND ((lease_id IS NULL) = (lease_expires_at IS NULL))))
 constraint reconcile_queue.reconcile_queue_lease_holder_check CHECK (((length(lease_holder) >= 1) AND (length(lease_holder) <= 200)))
 constraint reconcile_queue.reconcile_queue_pkey PRIMARY KEY (deployment_id)
@@ -345,7 +430,7 @@ constraint reconcile_runs.reconcile_runs_parameters_check CHECK ((jsonb_typeof(p
 constraint reconcile_runs.reconcile_runs_phase_check CHECK ((phase = ANY (ARRAY['Pending'::text, 'Running'::text, 'Completed'::text, 'Failed'::text, 'Skipped'::text])))
 constraint reconcile_runs.reconcile_runs_pkey PRIMARY KEY (id, started_at)
 constraint reconcile_runs.reconcile_runs_result_check CHECK (((phase = ANY (ARRAY['Completed'::text, 'Failed'::text, 'Skipped'::text])) = ((completed_at IS NOT NULL) AND (outcome IS NOT NULL))))
-constraint reconcile_runs.reconcile_runs_skip_reason_check CHECK ((skip_reason = ANY (ARRAY['ResourceBusy'::text, 'RecentlyRemediated'::text])))
+constraint reconcile_runs.reconcile_runs_skip_reason_check CHECK ((skip_reason = ANY (ARRAY['ResourceBusy'::text, 'RecentlyRemediated'::text, 'AwaitingApproval'::text, 'AwaitingGates'::text])))
 constraint reconcile_runs.reconcile_runs_skipped_check CHECK (((phase = 'Skipped'::text) = (skip_reason IS NOT NULL)))
 constraint reconcile_runs_default.reconcile_runs_change_set_check CHECK ((jsonb_typeof(change_set) = 'array'::text))
 constraint reconcile_runs_default.reconcile_runs_config_hash_check CHECK ((config_hash ~ '^sha256:[0-9a-f]{64}$'::text))
@@ -357,7 +442,7 @@ constraint reconcile_runs_default.reconcile_runs_outcome_check CHECK ((outcome =
 constraint reconcile_runs_default.reconcile_runs_parameters_check CHECK ((jsonb_typeof(parameters) = 'object'::text))
 constraint reconcile_runs_default.reconcile_runs_phase_check CHECK ((phase = ANY (ARRAY['Pending'::text, 'Running'::text, 'Completed'::text, 'Failed'::text, 'Skipped'::text])))
 constraint reconcile_runs_default.reconcile_runs_result_check CHECK (((phase = ANY (ARRAY['Completed'::text, 'Failed'::text, 'Skipped'::text])) = ((completed_at IS NOT NULL) AND (outcome IS NOT NULL))))
-constraint reconcile_runs_default.reconcile_runs_skip_reason_check CHECK ((skip_reason = ANY (ARRAY['ResourceBusy'::text, 'RecentlyRemediated'::text])))
+constraint reconcile_runs_default.reconcile_runs_skip_reason_check CHECK ((skip_reason = ANY (ARRAY['ResourceBusy'::text, 'RecentlyRemediated'::text, 'AwaitingApproval'::text, 'AwaitingGates'::text])))
 constraint reconcile_runs_default.reconcile_runs_skipped_check CHECK (((phase = 'Skipped'::text) = (skip_reason IS NOT NULL)))
 constraint schema_definitions.schema_definitions_digest_check CHECK ((digest ~ '^[0-9a-f]{64}$'::text))
 constraint schema_definitions.schema_definitions_pkey PRIMARY KEY (id)
@@ -369,6 +454,14 @@ index CREATE UNIQUE INDEX agent_messages_pkey ON shipslog.agent_messages USING b
 index CREATE INDEX agent_messages_project_time_idx ON shipslog.agent_messages USING btree (tenant, project_id, created_at) INCLUDE (model, prompt_tokens, completion_tokens, total_tokens, prompt_cost, completion_cost, total_cost)
 index CREATE UNIQUE INDEX api_keys_key_hash_key ON shipslog.api_keys USING btree (key_hash)
 index CREATE UNIQUE INDEX api_keys_pkey ON shipslog.api_keys USING btree (id)
+index CREATE UNIQUE INDEX approval_decisions_approver_key ON shipslog.approval_decisions USING btree (request_id, approver)
+index CREATE UNIQUE INDEX approval_decisions_pkey ON shipslog.approval_decisions USING btree (id)
+index CREATE UNIQUE INDEX approval_policies_pkey ON shipslog.approval_policies USING btree (tenant, environment)
+index CREATE UNIQUE INDEX approval_policy_changes_pkey ON shipslog.approval_policy_changes USING btree (id)
+index CREATE INDEX approval_policy_changes_tenant_idx ON shipslog.approval_policy_changes USING btree (tenant, environment, id)
+index CREATE UNIQUE INDEX approval_requests_pending_key ON shipslog.approval_requests USING btree (deployment_id, generation) WHERE (state = 'pending'::text)
+index CREATE UNIQUE INDEX approval_requests_pkey ON shipslog.approval_requests USING btree (id)
+index CREATE INDEX approval_requests_tenant_state_idx ON shipslog.approval_requests USING btree (tenant, state, requested_at)
 index CREATE UNIQUE INDEX audit_checkpoints_pkey ON shipslog.audit_checkpoints USING btree (id)
 index CREATE INDEX deployment_events_action_idx ON shipslog.deployment_events USING btree (action, occurred_at)
 index CREATE INDEX deployment_events_actor_idx ON shipslog.deployment_events USING btree (actor, occurred_at)
@@ -380,6 +473,8 @@ index CREATE UNIQUE INDEX deployment_events_pkey ON shipslog.deployment_events U
 index CREATE INDEX deployment_events_txid_seq_idx ON shipslog.deployment_events USING btree (txid, seq)
 index CREATE UNIQUE INDEX deployments_pkey ON shipslog.deployments USING btree (id)
 index CREATE UNIQUE INDEX deployments_tenant_name_key ON shipslog.deployments USING btree (tenant, name)
+index CREATE INDEX gate_results_generation_idx ON shipslog.gate_results USING btree (deployment_id, generation, gate, id)
+index CREATE UNIQUE INDEX gate_results_pkey ON shipslog.gate_results USING btree (id)
 index CREATE INDEX idempotency_keys_created_at_idx ON shipslog.idempotency_keys USING btree (created_at)
 index CREATE INDEX idempotency_keys_expiry_idx ON shipslog.idempotency_keys USING btree (api_key_id, created_at)
 index CREATE UNIQUE INDEX idempotency_keys_pkey ON shipslog.idempotency_keys USING btree (api_key_id, idempotency_key)
@@ -396,7 +491,9 @@ index CREATE UNIQUE INDEX reconcile_run_audit_transition_key ON shipslog.reconci
 index CREATE INDEX reconcile_run_audit_worker_idx ON shipslog.reconcile_run_audit USING btree (worker_id, recorded_at DESC)
 index CREATE UNIQUE INDEX reconcile_run_transitions_pkey ON shipslog.reconcile_run_transitions USING btree (id)
 index CREATE INDEX reconcile_run_transitions_run_idx ON shipslog.reconcile_run_transitions USING btree (run_id, id)
+index CREATE INDEX reconcile_runs_correlation_id_idx ON ONLY shipslog.reconcile_runs USING btree (correlation_id)
 index CREATE INDEX reconcile_runs_default_completed_at_idx ON shipslog.reconcile_runs_default USING btree (completed_at DESC) WHERE (phase = 'Failed'::text)
+index CREATE INDEX reconcile_runs_default_correlation_id_idx ON shipslog.reconcile_runs_default USING btree (correlation_id)
 index CREATE INDEX reconcile_runs_default_deployment_id_started_at_idx ON shipslog.reconcile_runs_default USING btree (deployment_id, started_at DESC)
 index CREATE UNIQUE INDEX reconcile_runs_default_pkey ON shipslog.reconcile_runs_default USING btree (id, started_at)
 index CREATE INDEX reconcile_runs_default_started_at_phase_idx ON shipslog.reconcile_runs_default USING btree (started_at, phase)
@@ -792,6 +889,85 @@ AS $function$
     and a.model = s.model
   where s.sums is distinct from a.sums
 $function$
+function shipslog.append_event(p_deployment_id uuid, p_action text, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.append_event(p_deployment_id uuid, p_action text, p_details jsonb)
+ RETURNS shipslog.deployment_events
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  head record;
+  ev shipslog.deployment_events;
+  linked bigint[];
+begin
+  perform shipslog.check_event_details(p_action, p_details);
+  perform shipslog.check_actor_context();
+  -- The row lock the audit trigger's writers queue on: chain_index stays gap-free and ordered.
+  select d.chain_length, d.chain_head, d.tenant, d.name
+  into head
+  from shipslog.deployments as d
+  where d.id = p_deployment_id
+    -- The caller's tenant (shipslog.tenant; unset: the reconciler, the owner), spelled out
+    -- rather than left to row-level security, which a superuser owner would bypass.
+    and coalesce(shipslog.context_setting('shipslog.tenant'), d.tenant) in ('*', d.tenant)
+  for no key update;
+  if not found then
+    raise exception 'deployment % not found: % not recorded', p_deployment_id, p_action
+      using errcode = 'SL402',
+            hint = 'Events are recorded on an existing deployment''s chain (a removed deployment''s chain ends in its removed event).';
+  end if;
+  -- Linked events must exist and belong to the deployment's tenant.
+  linked := array(
+    select (v #>> '{}')::bigint
+    from jsonb_array_elements(coalesce(p_details -> 'related_seqs', '[]') || coalesce(p_details -> 'parent_seq', '[]')) as v);
+  if cardinality(linked) > 0 and exists (
+       select
+       from unnest(linked) as l(seq)
+       where not exists (
+         select
+         from shipslog.deployment_events as e
+         where e.seq = l.seq
+           and e.tenant = head.tenant)) then
+    raise exception '% event links an event that does not exist in tenant %', p_action, head.tenant
+      using errcode = 'SL403', hint = 'parent_seq and related_seqs name events of the same tenant by seq.', column = 'parent_seq';
+  end if;
+
+  ev.seq := nextval('shipslog.deployment_events_seq');
+  ev.deployment_id := p_deployment_id;
+  ev.chain_index := head.chain_length + 1;
+  ev.tenant := head.tenant;
+  ev.name := head.name;
+  ev.action := p_action;
+  ev.occurred_at := clock_timestamp();
+  ev.txid := pg_current_xact_id();
+  ev.actor := coalesce(shipslog.context_setting('shipslog.actor'), session_user);
+  ev.actor_type := coalesce(shipslog.context_setting('shipslog.actor_type'), 'database');
+  ev.reason := shipslog.context_setting('shipslog.reason');
+  ev.correlation_id := shipslog.context_setting('shipslog.correlation_id');
+  ev.request_id := shipslog.context_setting('shipslog.request_id');
+  ev.source_ip := shipslog.context_setting('shipslog.source_ip')::inet;
+  ev.user_agent := shipslog.context_setting('shipslog.user_agent');
+  -- Inside SECURITY DEFINER current_user is the owner; the session's role is in "role".
+  ev.db_role := coalesce(nullif(current_setting('role'), 'none'), session_user);
+  ev.db_user := session_user;
+  ev.application_name := nullif(current_setting('application_name'), '');
+  ev.client_addr := inet_client_addr();
+  ev.previous_state := null;
+  ev.new_state := jsonb_build_object('details', p_details);
+  ev.hash := shipslog.event_hash(head.chain_head, ev);
+  -- One line, exactly as the append-only guard (20_append_only.sql) expects to find it in
+  -- the call stack: keep the two in step.
+  insert into shipslog.deployment_events overriding system value select (ev).*;
+
+  -- A no-op UPDATE: the audit trigger finds nothing changed and records nothing;
+  -- deployments_chain_head then moves the head to the event above.
+  update shipslog.deployments as d
+  set chain_length = d.chain_length
+  where d.id = p_deployment_id;
+  return ev;
+end
+$function$
 function shipslog.apply_event(state jsonb, previous_part jsonb, new_part jsonb)
 CREATE OR REPLACE FUNCTION shipslog.apply_event(state jsonb, previous_part jsonb, new_part jsonb)
  RETURNS jsonb
@@ -866,6 +1042,89 @@ begin
   return added;
 end
 $function$
+function shipslog.begin_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.begin_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  latest record;
+begin
+  select * into latest from shipslog.latest_rollout(p_deployment_id);
+  if found and latest.action = 'deployment_started' and latest.generation = p_generation then
+    return null;
+  end if;
+  if found and latest.action = 'deployment_started' and latest.generation < p_generation then
+    perform shipslog.append_event(p_deployment_id, 'deployment_cancelled', jsonb_build_object(
+      'generation', latest.generation, 'run_id', latest.run_id,
+      'superseded_by_generation', p_generation, 'parent_seq', latest.seq));
+    if shipslog.rollback_started_seq(p_deployment_id, latest.generation) is not null then
+      perform shipslog.append_event(p_deployment_id, 'rollback_failed', jsonb_build_object(
+        'generation', latest.generation, 'failure_reason', 'Superseded',
+        'superseded_by_generation', p_generation, 'parent_seq', shipslog.rollback_started_seq(p_deployment_id, latest.generation)));
+    end if;
+  end if;
+  if found and latest.generation >= p_generation then
+    -- This generation ended already (completed, failed or cancelled): a re-run is no new rollout.
+    return null;
+  end if;
+  return (shipslog.append_event(p_deployment_id, 'deployment_started', jsonb_build_object(
+    'generation', p_generation, 'run_id', p_run_id))).seq;
+end
+$function$
+function shipslog.caller_sees_tenant(p_tenant text)
+CREATE OR REPLACE FUNCTION shipslog.caller_sees_tenant(p_tenant text)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+RETURN (COALESCE(shipslog.context_setting('shipslog.tenant'::text), p_tenant) = ANY (ARRAY['*'::text, p_tenant]))
+function shipslog.cancel_approval(p_request_id uuid, p_because text)
+CREATE OR REPLACE FUNCTION shipslog.cancel_approval(p_request_id uuid, p_because text)
+ RETURNS shipslog.approval_requests
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  r shipslog.approval_requests;
+begin
+  select * into r from shipslog.approval_requests as a
+  where a.id = p_request_id and shipslog.caller_sees_tenant(a.tenant)
+  for update;
+  if not found then
+    raise exception 'approval request % not found', p_request_id using errcode = 'SL431';
+  end if;
+  if r.state <> 'pending' then
+    raise exception 'approval request % is %, not pending', p_request_id, r.state using errcode = 'SL432';
+  end if;
+  return shipslog.close_approval_request(r, 'cancelled', coalesce(nullif(p_because, ''), 'cancelled by ' || shipslog.context_actor()));
+end
+$function$
+function shipslog.caused_by(p_correlation_id text)
+CREATE OR REPLACE FUNCTION shipslog.caused_by(p_correlation_id text)
+ RETURNS TABLE(kind text, occurred_at timestamp with time zone, deployment_id uuid, tenant text, name text, seq bigint, action text, category text, severity text, run_id uuid, run_phase text, run_outcome text, generation bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select 'event', e.occurred_at, e.deployment_id, e.tenant, e.name, e.seq, e.action,
+         shipslog.event_category(e.action), shipslog.event_severity(e.action, e.new_state),
+         r.id, r.phase, r.outcome, r.generation
+  from shipslog.deployment_events as e
+  left join shipslog.reconcile_runs as r
+    on e.request_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+   and r.id = e.request_id::uuid
+   and r.correlation_id = p_correlation_id
+  where e.correlation_id = p_correlation_id
+  union all
+  select 'run', r.started_at, r.deployment_id, r.tenant, r.name, null, null, null, null,
+         r.id, r.phase, r.outcome, r.generation
+  from shipslog.reconcile_runs as r
+  where r.correlation_id = p_correlation_id
+  order by 2, 6 nulls first
+$function$
 function shipslog.chain_digest(p_snapshot pg_snapshot)
 CREATE OR REPLACE FUNCTION shipslog.chain_digest(p_snapshot pg_snapshot)
  RETURNS TABLE(digest bytea, chain_count bigint, event_count bigint)
@@ -891,6 +1150,92 @@ AS $function$
     (select count(*) from visible)
   from heads as h
 $function$
+function shipslog.check_actor_context()
+CREATE OR REPLACE FUNCTION shipslog.check_actor_context()
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+begin
+  if coalesce(shipslog.context_setting('shipslog.actor_type'), 'database') not in ('user', 'service', 'system', 'database') then
+    raise exception 'shipslog.actor_type must be user, service or system, not "%"', current_setting('shipslog.actor_type', true)
+      using errcode = '22023',
+            hint = 'Set shipslog.actor_type with set_config(''shipslog.actor_type'', ''user'', true), or leave it unset.';
+  end if;
+  if length(current_setting('shipslog.actor', true)) > 200 or length(current_setting('shipslog.reason', true)) > 1000
+     or length(current_setting('shipslog.correlation_id', true)) > 200 or length(current_setting('shipslog.request_id', true)) > 200
+     or length(current_setting('shipslog.user_agent', true)) > 500 then
+    raise exception 'an actor context setting is too long'
+      using errcode = '22001',
+            hint = 'Limits: shipslog.actor 200, shipslog.reason 1000, shipslog.correlation_id 200, shipslog.request_id 200, shipslog.user_agent 500 characters.';
+  end if;
+  if current_setting('shipslog.source_ip', true) !~ '^[0-9A-Fa-f:./]*$' then
+    raise exception 'shipslog.source_ip is not an IP address: %', current_setting('shipslog.source_ip', true)
+      using errcode = '22P02',
+            hint = 'Set shipslog.source_ip to an IPv4 or IPv6 address, or leave it unset.';
+  end if;
+end
+$function$
+function shipslog.check_event_details(p_action text, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.check_event_details(p_action text, p_details jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  required text[] := shipslog.event_required_fields(p_action);
+  missing text;
+  f text;
+begin
+  if required is null then
+    raise exception '"%" is not an event type recorded outside the audit trigger', p_action
+      using errcode = 'SL400',
+            hint = case when shipslog.is_row_change(p_action)
+                     then 'Row changes are recorded by the audit trigger: change the deployment instead.'
+                     else 'See shipslog.event_required_fields(): deployment_*, approval_*, gate_*, rollback_*, access_denied, security_violation.' end;
+  end if;
+  if p_details is null or jsonb_typeof(p_details) <> 'object' then
+    raise exception '% event: details must be a JSON object', p_action
+      using errcode = 'SL403',
+            hint = format('Required fields: %s.', array_to_string(required, ', '));
+  end if;
+  select r into missing
+  from unnest(required) with ordinality as x(r, ord)
+  where coalesce(p_details -> r, 'null'::jsonb) = 'null'::jsonb
+     or p_details -> r = '""'::jsonb
+  order by x.ord
+  limit 1;
+  if missing is not null then
+    raise exception '% event is missing required field details.%', p_action, missing
+      using errcode = 'SL401',
+            hint = format('A %s event needs: %s.', p_action, array_to_string(required, ', ')),
+            column = missing;
+  end if;
+  foreach f in array array['generation', 'target_seq', 'target_chain_index', 'superseded_by_generation',
+                             'required_approvals', 'approvals', 'parent_seq'] loop
+    if p_details ? f and not (jsonb_typeof(p_details -> f) = 'number' and (p_details ->> f) ~ '^[0-9]{1,18}$') then
+      raise exception '% event: details.% must be a positive integer', p_action, f
+        using errcode = 'SL403', hint = 'Numbers in details are whole and positive.', column = f;
+    end if;
+  end loop;
+  if p_details ? 'evidence_url' and (jsonb_typeof(p_details -> 'evidence_url') <> 'string'
+     or p_details ->> 'evidence_url' !~ '^https?://[^[:space:]]+$' or length(p_details ->> 'evidence_url') > 2000) then
+    raise exception '% event: details.evidence_url must be an http(s) URL', p_action
+      using errcode = 'SL403', hint = 'Link the gate''s evidence: a report, a scan result, a CI run.', column = 'evidence_url';
+  end if;
+  if p_details ? 'related_seqs' and not (jsonb_typeof(p_details -> 'related_seqs') = 'array'
+     and not jsonb_path_exists(p_details -> 'related_seqs', '$[*] ? (@.type() != "number")')) then
+    raise exception '% event: details.related_seqs must be an array of event seqs', p_action
+      using errcode = 'SL403', hint = 'related_seqs lists the seq of each related event.', column = 'related_seqs';
+  end if;
+  if length(p_details::text) > 16000 then
+    raise exception '% event: details are too large (% bytes)', p_action, length(p_details::text)
+      using errcode = 'SL403', hint = 'Keep details under 16000 bytes; link large evidence by URL.';
+  end if;
+end
+$function$
 function shipslog.checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
 CREATE OR REPLACE FUNCTION shipslog.checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
  RETURNS text
@@ -901,6 +1246,28 @@ RETURN (((((((('shipslog-checkpoint v1'::text || '
 '::text) || p_chain_count) || '
 '::text) || p_event_count) || '
 '::text) || encode(p_digest, 'hex'::text))
+function shipslog.close_approval_request(r shipslog.approval_requests, p_state text, p_because text)
+CREATE OR REPLACE FUNCTION shipslog.close_approval_request(r shipslog.approval_requests, p_state text, p_because text)
+ RETURNS shipslog.approval_requests
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  perform shipslog.append_event(r.deployment_id,
+    case p_state when 'expired' then 'approval_expired' else 'approval_cancelled' end,
+    jsonb_build_object('approval_id', r.id, 'generation', r.generation, 'parent_seq', r.requested_seq)
+      || case p_state
+           when 'expired' then jsonb_build_object('expires_at', shipslog.iso_utc(r.expires_at))
+           else jsonb_build_object('cancelled_because', p_because)
+         end);
+  update shipslog.approval_requests
+  set state = p_state, closed_at = clock_timestamp()
+  where id = r.id
+  returning * into r;
+  return r;
+end
+$function$
 function shipslog.compliance_check_approvals(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
 CREATE OR REPLACE FUNCTION shipslog.compliance_check_approvals(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
  RETURNS TABLE("check" text, status text, summary text, evidence jsonb)
@@ -1461,12 +1828,83 @@ begin
   end if;
 end
 $function$
+function shipslog.context_actor()
+CREATE OR REPLACE FUNCTION shipslog.context_actor()
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+RETURN COALESCE(shipslog.context_setting('shipslog.actor'::text), (SESSION_USER)::text)
 function shipslog.context_setting(setting_name text)
 CREATE OR REPLACE FUNCTION shipslog.context_setting(setting_name text)
  RETURNS text
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN NULLIF(current_setting(setting_name, true), ''::text)
+function shipslog.decide_approval(p_request_id uuid, p_decision text, p_reason text)
+CREATE OR REPLACE FUNCTION shipslog.decide_approval(p_request_id uuid, p_decision text, p_reason text DEFAULT NULL::text)
+ RETURNS shipslog.approval_requests
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  r shipslog.approval_requests;
+  v_approver text := shipslog.context_actor();
+  current_generation bigint;
+  n integer;
+  ev shipslog.deployment_events;
+begin
+  if p_decision not in ('granted', 'denied') then
+    raise exception 'decision must be granted or denied, not %', p_decision using errcode = '22023';
+  end if;
+  select * into r from shipslog.approval_requests as a
+  where a.id = p_request_id and shipslog.caller_sees_tenant(a.tenant)
+  for update;
+  if not found then
+    raise exception 'approval request % not found', p_request_id
+      using errcode = 'SL431', hint = 'GET /v1/approvals lists the pending requests you may see.';
+  end if;
+  if r.state <> 'pending' then
+    raise exception 'approval request % is %, not pending', p_request_id, r.state
+      using errcode = 'SL432', hint = 'A decided, expired or cancelled request takes no more decisions; request approval again.';
+  end if;
+  if r.expires_at <= clock_timestamp() then
+    return shipslog.close_approval_request(r, 'expired', null);
+  end if;
+  select d.generation into current_generation from shipslog.deployments as d where d.id = r.deployment_id for no key update;
+  if current_generation is distinct from r.generation then
+    return shipslog.close_approval_request(r, 'cancelled',
+      coalesce(format('superseded by generation %s', current_generation), 'the deployment was removed'));
+  end if;
+  if v_approver = r.requested_by or v_approver = r.change_actor then
+    raise exception '% % this change and cannot approve it', v_approver,
+        case when v_approver = r.change_actor then 'made' else 'requested approval of' end
+      using errcode = 'SL433', hint = 'Approvals come from others than the requester and the change''s author.';
+  end if;
+  if exists (select from shipslog.approval_decisions as x where x.request_id = r.id and x.approver = v_approver) then
+    raise exception '% has already decided on approval request %', v_approver, r.id
+      using errcode = 'SL434', hint = 'Each approver counts once; the policy needs distinct approvers.';
+  end if;
+  if p_decision = 'granted' then
+    n := 1 + (select count(*) from shipslog.approval_decisions as x where x.request_id = r.id and x.decision = 'granted');
+    ev := shipslog.append_event(r.deployment_id, 'approval_granted', jsonb_build_object(
+      'approval_id', r.id, 'generation', r.generation, 'approver', v_approver, 'approvals', n,
+      'required_approvals', r.required_approvals, 'parent_seq', r.requested_seq));
+  else
+    ev := shipslog.append_event(r.deployment_id, 'approval_denied', jsonb_build_object(
+      'approval_id', r.id, 'generation', r.generation, 'approver', v_approver, 'parent_seq', r.requested_seq));
+  end if;
+  insert into shipslog.approval_decisions (request_id, tenant, approver, decision, reason, event_seq)
+  values (r.id, r.tenant, v_approver, p_decision, p_reason, ev.seq);
+  if p_decision = 'denied' then
+    update shipslog.approval_requests set state = 'denied', closed_at = clock_timestamp() where id = r.id returning * into r;
+  elsif n >= r.required_approvals then
+    update shipslog.approval_requests set state = 'approved', closed_at = clock_timestamp() where id = r.id returning * into r;
+    perform shipslog.release_generation(r.deployment_id, r.generation);
+  end if;
+  return r;
+end
+$function$
 function shipslog.decimal_text(value numeric)
 CREATE OR REPLACE FUNCTION shipslog.decimal_text(value numeric)
  RETURNS text
@@ -1598,6 +2036,12 @@ CREATE OR REPLACE FUNCTION shipslog.describe_change(path text, old_value jsonb, 
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN CASE path WHEN 'secrets_fingerprint'::text THEN 'secrets rotated'::text WHEN 'managed_resources'::text THEN (((('resources: '::text || COALESCE(jsonb_array_length(old_value), 0)) || ' -> '::text) || COALESCE(jsonb_array_length(new_value), 0)) || ' objects'::text) ELSE (((CASE path WHEN 'app_version'::text THEN CASE WHEN (shipslog.version_order((old_value #>> '{}'::text[]), (new_value #>> '{}'::text[])) < 0) THEN 'downgraded '::text ELSE 'upgraded '::text END ELSE (regexp_replace(path, '^config\.'::text, ''::text) || ': '::text) END || shipslog.describe_value(old_value)) || ' -> '::text) || shipslog.describe_value(new_value)) END
+function shipslog.describe_details(action text, d jsonb)
+CREATE OR REPLACE FUNCTION shipslog.describe_details(action text, d jsonb)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN CASE action WHEN 'deployment_started'::text THEN (('rollout of generation '::text || (d ->> 'generation'::text)) || ' started'::text) WHEN 'deployment_completed'::text THEN (((('rollout of generation '::text || (d ->> 'generation'::text)) || ' completed ('::text) || (d ->> 'outcome'::text)) || ')'::text) WHEN 'deployment_failed'::text THEN ((('rollout of generation '::text || (d ->> 'generation'::text)) || ' failed: '::text) || (d ->> 'failure_reason'::text)) WHEN 'deployment_cancelled'::text THEN ((('generation '::text || (d ->> 'generation'::text)) || ' cancelled: superseded by generation '::text) || (d ->> 'superseded_by_generation'::text)) WHEN 'approval_requested'::text THEN (((('approval requested for generation '::text || (d ->> 'generation'::text)) || ' ('::text) || (d ->> 'required_approvals'::text)) || ' needed)'::text) WHEN 'approval_granted'::text THEN (((((((('approval granted by '::text || (d ->> 'approver'::text)) || ' for generation '::text) || (d ->> 'generation'::text)) || ' ('::text) || (d ->> 'approvals'::text)) || ' of '::text) || (d ->> 'required_approvals'::text)) || ')'::text) WHEN 'approval_denied'::text THEN ((('approval denied by '::text || (d ->> 'approver'::text)) || ' for generation '::text) || (d ->> 'generation'::text)) WHEN 'approval_expired'::text THEN (('approval request for generation '::text || (d ->> 'generation'::text)) || ' expired'::text) WHEN 'approval_cancelled'::text THEN ((('approval request for generation '::text || (d ->> 'generation'::text)) || ' cancelled: '::text) || (d ->> 'cancelled_because'::text)) WHEN 'rollback_started'::text THEN ((('rollback to event #'::text || (d ->> 'target_chain_index'::text)) || ' started as generation '::text) || (d ->> 'generation'::text)) WHEN 'rollback_completed'::text THEN (('rollback completed (generation '::text || (d ->> 'generation'::text)) || ')'::text) WHEN 'rollback_failed'::text THEN ((('rollback failed (generation '::text || (d ->> 'generation'::text)) || '): '::text) || (d ->> 'failure_reason'::text)) WHEN 'access_denied'::text THEN (((((('access denied: '::text || (d ->> 'method'::text)) || ' '::text) || (d ->> 'path'::text)) || ' ('::text) || (d ->> 'denied_because'::text)) || ')'::text) WHEN 'security_violation'::text THEN ('security violation: '::text || (d ->> 'finding'::text)) ELSE CASE WHEN (action ~~ 'gate\_%'::text) THEN ((((('gate '::text || (d ->> 'gate'::text)) || ' '::text) || substr(action, 6)) || ' for generation '::text) || (d ->> 'generation'::text)) ELSE NULL::text END END
 function shipslog.describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb)
 CREATE OR REPLACE FUNCTION shipslog.describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb)
  RETURNS text
@@ -1610,6 +2054,25 @@ CREATE OR REPLACE FUNCTION shipslog.describe_value(value jsonb)
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN CASE WHEN ((value IS NULL) OR (value = 'null'::jsonb)) THEN 'none'::text WHEN (jsonb_typeof(value) = 'string'::text) THEN "left"((value #>> '{}'::text[]), 80) WHEN ((jsonb_typeof(value) = 'array'::text) AND (pg_column_size(((value)::text)::jsonb) > 80)) THEN (jsonb_array_length(value) || ' items'::text) ELSE "left"((value)::text, 80) END
+function shipslog.desired_state_at(p_deployment_id uuid, p_chain_index integer)
+CREATE OR REPLACE FUNCTION shipslog.desired_state_at(p_deployment_id uuid, p_chain_index integer)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select jsonb_build_object(
+           'environment', s -> 'environment', 'app_version', s -> 'app_version', 'config', s -> 'config',
+           'secrets_ref', s -> 'secrets_ref', 'secrets_fingerprint', s -> 'secrets_fingerprint',
+           'depends_on', s -> 'depends_on', 'deletion_requested_at', s -> 'deletion_requested_at')
+  from (
+    select shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index)
+             filter (where shipslog.is_row_change(e.action)) as s
+    from shipslog.deployment_events as e
+    where e.deployment_id = p_deployment_id
+      and e.chain_index <= p_chain_index
+  ) as x
+$function$
 function shipslog.ensure_reconcile_run_partitions(months_ahead integer)
 CREATE OR REPLACE FUNCTION shipslog.ensure_reconcile_run_partitions(months_ahead integer DEFAULT 3)
  RETURNS integer
@@ -1719,12 +2182,51 @@ CREATE OR REPLACE FUNCTION shipslog.event_payload(e shipslog.deployment_events)
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN jsonb_build_object('seq', (e).seq, 'name', (e).name, 'txid', ((e).txid)::text, 'actor', (e).actor, 'action', (e).action, 'reason', (e).reason, 'tenant', (e).tenant, 'db_role', (e).db_role, 'db_user', (e).db_user, 'new_state', (e).new_state, 'source_ip', ((e).source_ip)::text, 'actor_type', (e).actor_type, 'request_id', (e).request_id, 'user_agent', (e).user_agent, 'chain_index', (e).chain_index, 'client_addr', ((e).client_addr)::text, 'occurred_at', shipslog.iso_utc((e).occurred_at), 'deployment_id', (e).deployment_id, 'correlation_id', (e).correlation_id, 'previous_state', (e).previous_state, 'application_name', (e).application_name)
+function shipslog.event_required_fields(action text)
+CREATE OR REPLACE FUNCTION shipslog.event_required_fields(action text)
+ RETURNS text[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN CASE action WHEN 'deployment_started'::text THEN ARRAY['generation'::text, 'run_id'::text] WHEN 'deployment_completed'::text THEN ARRAY['generation'::text, 'run_id'::text, 'outcome'::text] WHEN 'deployment_failed'::text THEN ARRAY['generation'::text, 'run_id'::text, 'failure_reason'::text] WHEN 'deployment_cancelled'::text THEN ARRAY['generation'::text, 'superseded_by_generation'::text] WHEN 'approval_requested'::text THEN ARRAY['approval_id'::text, 'generation'::text, 'required_approvals'::text, 'expires_at'::text] WHEN 'approval_granted'::text THEN ARRAY['approval_id'::text, 'generation'::text, 'approver'::text, 'approvals'::text, 'required_approvals'::text] WHEN 'approval_denied'::text THEN ARRAY['approval_id'::text, 'generation'::text, 'approver'::text] WHEN 'approval_expired'::text THEN ARRAY['approval_id'::text, 'generation'::text, 'expires_at'::text] WHEN 'approval_cancelled'::text THEN ARRAY['approval_id'::text, 'generation'::text, 'cancelled_because'::text] WHEN 'gate_started'::text THEN ARRAY['gate'::text, 'generation'::text] WHEN 'gate_passed'::text THEN ARRAY['gate'::text, 'generation'::text, 'evidence_url'::text] WHEN 'gate_failed'::text THEN ARRAY['gate'::text, 'generation'::text, 'evidence_url'::text] WHEN 'gate_warned'::text THEN ARRAY['gate'::text, 'generation'::text, 'evidence_url'::text] WHEN 'gate_skipped'::text THEN ARRAY['gate'::text, 'generation'::text, 'skipped_because'::text] WHEN 'rollback_started'::text THEN ARRAY['generation'::text, 'target_seq'::text, 'target_chain_index'::text] WHEN 'rollback_completed'::text THEN ARRAY['generation'::text, 'run_id'::text] WHEN 'rollback_failed'::text THEN ARRAY['generation'::text, 'failure_reason'::text] WHEN 'access_denied'::text THEN ARRAY['method'::text, 'path'::text, 'denied_because'::text] WHEN 'security_violation'::text THEN ARRAY['finding'::text] ELSE NULL::text[] END
+function shipslog.event_severity(action text, new_state jsonb)
+CREATE OR REPLACE FUNCTION shipslog.event_severity(action text, new_state jsonb)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN CASE WHEN ((action = 'status_changed'::text) AND ((new_state ->> 'status'::text) = 'failed'::text)) THEN 'error'::text WHEN ((action = 'health_changed'::text) AND ((new_state ->> 'health'::text) = ANY (ARRAY['Degraded'::text, 'Missing'::text]))) THEN 'warning'::text ELSE shipslog.action_severity(action) END
 function shipslog.event_summary(action text, previous_state jsonb, new_state jsonb, lines text[])
 CREATE OR REPLACE FUNCTION shipslog.event_summary(action text, previous_state jsonb, new_state jsonb, lines text[])
  RETURNS text
  LANGUAGE sql
  STABLE PARALLEL SAFE
-RETURN CASE action WHEN 'created'::text THEN ((('created '::text || COALESCE((new_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((new_state ->> 'app_version'::text), ''::text)) WHEN 'removed'::text THEN ((('removed '::text || COALESCE((previous_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((previous_state ->> 'app_version'::text), ''::text)) ELSE COALESCE(NULLIF(array_to_string(lines, '; '::text), ''::text), action) END
+RETURN CASE action WHEN 'created'::text THEN ((('created '::text || COALESCE((new_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((new_state ->> 'app_version'::text), ''::text)) WHEN 'removed'::text THEN ((('removed '::text || COALESCE((previous_state ->> 'recipe'::text), ''::text)) || ' '::text) || COALESCE((previous_state ->> 'app_version'::text), ''::text)) ELSE COALESCE(CASE WHEN (previous_state IS NULL) THEN shipslog.describe_details(action, (new_state -> 'details'::text)) ELSE NULL::text END, NULLIF(array_to_string(lines, '; '::text), ''::text), action) END
+function shipslog.expire_approvals(p_deployment_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.expire_approvals(p_deployment_id uuid DEFAULT NULL::uuid)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  r shipslog.approval_requests;
+  n integer := 0;
+begin
+  for r in
+    select *
+    from shipslog.approval_requests as a
+    where a.state = 'pending'
+      and a.expires_at <= clock_timestamp()
+      and (p_deployment_id is null or a.deployment_id = p_deployment_id)
+      and shipslog.caller_sees_tenant(a.tenant)
+    order by a.expires_at
+    for update skip locked
+  loop
+    perform shipslog.close_approval_request(r, 'expired', null);
+    n := n + 1;
+  end loop;
+  return n;
+end
+$function$
 function shipslog.find_active_api_key(p_key_hash bytea)
 CREATE OR REPLACE FUNCTION shipslog.find_active_api_key(p_key_hash bytea)
  RETURNS TABLE(id uuid, name text, tenant text, scopes text[], actor_type text, key_prefix text, created_at timestamp with time zone, revoked_at timestamp with time zone, last_used_at timestamp with time zone)
@@ -1744,6 +2246,77 @@ BEGIN ATOMIC
     FROM shipslog.api_keys k
    WHERE ((k.key_hash = find_active_api_key.p_key_hash) AND (k.revoked_at IS NULL) AND ((k.expires_at IS NULL) OR (k.expires_at > now())));
 END
+function shipslog.finish_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid, p_completed boolean, p_outcome text, p_failure_reason text, p_terminal boolean)
+CREATE OR REPLACE FUNCTION shipslog.finish_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid, p_completed boolean, p_outcome text, p_failure_reason text, p_terminal boolean)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  latest record;
+  rollback_seq bigint;
+  ended bigint;
+begin
+  select * into latest from shipslog.latest_rollout(p_deployment_id);
+  if not found or latest.action <> 'deployment_started' or latest.generation <> p_generation then
+    return null;
+  end if;
+  rollback_seq := shipslog.rollback_started_seq(p_deployment_id, p_generation);
+  if p_completed then
+    ended := (shipslog.append_event(p_deployment_id, 'deployment_completed', jsonb_build_object(
+      'generation', p_generation, 'run_id', p_run_id, 'outcome', p_outcome, 'parent_seq', latest.seq))).seq;
+    if rollback_seq is not null then
+      perform shipslog.append_event(p_deployment_id, 'rollback_completed', jsonb_build_object(
+        'generation', p_generation, 'run_id', p_run_id, 'parent_seq', rollback_seq, 'related_seqs', jsonb_build_array(ended)));
+    end if;
+  elsif p_terminal then
+    ended := (shipslog.append_event(p_deployment_id, 'deployment_failed', jsonb_build_object(
+      'generation', p_generation, 'run_id', p_run_id, 'failure_reason', coalesce(p_failure_reason, 'Failed'),
+      'parent_seq', latest.seq))).seq;
+    if rollback_seq is not null then
+      perform shipslog.append_event(p_deployment_id, 'rollback_failed', jsonb_build_object(
+        'generation', p_generation, 'run_id', p_run_id, 'failure_reason', coalesce(p_failure_reason, 'Failed'),
+        'parent_seq', rollback_seq, 'related_seqs', jsonb_build_array(ended)));
+    end if;
+  end if;
+  return ended;
+end
+$function$
+function shipslog.generation_actor(p_deployment_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.generation_actor(p_deployment_id uuid)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select e.actor
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and shipslog.is_row_change(e.action)
+    and (e.action = 'created'
+         or e.new_state ?| array['environment', 'app_version', 'config', 'secrets_ref', 'secrets_fingerprint',
+                                 'depends_on', 'restarted_at', 'deletion_requested_at'])
+  order by e.chain_index desc
+  limit 1
+$function$
+function shipslog.generation_correlation_id(p_deployment_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.generation_correlation_id(p_deployment_id uuid)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(e.correlation_id, e.request_id)
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and shipslog.is_row_change(e.action)
+    and (e.action = 'created'
+         or e.new_state ?| array['environment', 'app_version', 'config', 'secrets_ref', 'secrets_fingerprint',
+                                 'depends_on', 'restarted_at', 'deletion_requested_at'])
+  order by e.chain_index desc
+  limit 1
+$function$
 function shipslog.guard_reconcile_run_partition(p_table regclass)
 CREATE OR REPLACE FUNCTION shipslog.guard_reconcile_run_partition(p_table regclass)
  RETURNS void
@@ -1768,7 +2341,7 @@ end
 $function$
 function shipslog.history(p_tenant text, p_name text, p_limit integer)
 CREATE OR REPLACE FUNCTION shipslog.history(p_tenant text, p_name text, p_limit integer DEFAULT 100)
- RETURNS TABLE(occurred_at timestamp with time zone, "when" text, action text, summary text, actor text, actor_type text, reason text, correlation_id text, chain_index integer, deployment_id uuid, seq bigint)
+ RETURNS TABLE(occurred_at timestamp with time zone, "when" text, action text, summary text, actor text, actor_type text, reason text, correlation_id text, chain_index integer, deployment_id uuid, seq bigint, category text, severity text)
  LANGUAGE sql
  STABLE
  SET search_path TO ''
@@ -1784,7 +2357,9 @@ AS $function$
     r.correlation_id,
     r.chain_index,
     r.deployment_id,
-    r.seq
+    r.seq,
+    r.category,
+    r.severity
   from shipslog.readable_events(array(
       select e.event
       from (
@@ -1880,6 +2455,12 @@ begin
   return true;
 end
 $function$
+function shipslog.is_row_change(action text)
+CREATE OR REPLACE FUNCTION shipslog.is_row_change(action text)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN (action = ANY (ARRAY['created'::text, 'config_changed'::text, 'upgraded'::text, 'downgraded'::text, 'secrets_rotated'::text, 'restarted'::text, 'health_changed'::text, 'status_changed'::text, 'resources_changed'::text, 'removal_requested'::text, 'removed'::text, 'rolled_back'::text]))
 function shipslog.iso_utc(ts timestamp with time zone)
 CREATE OR REPLACE FUNCTION shipslog.iso_utc(ts timestamp with time zone)
  RETURNS text
@@ -1957,6 +2538,43 @@ begin
   return result;
 end
 $function$
+function shipslog.latest_rollout(p_deployment_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.latest_rollout(p_deployment_id uuid)
+ RETURNS TABLE(action text, generation bigint, run_id text, seq bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select e.action, (e.new_state -> 'details' ->> 'generation')::bigint, e.new_state -> 'details' ->> 'run_id', e.seq
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and e.action in ('deployment_started', 'deployment_completed', 'deployment_failed', 'deployment_cancelled')
+  order by e.chain_index desc
+  limit 1
+$function$
+function shipslog.missing_gates(p_deployment_id uuid, p_generation bigint)
+CREATE OR REPLACE FUNCTION shipslog.missing_gates(p_deployment_id uuid, p_generation bigint)
+ RETURNS text[]
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select coalesce(array_agg(g.gate order by g.gate), '{}')
+  from shipslog.deployments as d
+  join shipslog.approval_policies as p
+    on p.tenant = d.tenant
+   and p.environment = d.environment
+  cross join lateral unnest(p.required_gates) as g(gate)
+  where d.id = p_deployment_id
+    and coalesce((
+      select r.result
+      from shipslog.gate_results as r
+      where r.deployment_id = d.id
+        and r.generation = p_generation
+        and r.gate = g.gate
+      order by r.id desc
+      limit 1), 'none') not in ('passed', 'warned')
+$function$
 function shipslog.purge_agent_messages(p_older_than interval, p_kind text) owner shipslog_agent_retention
 CREATE OR REPLACE FUNCTION shipslog.purge_agent_messages(p_older_than interval, p_kind text DEFAULT 'manual'::text)
  RETURNS TABLE(outcome text, run_id bigint, deleted_count bigint, cutoff timestamp with time zone)
@@ -2020,7 +2638,7 @@ end
 $function$
 function shipslog.readable_events(events shipslog.deployment_events[])
 CREATE OR REPLACE FUNCTION shipslog.readable_events(events shipslog.deployment_events[])
- RETURNS TABLE(seq bigint, deployment_id uuid, chain_index integer, tenant text, name text, action text, occurred_at timestamp with time zone, actor text, actor_type text, reason text, correlation_id text, request_id text, "when" text, summary text, changes text[])
+ RETURNS TABLE(seq bigint, deployment_id uuid, chain_index integer, tenant text, name text, action text, occurred_at timestamp with time zone, actor text, actor_type text, reason text, correlation_id text, request_id text, "when" text, summary text, changes text[], category text, severity text, details jsonb)
  LANGUAGE plpgsql
  STABLE PARALLEL SAFE
  SET search_path TO ''
@@ -2073,7 +2691,11 @@ begin
     r.request_id,
     r."when",
     r.summary,
-    case when cardinality(r.lines) > 0 then r.lines else array[r.summary] end
+    case when cardinality(r.lines) > 0 then r.lines else array[r.summary] end,
+    shipslog.event_category(r.action),
+    shipslog.event_severity(r.action, r.new_state),
+    -- The details of an event that is not a row change (gate, evidence URL, approval, run...).
+    case when r.previous_state is null and r.action <> 'created' then r.new_state -> 'details' end
   from (
       select
         p.*,
@@ -2158,6 +2780,17 @@ BEGIN ATOMIC
    WHERE ((r.phase = 'Failed'::text) AND (r.completed_at >= reconcile_failed_runs.p_since) AND (r.completed_at < reconcile_failed_runs.p_until) AND ((reconcile_failed_runs.p_target IS NULL) OR (r.target = reconcile_failed_runs.p_target)))
    ORDER BY r.completed_at DESC, r.id;
 END
+function shipslog.record_access_denied(p_deployment_id uuid, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.record_access_denied(p_deployment_id uuid, p_details jsonb)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  return (shipslog.append_event(p_deployment_id, 'access_denied', p_details)).seq;
+end
+$function$
 function shipslog.record_api_key_use(p_key_hash bytea)
 CREATE OR REPLACE FUNCTION shipslog.record_api_key_use(p_key_hash bytea)
  RETURNS void
@@ -2189,6 +2822,34 @@ begin
   values (p_snapshot, computed.chain_count, computed.event_count, p_digest, p_key_id, p_signature)
   returning * into result;
   return result;
+end
+$function$
+function shipslog.record_rollout_event(p_deployment_id uuid, p_action text, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.record_rollout_event(p_deployment_id uuid, p_action text, p_details jsonb)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  if p_action not in ('deployment_started', 'deployment_completed', 'deployment_failed', 'deployment_cancelled',
+                      'rollback_completed', 'rollback_failed') then
+    raise exception '"%" is not a rollout event', p_action
+      using errcode = 'SL400',
+            hint = 'Rollout events: deployment_started, deployment_completed, deployment_failed, deployment_cancelled, rollback_completed, rollback_failed.';
+  end if;
+  return (shipslog.append_event(p_deployment_id, p_action, p_details)).seq;
+end
+$function$
+function shipslog.record_security_violation(p_deployment_id uuid, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.record_security_violation(p_deployment_id uuid, p_details jsonb)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  return (shipslog.append_event(p_deployment_id, 'security_violation', p_details)).seq;
 end
 $function$
 function shipslog.register_project(p_tenant text, p_project_id text)
@@ -2231,7 +2892,353 @@ CREATE OR REPLACE FUNCTION shipslog.relative_time(ts timestamp with time zone, n
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN ((now_ts - ts) < '00:00:00'::interval) THEN 'in the future'::text WHEN ((now_ts - ts) < '00:00:45'::interval) THEN 'just now'::text WHEN ((now_ts - ts) < '00:01:30'::interval) THEN '1 minute ago'::text WHEN ((now_ts - ts) < '00:45:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (60)::numeric)))::text || ' minutes ago'::text) WHEN ((now_ts - ts) < '01:30:00'::interval) THEN '1 hour ago'::text WHEN ((now_ts - ts) < '22:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (3600)::numeric)))::text || ' hours ago'::text) WHEN ((now_ts - ts) < '36:00:00'::interval) THEN '1 day ago'::text WHEN ((now_ts - ts) < '720:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (86400)::numeric)))::text || ' days ago'::text) WHEN ((now_ts - ts) < '1080:00:00'::interval) THEN '1 month ago'::text WHEN ((now_ts - ts) < '8760:00:00'::interval) THEN ((round((EXTRACT(epoch FROM (now_ts - ts)) / (2592000)::numeric)))::text || ' months ago'::text) WHEN ((now_ts - ts) < '13140:00:00'::interval) THEN '1 year ago'::text ELSE ((round((EXTRACT(epoch FROM (now_ts - ts)) / (31536000)::numeric)))::text || ' years ago'::text) END
+function shipslog.release_check(p_deployment_id uuid, p_generation bigint)
+CREATE OR REPLACE FUNCTION shipslog.release_check(p_deployment_id uuid, p_generation bigint)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  d record;
+  p shipslog.approval_policies;
+  r shipslog.approval_requests;
+  why text;
+begin
+  select x.id, x.tenant, x.environment, x.generation into d from shipslog.deployments as x where x.id = p_deployment_id;
+  if not found then
+    return null;
+  end if;
+  for r in
+    select * from shipslog.approval_requests as a
+    where a.deployment_id = d.id and a.state = 'pending' and a.generation < p_generation
+    for update
+  loop
+    perform shipslog.close_approval_request(r, 'cancelled', format('superseded by generation %s', p_generation));
+  end loop;
+  perform shipslog.expire_approvals(d.id);
+  select * into p from shipslog.approval_policies where tenant = d.tenant and environment = d.environment;
+  if found and p.required_approvals > 0 and not exists (
+       select from shipslog.approval_requests as a
+       where a.deployment_id = d.id and a.generation = p_generation and a.state = 'approved') then
+    if not exists (
+         select from shipslog.approval_requests as a
+         where a.deployment_id = d.id and a.generation = p_generation and a.state = 'pending') then
+      perform shipslog.request_approval(d.id);
+    end if;
+    why := 'AwaitingApproval';
+  elsif found and cardinality(shipslog.missing_gates(d.id, p_generation)) > 0 then
+    why := 'AwaitingGates';
+  end if;
+  update shipslog.reconcile_queue
+  set held_generation = case when why is null then null else p_generation end,
+      held_reason = why
+  where deployment_id = d.id
+    and (held_generation, held_reason) is distinct from (case when why is null then null else p_generation end, why);
+  return why;
+end
+$function$
+function shipslog.release_check_gates(p_deployment_id uuid, p_generation bigint)
+CREATE OR REPLACE FUNCTION shipslog.release_check_gates(p_deployment_id uuid, p_generation bigint)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select cardinality(shipslog.missing_gates(p_deployment_id, p_generation)) = 0
+     and (coalesce((
+           select p.required_approvals
+           from shipslog.deployments as d
+           join shipslog.approval_policies as p
+             on p.tenant = d.tenant
+            and p.environment = d.environment
+           where d.id = p_deployment_id), 0) = 0
+          or exists (
+           select
+           from shipslog.approval_requests as a
+           where a.deployment_id = p_deployment_id
+             and a.generation = p_generation
+             and a.state = 'approved'))
+$function$
+function shipslog.release_generation(p_deployment_id uuid, p_generation bigint)
+CREATE OR REPLACE FUNCTION shipslog.release_generation(p_deployment_id uuid, p_generation bigint)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  update shipslog.reconcile_queue
+  set held_generation = null, held_reason = null
+  where deployment_id = p_deployment_id
+    and held_generation = p_generation;
+  if found then
+    perform pg_notify('shipslog_reconcile', p_deployment_id::text);
+  end if;
+end
+$function$
+function shipslog.remove_approval_policy(p_tenant text, p_environment text)
+CREATE OR REPLACE FUNCTION shipslog.remove_approval_policy(p_tenant text, p_environment text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  before shipslog.approval_policies;
+begin
+  if not shipslog.caller_sees_tenant(p_tenant) then
+    raise exception 'the caller may not change policies of tenant %', p_tenant
+      using errcode = '42501', hint = 'Use a key of that tenant, or a global key.';
+  end if;
+  delete from shipslog.approval_policies where tenant = p_tenant and environment = p_environment returning * into before;
+  if not found then
+    return false;
+  end if;
+  insert into shipslog.approval_policy_changes
+    (tenant, environment, change, previous_policy, new_policy, actor, actor_type, reason, correlation_id, request_id, db_role)
+  values (p_tenant, p_environment, 'removed', to_jsonb(before) - array['updated_at', 'updated_by'], null,
+          shipslog.context_actor(), coalesce(shipslog.context_setting('shipslog.actor_type'), 'database'),
+          shipslog.context_setting('shipslog.reason'), shipslog.context_setting('shipslog.correlation_id'),
+          shipslog.context_setting('shipslog.request_id'), coalesce(nullif(current_setting('role'), 'none'), session_user));
+  return true;
+end
+$function$
 aggregate shipslog.replay_state(jsonb, jsonb) sfunc shipslog.apply_event stype jsonb initcond 
+function shipslog.report_gate_result(p_deployment_id uuid, p_generation bigint, p_gate text, p_result text, p_evidence_url text, p_details jsonb)
+CREATE OR REPLACE FUNCTION shipslog.report_gate_result(p_deployment_id uuid, p_generation bigint, p_gate text, p_result text, p_evidence_url text, p_details jsonb)
+ RETURNS shipslog.gate_results
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  d record;
+  ev shipslog.deployment_events;
+  g shipslog.gate_results;
+begin
+  if p_result not in ('started', 'passed', 'failed', 'warned', 'skipped') then
+    raise exception 'gate result must be started, passed, failed, warned or skipped, not %', p_result
+      using errcode = '22023', column = 'result';
+  end if;
+  select x.id, x.tenant, x.generation
+  into d
+  from shipslog.deployments as x
+  where x.id = p_deployment_id
+    and shipslog.caller_sees_tenant(x.tenant)
+  for no key update;
+  if not found then
+    raise exception 'deployment % not found', p_deployment_id using errcode = 'SL402';
+  end if;
+  if p_generation is distinct from d.generation then
+    raise exception 'gate % reported for generation % of deployment %, whose generation is %', p_gate, p_generation, p_deployment_id, d.generation
+      using errcode = 'SL440', hint = 'Report gates for the current generation (GET the deployment: generation); an older one is no longer applied.';
+  end if;
+  ev := shipslog.append_event(d.id, 'gate_' || p_result,
+    coalesce(p_details, '{}') || jsonb_strip_nulls(jsonb_build_object(
+      'gate', p_gate, 'generation', p_generation, 'evidence_url', p_evidence_url)));
+  begin
+    insert into shipslog.gate_results (tenant, deployment_id, generation, gate, result, evidence_url, details, reported_by, event_seq)
+    values (d.tenant, d.id, p_generation, p_gate, p_result, p_evidence_url, coalesce(p_details, '{}'), shipslog.context_actor(), ev.seq)
+    returning * into g;
+  exception when check_violation then
+    raise exception 'gate name % is not a gate name', p_gate
+      using errcode = 'SL403', column = 'gate', hint = 'Gate names: lowercase letters, digits, ".", "_" and "-", up to 63 characters.';
+  end;
+  if p_result in ('passed', 'warned') and shipslog.release_check_gates(d.id, p_generation) then
+    perform shipslog.release_generation(d.id, p_generation);
+  end if;
+  return g;
+end
+$function$
+function shipslog.request_approval(p_deployment_id uuid)
+CREATE OR REPLACE FUNCTION shipslog.request_approval(p_deployment_id uuid)
+ RETURNS shipslog.approval_requests
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  d record;
+  p shipslog.approval_policies;
+  r shipslog.approval_requests;
+  new_id uuid := gen_random_uuid();
+  expires timestamptz;
+  ev shipslog.deployment_events;
+begin
+  select x.id, x.tenant, x.name, x.environment, x.generation
+  into d
+  from shipslog.deployments as x
+  where x.id = p_deployment_id
+    and shipslog.caller_sees_tenant(x.tenant)
+  for no key update;
+  if not found then
+    raise exception 'deployment % not found', p_deployment_id
+      using errcode = 'SL402', hint = 'Approvals are requested for an existing deployment.';
+  end if;
+  select * into p from shipslog.approval_policies where tenant = d.tenant and environment = d.environment;
+  if not found or p.required_approvals = 0 then
+    raise exception 'environment % of tenant % needs no approval', d.environment, d.tenant
+      using errcode = 'SL430', hint = 'An approval policy (PUT /v1/approval-policies/{environment}) decides which environments need approvals.';
+  end if;
+  for r in
+    select * from shipslog.approval_requests as a
+    where a.deployment_id = d.id and a.state = 'pending' and a.generation < d.generation
+    for update
+  loop
+    perform shipslog.close_approval_request(r, 'cancelled', format('superseded by generation %s', d.generation));
+  end loop;
+  perform shipslog.expire_approvals(d.id);
+  select * into r from shipslog.approval_requests as a where a.deployment_id = d.id and a.generation = d.generation and a.state in ('pending', 'approved');
+  if found then
+    return r;
+  end if;
+  expires := clock_timestamp() + p.expires_after;
+  ev := shipslog.append_event(d.id, 'approval_requested', jsonb_build_object(
+    'approval_id', new_id, 'generation', d.generation, 'required_approvals', p.required_approvals,
+    'expires_at', shipslog.iso_utc(expires), 'environment', d.environment,
+    'change_actor', shipslog.generation_actor(d.id)));
+  insert into shipslog.approval_requests
+    (id, tenant, deployment_id, name, environment, generation, required_approvals, requested_by, change_actor, expires_at, requested_seq)
+  values (new_id, d.tenant, d.id, d.name, d.environment, d.generation, p.required_approvals, shipslog.context_actor(),
+          shipslog.generation_actor(d.id), expires, ev.seq)
+  returning * into r;
+  return r;
+end
+$function$
+function shipslog.rollback_started_seq(p_deployment_id uuid, p_generation bigint)
+CREATE OR REPLACE FUNCTION shipslog.rollback_started_seq(p_deployment_id uuid, p_generation bigint)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select e.seq
+  from shipslog.deployment_events as e
+  where e.deployment_id = p_deployment_id
+    and e.action = 'rollback_started'
+    and (e.new_state -> 'details' ->> 'generation')::bigint = p_generation
+  order by e.chain_index desc
+  limit 1
+$function$
+function shipslog.set_approval_policy(p_tenant text, p_environment text, p_required_approvals integer, p_expires_after interval, p_required_gates text[])
+CREATE OR REPLACE FUNCTION shipslog.set_approval_policy(p_tenant text, p_environment text, p_required_approvals integer, p_expires_after interval, p_required_gates text[])
+ RETURNS shipslog.approval_policies
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  before shipslog.approval_policies;
+  after shipslog.approval_policies;
+begin
+  if not shipslog.caller_sees_tenant(p_tenant) then
+    raise exception 'the caller may not change policies of tenant %', p_tenant
+      using errcode = '42501', hint = 'Use a key of that tenant, or a global key.';
+  end if;
+  if p_required_gates is not null and exists (
+       select from unnest(p_required_gates) as g where g is null or g !~ '^[a-z0-9][a-z0-9._-]{0,62}$') then
+    raise exception 'a required gate name is not a gate name'
+      using errcode = 'SL435', hint = 'Gate names: lowercase letters, digits, ".", "_" and "-", up to 63 characters.', column = 'required_gates';
+  end if;
+  select * into before from shipslog.approval_policies where tenant = p_tenant and environment = p_environment for update;
+  begin
+    insert into shipslog.approval_policies (tenant, environment, required_approvals, expires_after, required_gates, updated_by)
+    values (p_tenant, p_environment, p_required_approvals, coalesce(p_expires_after, interval '24 hours'),
+            coalesce(p_required_gates, '{}'), shipslog.context_actor())
+    on conflict (tenant, environment) do update
+      set required_approvals = excluded.required_approvals,
+          expires_after = excluded.expires_after,
+          required_gates = excluded.required_gates,
+          updated_at = now(),
+          updated_by = excluded.updated_by
+    returning * into after;
+  exception when check_violation then
+    raise exception 'approval policy %/% refused: %', p_tenant, p_environment, sqlerrm
+      using errcode = 'SL435',
+            hint = 'required_approvals 0-10, expires_after 1 minute to 30 days, tenant and environment DNS labels, at most 20 gates.';
+  end;
+  insert into shipslog.approval_policy_changes
+    (tenant, environment, change, previous_policy, new_policy, actor, actor_type, reason, correlation_id, request_id, db_role)
+  values (p_tenant, p_environment, 'set',
+          to_jsonb(before) - array['updated_at', 'updated_by'], to_jsonb(after) - array['updated_at', 'updated_by'],
+          shipslog.context_actor(), coalesce(shipslog.context_setting('shipslog.actor_type'), 'database'),
+          shipslog.context_setting('shipslog.reason'), shipslog.context_setting('shipslog.correlation_id'),
+          shipslog.context_setting('shipslog.request_id'), coalesce(nullif(current_setting('role'), 'none'), session_user));
+  return after;
+end
+$function$
+function shipslog.severity_rank(severity text)
+CREATE OR REPLACE FUNCTION shipslog.severity_rank(severity text)
+ RETURNS integer
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN array_position(ARRAY['info'::text, 'warning'::text, 'error'::text, 'critical'::text], severity)
+function shipslog.start_rollback(p_deployment_id uuid, p_target_seq bigint, p_target_chain_index integer)
+CREATE OR REPLACE FUNCTION shipslog.start_rollback(p_deployment_id uuid, p_target_seq bigint, p_target_chain_index integer)
+ RETURNS TABLE(generation bigint, target_seq bigint, target_chain_index integer, rolled_back_seq bigint, rollback_started_seq bigint)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  d shipslog.deployments;
+  target shipslog.deployment_events;
+  want jsonb;
+  saved_action text := current_setting('shipslog.action', true);
+  changed shipslog.deployments;
+  rolled shipslog.deployment_events;
+  started shipslog.deployment_events;
+begin
+  select * into d from shipslog.deployments as x
+  where x.id = p_deployment_id and shipslog.caller_sees_tenant(x.tenant)
+  for no key update;
+  if not found then
+    raise exception 'deployment % not found', p_deployment_id using errcode = 'SL402';
+  end if;
+  select * into target from shipslog.deployment_events as e
+  where e.deployment_id = d.id
+    and (e.seq = p_target_seq or e.chain_index = p_target_chain_index);
+  if not found then
+    raise exception 'deployment % has no event %', d.id, coalesce('seq ' || p_target_seq, '#' || p_target_chain_index)
+      using errcode = 'SL451', hint = 'Name an event of this deployment''s history by seq or chain_index.';
+  end if;
+  want := shipslog.desired_state_at(d.id, target.chain_index);
+  if want ->> 'deletion_requested_at' is not null then
+    raise exception 'the state at event #% is a removal request; it cannot be rolled back to', target.chain_index
+      using errcode = 'SL450', hint = 'Choose an event before the removal was requested.';
+  end if;
+  if (want ->> 'secrets_fingerprint') is distinct from d.secrets_fingerprint or (want ->> 'secrets_ref') is distinct from d.secrets_ref then
+    raise exception 'cannot rebuild the state at event #%: its secrets were rotated since (fingerprint % then, % now), and secret values are never stored',
+        target.chain_index, coalesce(left(want ->> 'secrets_fingerprint', 20) || '...', 'none'), coalesce(left(d.secrets_fingerprint, 20) || '...', 'none')
+      using errcode = 'SL450',
+            hint = 'Restore the old secret values first (PATCH secrets), or roll back to an event after the last rotation.';
+  end if;
+  if (want -> 'environment', want -> 'app_version', want -> 'config', want -> 'depends_on')
+     is not distinct from (to_jsonb(d.environment), to_jsonb(d.app_version), d.config, to_jsonb(d.depends_on)) then
+    raise exception 'nothing to roll back: the desired state at event #% is the current one', target.chain_index
+      using errcode = 'SL450', hint = 'Choose an event whose desired state differs from the current one.';
+  end if;
+  -- The change itself goes through the audit trigger, recorded as rolled_back (a row change:
+  -- the generation moves to N+1 and the reconciler applies it). shipslog.action is put back
+  -- as the caller had it, so later writes of the transaction are not mislabelled.
+  perform set_config('shipslog.action', 'rolled_back', true);
+  update shipslog.deployments as x
+  set environment = want ->> 'environment',
+      app_version = want ->> 'app_version',
+      config = want -> 'config',
+      depends_on = array(select jsonb_array_elements_text(want -> 'depends_on'))
+  where x.id = d.id
+  returning * into changed;
+  perform set_config('shipslog.action', coalesce(saved_action, ''), true);
+  select * into rolled from shipslog.deployment_events as e
+  where e.deployment_id = d.id and e.chain_index = changed.chain_length;
+  started := shipslog.append_event(d.id, 'rollback_started', jsonb_build_object(
+    'generation', changed.generation, 'target_seq', target.seq, 'target_chain_index', target.chain_index,
+    'from_generation', d.generation, 'parent_seq', target.seq, 'related_seqs', jsonb_build_array(rolled.seq)));
+  return query select changed.generation, target.seq, target.chain_index, rolled.seq, started.seq;
+end
+$function$
 function shipslog.state_after_event(p_deployment_id uuid, p_chain_index integer)
 CREATE OR REPLACE FUNCTION shipslog.state_after_event(p_deployment_id uuid, p_chain_index integer)
  RETURNS jsonb
@@ -2240,7 +3247,7 @@ CREATE OR REPLACE FUNCTION shipslog.state_after_event(p_deployment_id uuid, p_ch
 BEGIN ATOMIC
  SELECT shipslog.replay_state(e.previous_state, e.new_state ORDER BY e.chain_index) AS replay_state
     FROM shipslog.deployment_events e
-   WHERE ((e.deployment_id = state_after_event.p_deployment_id) AND (e.chain_index <= state_after_event.p_chain_index));
+   WHERE ((e.deployment_id = state_after_event.p_deployment_id) AND (e.chain_index <= state_after_event.p_chain_index) AND shipslog.is_row_change(e.action));
 END
 function shipslog.state_at(p_deployment_id uuid, p_at timestamp with time zone)
 CREATE OR REPLACE FUNCTION shipslog.state_at(p_deployment_id uuid, p_at timestamp with time zone)
@@ -2579,17 +3586,42 @@ begin
           hint = coalesce(tg_argv[0], format('The rows of %I.%I are audit records and are kept.', tg_table_schema, tg_table_name));
 end
 $function$
+function shipslog.tg_compliance_records__append_only()
+CREATE OR REPLACE FUNCTION shipslog.tg_compliance_records__append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  raise exception '%.% is append-only: % refused', tg_table_schema, tg_table_name, tg_op
+    using errcode = 'SL001',
+          hint = 'Compliance records are kept; record a new policy, decision or gate result instead.';
+end
+$function$
 function shipslog.tg_deployment_events__append_only()
 CREATE OR REPLACE FUNCTION shipslog.tg_deployment_events__append_only()
  RETURNS trigger
  LANGUAGE plpgsql
  SET search_path TO ''
 AS $function$
+declare
+  stack text;
 begin
   if tg_op = 'INSERT' then
-    raise exception 'shipslog.deployment_events is written only by the audit trigger on shipslog.deployments'
+    -- The one writer besides the audit trigger: shipslog.append_event() (45_record_event.sql),
+    -- a SECURITY DEFINER function that checks the event and takes the chain head under the
+    -- deployment's row lock. Its INSERT comes from no trigger (depth 0), so this function runs;
+    -- the call stack names the statement (its one line, exactly) and the function that ran it.
+    -- No role but the owner may insert at all; this guard is the owner's tripwire (an owner
+    -- bent on forgery can disable triggers, which verify_chains() and checkpoints are for).
+    get diagnostics stack = pg_context;
+    if split_part(stack, E'\n', 2) = 'SQL statement "insert into shipslog.deployment_events overriding system value select (ev).*"'
+       and split_part(stack, E'\n', 3) like 'PL/pgSQL function shipslog.append_event(uuid,text,jsonb) line % at SQL statement' then
+      return new;
+    end if;
+    raise exception 'shipslog.deployment_events is written only by the audit trigger on shipslog.deployments and shipslog.append_event()'
       using errcode = 'SL002',
-            hint = 'Change the deployment instead; its trigger records the event.';
+            hint = 'Change the deployment instead (its trigger records the event), or record a lifecycle, approval, gate or rollback event through its function (docs/compliance.md).';
   end if;
   raise exception 'shipslog.deployment_events is append-only: % refused', tg_op
     using errcode = 'SL001',
@@ -2813,6 +3845,31 @@ begin
 
   if tg_op = 'DELETE' then
     return old;
+  end if;
+  return new;
+end
+$function$
+function shipslog.tg_deployments__chain_head()
+CREATE OR REPLACE FUNCTION shipslog.tg_deployments__chain_head()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  last record;
+begin
+  select e.chain_index, e.hash
+  into last
+  from shipslog.deployment_events as e
+  where e.deployment_id = new.id
+    and e.chain_index > new.chain_length
+    and e.txid = pg_current_xact_id()
+  order by e.chain_index desc
+  limit 1;
+  if found then
+    new.chain_length := last.chain_index;
+    new.chain_head := last.hash;
   end if;
   return new;
 end
@@ -3046,7 +4103,11 @@ AS $function$
     order by e.deployment_id, e.chain_index desc
   ),
   replays as (
-    select e.deployment_id, shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index) as state
+    -- Events that are not row changes (rollouts, approvals, gates, ...: 45_record_event.sql)
+    -- change no state; their hashes are checked above like every event's.
+    select e.deployment_id,
+           shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index)
+             filter (where shipslog.is_row_change(e.action)) as state
     from shipslog.deployment_events as e
     where e.deployment_id in (
       select d.id
@@ -3112,14 +4173,23 @@ trigger CREATE TRIGGER agent_messages_10_guard BEFORE INSERT OR DELETE OR UPDATE
 trigger CREATE TRIGGER agent_messages_daily AFTER INSERT OR UPDATE ON shipslog.agent_messages FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_messages__daily()
 trigger CREATE TRIGGER agent_messages_daily_delete AFTER DELETE ON shipslog.agent_messages REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_agent_messages__daily_delete()
 trigger CREATE TRIGGER agent_messages_no_truncate BEFORE TRUNCATE ON shipslog.agent_messages FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.agent_messages are removed past retention only, by shipslog.purge_agent_messages(interval) or `shipslog agent-messages purge`.')
+trigger CREATE TRIGGER approval_decisions_append_only BEFORE DELETE OR UPDATE ON shipslog.approval_decisions FOR EACH ROW EXECUTE FUNCTION shipslog.tg_compliance_records__append_only()
+trigger CREATE TRIGGER approval_decisions_no_truncate BEFORE TRUNCATE ON shipslog.approval_decisions FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
+trigger CREATE TRIGGER approval_policy_changes_append_only BEFORE DELETE OR UPDATE ON shipslog.approval_policy_changes FOR EACH ROW EXECUTE FUNCTION shipslog.tg_compliance_records__append_only()
+trigger CREATE TRIGGER approval_policy_changes_no_truncate BEFORE TRUNCATE ON shipslog.approval_policy_changes FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
+trigger CREATE TRIGGER approval_requests_no_delete BEFORE DELETE ON shipslog.approval_requests FOR EACH ROW EXECUTE FUNCTION shipslog.tg_compliance_records__append_only()
+trigger CREATE TRIGGER approval_requests_no_truncate BEFORE TRUNCATE ON shipslog.approval_requests FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
 trigger CREATE TRIGGER audit_checkpoints_append_only BEFORE DELETE OR UPDATE ON shipslog.audit_checkpoints FOR EACH ROW EXECUTE FUNCTION shipslog.tg_audit_checkpoints__append_only()
 trigger CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON shipslog.audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_checkpoints cannot be removed: verification checks its signed digests; take a new checkpoint instead (shipslog checkpoint).')
 trigger CREATE TRIGGER deployment_events_append_only BEFORE DELETE OR UPDATE ON shipslog.deployment_events FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
 trigger CREATE TRIGGER deployment_events_no_forged_insert BEFORE INSERT ON shipslog.deployment_events FOR EACH ROW WHEN ((pg_trigger_depth() = 0)) EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
 trigger CREATE TRIGGER deployment_events_no_truncate BEFORE TRUNCATE ON shipslog.deployment_events FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.deployment_events is audit history and is never removed; record a correcting change on the deployment instead.')
 trigger CREATE TRIGGER deployments_audit BEFORE INSERT OR DELETE OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__audit()
+trigger CREATE TRIGGER deployments_chain_head BEFORE UPDATE ON shipslog.deployments FOR EACH ROW WHEN ((new.chain_length = old.chain_length)) EXECUTE FUNCTION shipslog.tg_deployments__chain_head()
 trigger CREATE TRIGGER deployments_enqueue AFTER INSERT ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__enqueue()
 trigger CREATE TRIGGER deployments_no_truncate BEFORE TRUNCATE ON shipslog.deployments FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Remove rows of shipslog.deployments with DELETE (by id, with a WHERE clause, or all of them): the audit trigger writes each one''s removed event.')
+trigger CREATE TRIGGER gate_results_append_only BEFORE DELETE OR UPDATE ON shipslog.gate_results FOR EACH ROW EXECUTE FUNCTION shipslog.tg_compliance_records__append_only()
+trigger CREATE TRIGGER gate_results_no_truncate BEFORE TRUNCATE ON shipslog.gate_results FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
 trigger CREATE TRIGGER projects_immutable BEFORE DELETE OR UPDATE ON shipslog.projects FOR EACH ROW EXECUTE FUNCTION shipslog.tg_projects__immutable()
 trigger CREATE TRIGGER projects_no_truncate BEFORE TRUNCATE ON shipslog.projects FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.projects are kept for the agent messages that point at them; register a new project id instead.')
 trigger CREATE TRIGGER reconcile_queue_10_lease_guard BEFORE UPDATE OF lease_id, lease_expires_at ON shipslog.reconcile_queue FOR EACH ROW EXECUTE FUNCTION shipslog.tg_reconcile_queue__lease_guard()
@@ -3210,6 +4280,22 @@ policy agent_messages_auditor on agent_messages permissive for select to shipslo
 policy agent_messages_owner on agent_messages permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy agent_messages_retention on agent_messages permissive for all to shipslog_agent_retention using (true)
 policy agent_messages_tenant on agent_messages permissive for all to shipslog_app using (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false)) with check (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false))
+policy approval_decisions_app_tenant on approval_decisions permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy approval_decisions_auditor_all on approval_decisions permissive for select to shipslog_auditor using (true)
+policy approval_decisions_owner on approval_decisions permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
+policy approval_decisions_reconciler_all on approval_decisions permissive for select to shipslog_reconciler using (true)
+policy approval_policies_app_tenant on approval_policies permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy approval_policies_auditor_all on approval_policies permissive for select to shipslog_auditor using (true)
+policy approval_policies_owner on approval_policies permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
+policy approval_policies_reconciler_all on approval_policies permissive for select to shipslog_reconciler using (true)
+policy approval_policy_changes_app_tenant on approval_policy_changes permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy approval_policy_changes_auditor_all on approval_policy_changes permissive for select to shipslog_auditor using (true)
+policy approval_policy_changes_owner on approval_policy_changes permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
+policy approval_policy_changes_reconciler_all on approval_policy_changes permissive for select to shipslog_reconciler using (true)
+policy approval_requests_app_tenant on approval_requests permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy approval_requests_auditor_all on approval_requests permissive for select to shipslog_auditor using (true)
+policy approval_requests_owner on approval_requests permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
+policy approval_requests_reconciler_all on approval_requests permissive for select to shipslog_reconciler using (true)
 policy deployment_events_app_tenant on deployment_events permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
 policy deployment_events_auditor_all on deployment_events permissive for select to shipslog_auditor using (true)
 policy deployment_events_owner on deployment_events permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
@@ -3218,6 +4304,10 @@ policy deployments_app_tenant on deployments permissive for all to shipslog_app 
 policy deployments_auditor_all on deployments permissive for select to shipslog_auditor using (true)
 policy deployments_owner on deployments permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy deployments_reconciler_all on deployments permissive for all to shipslog_reconciler using (true) with check (true)
+policy gate_results_app_tenant on gate_results permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy gate_results_auditor_all on gate_results permissive for select to shipslog_auditor using (true)
+policy gate_results_owner on gate_results permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
+policy gate_results_reconciler_all on gate_results permissive for select to shipslog_reconciler using (true)
 policy idempotency_keys_app_tenant on idempotency_keys permissive for all to shipslog_app using (shipslog.tenant_visible(tenant)) with check (shipslog.tenant_visible(tenant))
 policy idempotency_keys_owner on idempotency_keys permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy projects_auditor on projects permissive for select to shipslog_auditor using (true)
@@ -3252,6 +4342,14 @@ grant EXECUTE on function apply_event(state jsonb, previous_part jsonb, new_part
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_app
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_auditor
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_reconciler
+grant EXECUTE on function begin_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid) to shipslog_reconciler
+grant EXECUTE on function caller_sees_tenant(p_tenant text) to shipslog_app
+grant EXECUTE on function caller_sees_tenant(p_tenant text) to shipslog_auditor
+grant EXECUTE on function caller_sees_tenant(p_tenant text) to shipslog_reconciler
+grant EXECUTE on function cancel_approval(p_request_id uuid, p_because text) to shipslog_app
+grant EXECUTE on function caused_by(p_correlation_id text) to shipslog_app
+grant EXECUTE on function caused_by(p_correlation_id text) to shipslog_auditor
+grant EXECUTE on function caused_by(p_correlation_id text) to shipslog_reconciler
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_app
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_auditor
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_reconciler
@@ -3278,10 +4376,14 @@ grant EXECUTE on function compliance_report(p_from timestamp with time zone, p_t
 grant EXECUTE on function compliance_report(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_auditor
 grant EXECUTE on function compliance_window_check(p_from timestamp with time zone, p_to timestamp with time zone) to shipslog_app
 grant EXECUTE on function compliance_window_check(p_from timestamp with time zone, p_to timestamp with time zone) to shipslog_auditor
+grant EXECUTE on function context_actor() to shipslog_app
+grant EXECUTE on function context_actor() to shipslog_auditor
+grant EXECUTE on function context_actor() to shipslog_reconciler
 grant EXECUTE on function context_setting(setting_name text) to shipslog_agent_retention
 grant EXECUTE on function context_setting(setting_name text) to shipslog_app
 grant EXECUTE on function context_setting(setting_name text) to shipslog_auditor
 grant EXECUTE on function context_setting(setting_name text) to shipslog_reconciler
+grant EXECUTE on function decide_approval(p_request_id uuid, p_decision text, p_reason text) to shipslog_app
 grant EXECUTE on function decimal_text(value numeric) to shipslog_app
 grant EXECUTE on function decimal_text(value numeric) to shipslog_auditor
 grant EXECUTE on function deployment_agent_cost(p_deployment_id uuid) to shipslog_app
@@ -3298,12 +4400,18 @@ grant EXECUTE on function describe_change(change jsonb) to shipslog_reconciler
 grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_app
 grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_auditor
 grant EXECUTE on function describe_change(path text, old_value jsonb, new_value jsonb) to shipslog_reconciler
+grant EXECUTE on function describe_details(action text, d jsonb) to shipslog_app
+grant EXECUTE on function describe_details(action text, d jsonb) to shipslog_auditor
+grant EXECUTE on function describe_details(action text, d jsonb) to shipslog_reconciler
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_app
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_auditor
 grant EXECUTE on function describe_event(action text, changes jsonb, previous_state jsonb, new_state jsonb) to shipslog_reconciler
 grant EXECUTE on function describe_value(value jsonb) to shipslog_app
 grant EXECUTE on function describe_value(value jsonb) to shipslog_auditor
 grant EXECUTE on function describe_value(value jsonb) to shipslog_reconciler
+grant EXECUTE on function desired_state_at(p_deployment_id uuid, p_chain_index integer) to shipslog_app
+grant EXECUTE on function desired_state_at(p_deployment_id uuid, p_chain_index integer) to shipslog_auditor
+grant EXECUTE on function desired_state_at(p_deployment_id uuid, p_chain_index integer) to shipslog_reconciler
 grant EXECUTE on function ensure_reconcile_run_partitions(months_ahead integer) to shipslog_reconciler
 grant EXECUTE on function event_category(action text) to shipslog_app
 grant EXECUTE on function event_category(action text) to shipslog_auditor
@@ -3323,10 +4431,24 @@ grant EXECUTE on function event_hash(prev_hash bytea, e shipslog.deployment_even
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_app
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_auditor
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_reconciler
+grant EXECUTE on function event_required_fields(action text) to shipslog_app
+grant EXECUTE on function event_required_fields(action text) to shipslog_auditor
+grant EXECUTE on function event_required_fields(action text) to shipslog_reconciler
+grant EXECUTE on function event_severity(action text, new_state jsonb) to shipslog_app
+grant EXECUTE on function event_severity(action text, new_state jsonb) to shipslog_auditor
+grant EXECUTE on function event_severity(action text, new_state jsonb) to shipslog_reconciler
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_app
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_auditor
 grant EXECUTE on function event_summary(action text, previous_state jsonb, new_state jsonb, lines text[]) to shipslog_reconciler
+grant EXECUTE on function expire_approvals(p_deployment_id uuid) to shipslog_app
 grant EXECUTE on function find_active_api_key(p_key_hash bytea) to shipslog_app
+grant EXECUTE on function finish_rollout(p_deployment_id uuid, p_generation bigint, p_run_id uuid, p_completed boolean, p_outcome text, p_failure_reason text, p_terminal boolean) to shipslog_reconciler
+grant EXECUTE on function generation_actor(p_deployment_id uuid) to shipslog_app
+grant EXECUTE on function generation_actor(p_deployment_id uuid) to shipslog_auditor
+grant EXECUTE on function generation_actor(p_deployment_id uuid) to shipslog_reconciler
+grant EXECUTE on function generation_correlation_id(p_deployment_id uuid) to shipslog_app
+grant EXECUTE on function generation_correlation_id(p_deployment_id uuid) to shipslog_auditor
+grant EXECUTE on function generation_correlation_id(p_deployment_id uuid) to shipslog_reconciler
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_app
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_auditor
 grant EXECUTE on function history(p_tenant text, p_name text, p_limit integer) to shipslog_reconciler
@@ -3337,6 +4459,9 @@ grant EXECUTE on function is_dns_label(value text) to shipslog_reconciler
 grant EXECUTE on function is_resource_list(resources jsonb) to shipslog_app
 grant EXECUTE on function is_resource_list(resources jsonb) to shipslog_auditor
 grant EXECUTE on function is_resource_list(resources jsonb) to shipslog_reconciler
+grant EXECUTE on function is_row_change(action text) to shipslog_app
+grant EXECUTE on function is_row_change(action text) to shipslog_auditor
+grant EXECUTE on function is_row_change(action text) to shipslog_reconciler
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_agent_retention
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_app
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_auditor
@@ -3347,6 +4472,12 @@ grant EXECUTE on function jsonb_diff(old_value jsonb, new_value jsonb, OUT old_p
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_app
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_auditor
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_reconciler
+grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_app
+grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_auditor
+grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_reconciler
+grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigint) to shipslog_app
+grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigint) to shipslog_auditor
+grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to postgres
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to shipslog_reconciler
 grant EXECUTE on function readable_events(events shipslog.deployment_events[]) to shipslog_app
@@ -3357,14 +4488,31 @@ grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shi
 grant EXECUTE on function recipe_config_errors(recipe text, config jsonb) to shipslog_reconciler
 grant EXECUTE on function reconcile_failed_runs(p_since timestamp with time zone, p_until timestamp with time zone, p_target text) to shipslog_auditor
 grant EXECUTE on function reconcile_failed_runs(p_since timestamp with time zone, p_until timestamp with time zone, p_target text) to shipslog_reconciler
+grant EXECUTE on function record_access_denied(p_deployment_id uuid, p_details jsonb) to shipslog_app
 grant EXECUTE on function record_api_key_use(p_key_hash bytea) to shipslog_app
+grant EXECUTE on function record_rollout_event(p_deployment_id uuid, p_action text, p_details jsonb) to shipslog_reconciler
 grant EXECUTE on function register_project(p_tenant text, p_project_id text) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_auditor
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_reconciler
+grant EXECUTE on function release_check(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
+grant EXECUTE on function release_check_gates(p_deployment_id uuid, p_generation bigint) to shipslog_app
+grant EXECUTE on function release_check_gates(p_deployment_id uuid, p_generation bigint) to shipslog_auditor
+grant EXECUTE on function release_check_gates(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
+grant EXECUTE on function remove_approval_policy(p_tenant text, p_environment text) to shipslog_app
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_app
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_auditor
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_reconciler
+grant EXECUTE on function report_gate_result(p_deployment_id uuid, p_generation bigint, p_gate text, p_result text, p_evidence_url text, p_details jsonb) to shipslog_app
+grant EXECUTE on function request_approval(p_deployment_id uuid) to shipslog_app
+grant EXECUTE on function rollback_started_seq(p_deployment_id uuid, p_generation bigint) to shipslog_app
+grant EXECUTE on function rollback_started_seq(p_deployment_id uuid, p_generation bigint) to shipslog_auditor
+grant EXECUTE on function rollback_started_seq(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
+grant EXECUTE on function set_approval_policy(p_tenant text, p_environment text, p_required_approvals integer, p_expires_after interval, p_required_gates text[]) to shipslog_app
+grant EXECUTE on function severity_rank(severity text) to shipslog_app
+grant EXECUTE on function severity_rank(severity text) to shipslog_auditor
+grant EXECUTE on function severity_rank(severity text) to shipslog_reconciler
+grant EXECUTE on function start_rollback(p_deployment_id uuid, p_target_seq bigint, p_target_chain_index integer) to shipslog_app
 grant EXECUTE on function state_after_event(p_deployment_id uuid, p_chain_index integer) to shipslog_app
 grant EXECUTE on function state_after_event(p_deployment_id uuid, p_chain_index integer) to shipslog_auditor
 grant EXECUTE on function state_after_event(p_deployment_id uuid, p_chain_index integer) to shipslog_reconciler
@@ -3403,6 +4551,18 @@ grant SELECT on table agent_message_daily to shipslog_auditor
 grant SELECT on table agent_message_retention_runs to shipslog_app
 grant SELECT on table agent_message_retention_runs to shipslog_auditor
 grant SELECT on table agent_messages to shipslog_auditor
+grant SELECT on table approval_decisions to shipslog_app
+grant SELECT on table approval_decisions to shipslog_auditor
+grant SELECT on table approval_decisions to shipslog_reconciler
+grant SELECT on table approval_policies to shipslog_app
+grant SELECT on table approval_policies to shipslog_auditor
+grant SELECT on table approval_policies to shipslog_reconciler
+grant SELECT on table approval_policy_changes to shipslog_app
+grant SELECT on table approval_policy_changes to shipslog_auditor
+grant SELECT on table approval_policy_changes to shipslog_reconciler
+grant SELECT on table approval_requests to shipslog_app
+grant SELECT on table approval_requests to shipslog_auditor
+grant SELECT on table approval_requests to shipslog_reconciler
 grant SELECT on table audit_checkpoints to shipslog_app
 grant SELECT on table audit_checkpoints to shipslog_auditor
 grant SELECT on table audit_checkpoints to shipslog_reconciler
@@ -3410,6 +4570,9 @@ grant SELECT on table deployment_events to shipslog_app
 grant SELECT on table deployment_events to shipslog_auditor
 grant SELECT on table deployment_events to shipslog_reconciler
 grant SELECT on table deployments to shipslog_auditor
+grant SELECT on table gate_results to shipslog_app
+grant SELECT on table gate_results to shipslog_auditor
+grant SELECT on table gate_results to shipslog_reconciler
 grant SELECT on table projects to shipslog_app
 grant SELECT on table projects to shipslog_auditor
 grant SELECT on table reconcile_run_audit to shipslog_app
@@ -3443,10 +4606,13 @@ comment on column reconcile_queue.lease_holder is 'Worker id of the reconciler r
 comment on column reconcile_queue.lease_id is 'One id per claim (a health-check batch shares one over its rows): extensions and the final write name it, so a holder whose lease ran out and was taken over cannot touch the new holder''s.'
 comment on function shipslog.action_severity(text) is 'Default severity (info, warning, error, critical) of an audit action; null for an unknown action.'
 comment on function shipslog.event_category(text) is 'Category of an audit action (deployment_lifecycle, configuration, state_change, approval_workflow, compliance_gate, rollback, security, system); null for an unknown action.'
+comment on function shipslog.event_required_fields(text) is 'Fields the details of a non-row-change event type must hold (shipslog.append_event checks them); null for row-change and unknown actions.'
+comment on function shipslog.event_severity(text,jsonb) is 'Severity (info, warning, error, critical) of one event: shipslog.action_severity(action), refined by what the event set.'
 comment on table agent_message_daily is 'Daily sums of shipslog.agent_messages per project and model; written only by its triggers.'
 comment on table agent_message_retention_runs is 'Append-only record of agent message retention runs. Written only by shipslog.purge_agent_messages.'
 comment on table agent_messages is 'Audit trail of the agent''s model calls. Finalised once; never changed; deleted only by shipslog.purge_agent_messages past retention.'
 comment on table api_keys is 'API keys (SHA-256 of the key only). Read by the service before it switches to shipslog_app.'
+comment on table approval_policies is 'What an environment requires before a generation is applied: N approvals from distinct approvers (expiring) and named gates. Changed only through shipslog.set_approval_policy(); every change is in approval_policy_changes.'
 comment on table audit_checkpoints is 'Signed digests of all audit chain heads at a snapshot. Append-only; written by shipslog.record_checkpoint().'
 comment on table deployment_events is 'Append-only, hash-chained audit trail of shipslog.deployments. Written only by its trigger.'
 comment on table deployments is 'Desired and observed state of each app. Every insert, update and delete writes one row to shipslog.deployment_events.'

@@ -46,9 +46,15 @@ const audited: { table: string; referencedBy?: string }[] = [
   { table: 'reconcile_runs' },
   { table: 'reconcile_run_transitions', referencedBy: 'reconcile_run_audit' },
   { table: 'reconcile_run_audit' },
+  // Compliance records (sql/compliance/90_access.sql): the policy trail, requests, decisions, gate results.
+  { table: 'approval_policy_changes' },
+  { table: 'approval_requests', referencedBy: 'approval_decisions' },
+  { table: 'approval_decisions' },
+  { table: 'gate_results' },
 ];
 // Tables of the schema whose rows are not audit records: TRUNCATE stays the owner's tool.
-const notAudited = ['api_keys', 'idempotency_keys', 'reconcile_queue', 'schema_definitions'];
+// approval_policies holds the current policies; their history is approval_policy_changes.
+const notAudited = ['api_keys', 'approval_policies', 'idempotency_keys', 'reconcile_queue', 'schema_definitions'];
 const roles = ['shipslog_app', 'shipslog_reconciler', 'shipslog_auditor'] as const;
 
 async function partitions(): Promise<string[]> {

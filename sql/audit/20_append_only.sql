@@ -7,11 +7,24 @@ language plpgsql
 volatile
 set search_path = ''
 as $$
+declare
+  stack text;
 begin
   if tg_op = 'INSERT' then
-    raise exception 'shipslog.deployment_events is written only by the audit trigger on shipslog.deployments'
+    -- The one writer besides the audit trigger: shipslog.append_event() (45_record_event.sql),
+    -- a SECURITY DEFINER function that checks the event and takes the chain head under the
+    -- deployment's row lock. Its INSERT comes from no trigger (depth 0), so this function runs;
+    -- the call stack names the statement (its one line, exactly) and the function that ran it.
+    -- No role but the owner may insert at all; this guard is the owner's tripwire (an owner
+    -- bent on forgery can disable triggers, which verify_chains() and checkpoints are for).
+    get diagnostics stack = pg_context;
+    if split_part(stack, E'\n', 2) = 'SQL statement "insert into shipslog.deployment_events overriding system value select (ev).*"'
+       and split_part(stack, E'\n', 3) like 'PL/pgSQL function shipslog.append_event(uuid,text,jsonb) line % at SQL statement' then
+      return new;
+    end if;
+    raise exception 'shipslog.deployment_events is written only by the audit trigger on shipslog.deployments and shipslog.append_event()'
       using errcode = 'SL002',
-            hint = 'Change the deployment instead; its trigger records the event.';
+            hint = 'Change the deployment instead (its trigger records the event), or record a lifecycle, approval, gate or rollback event through its function (docs/compliance.md).';
   end if;
   raise exception 'shipslog.deployment_events is append-only: % refused', tg_op
     using errcode = 'SL001',
@@ -33,7 +46,8 @@ create or replace trigger deployment_events_no_truncate
   execute function shipslog.tg_audit_records__no_truncate('shipslog.deployment_events is audit history and is never removed; record a correcting change on the deployment instead.');
 
 -- WHEN is evaluated before this trigger counts itself: depth 0 is an INSERT typed by a
--- client, depth 1 the audit trigger's own insert. The WHEN clause keeps the legitimate
+-- client or made by shipslog.append_event() (the function tells them apart), depth 1 the
+-- audit trigger's own insert. The WHEN clause keeps the legitimate
 -- path from calling a function at all.
 create or replace trigger deployment_events_no_forged_insert
   before insert

@@ -95,7 +95,11 @@ as $$
     order by e.deployment_id, e.chain_index desc
   ),
   replays as (
-    select e.deployment_id, shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index) as state
+    -- Events that are not row changes (rollouts, approvals, gates, ...: 45_record_event.sql)
+    -- change no state; their hashes are checked above like every event's.
+    select e.deployment_id,
+           shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index)
+             filter (where shipslog.is_row_change(e.action)) as state
     from shipslog.deployment_events as e
     where e.deployment_id in (
       select d.id

@@ -58,8 +58,37 @@ stable
 parallel safe
 return shipslog.describe_change(change ->> 'path', change -> 'from', change -> 'to');
 
--- An event as one line: created and removed events name what was created or removed, any
--- other event is its change lines (in path order) joined, or its action when it has none.
+-- An event that is not a row change (45_record_event.sql) as one line, from its details:
+-- "rollout of generation 4 failed: ImagePullBackOff", "approval granted by alice (1 of 2)".
+create or replace function shipslog.describe_details(action text, d jsonb)
+returns text
+language sql
+immutable
+parallel safe
+return case action
+    when 'deployment_started' then 'rollout of generation ' || (d ->> 'generation') || ' started'
+    when 'deployment_completed' then 'rollout of generation ' || (d ->> 'generation') || ' completed (' || (d ->> 'outcome') || ')'
+    when 'deployment_failed' then 'rollout of generation ' || (d ->> 'generation') || ' failed: ' || (d ->> 'failure_reason')
+    when 'deployment_cancelled' then 'generation ' || (d ->> 'generation') || ' cancelled: superseded by generation ' || (d ->> 'superseded_by_generation')
+    when 'approval_requested' then 'approval requested for generation ' || (d ->> 'generation') || ' (' || (d ->> 'required_approvals') || ' needed)'
+    when 'approval_granted' then 'approval granted by ' || (d ->> 'approver') || ' for generation ' || (d ->> 'generation')
+                                 || ' (' || (d ->> 'approvals') || ' of ' || (d ->> 'required_approvals') || ')'
+    when 'approval_denied' then 'approval denied by ' || (d ->> 'approver') || ' for generation ' || (d ->> 'generation')
+    when 'approval_expired' then 'approval request for generation ' || (d ->> 'generation') || ' expired'
+    when 'approval_cancelled' then 'approval request for generation ' || (d ->> 'generation') || ' cancelled: ' || (d ->> 'cancelled_because')
+    when 'rollback_started' then 'rollback to event #' || (d ->> 'target_chain_index') || ' started as generation ' || (d ->> 'generation')
+    when 'rollback_completed' then 'rollback completed (generation ' || (d ->> 'generation') || ')'
+    when 'rollback_failed' then 'rollback failed (generation ' || (d ->> 'generation') || '): ' || (d ->> 'failure_reason')
+    when 'access_denied' then 'access denied: ' || (d ->> 'method') || ' ' || (d ->> 'path') || ' (' || (d ->> 'denied_because') || ')'
+    when 'security_violation' then 'security violation: ' || (d ->> 'finding')
+    else case
+           when action like 'gate\_%' then 'gate ' || (d ->> 'gate') || ' ' || substr(action, 6) || ' for generation ' || (d ->> 'generation')
+         end
+  end;
+
+-- An event as one line: created and removed events name what was created or removed, an event
+-- that is not a row change says what its details hold, any other event is its change lines (in
+-- path order) joined, or its action when it has none.
 create or replace function shipslog.event_summary(action text, previous_state jsonb, new_state jsonb, lines text[])
 returns text
 language sql
@@ -68,7 +97,10 @@ parallel safe
 return case action
     when 'created' then 'created ' || coalesce(new_state ->> 'recipe', '') || ' ' || coalesce(new_state ->> 'app_version', '')
     when 'removed' then 'removed ' || coalesce(previous_state ->> 'recipe', '') || ' ' || coalesce(previous_state ->> 'app_version', '')
-    else coalesce(nullif(array_to_string(lines, '; '), ''), action)
+    else coalesce(
+           case when previous_state is null then shipslog.describe_details(action, new_state -> 'details') end,
+           nullif(array_to_string(lines, '; '), ''),
+           action)
   end;
 
 -- The same with the changes as event_changes() lists them.
@@ -185,7 +217,10 @@ returns table (
   request_id text,
   "when" text,
   summary text,
-  changes text[]
+  changes text[],
+  category text,
+  severity text,
+  details jsonb
 )
 language plpgsql
 stable
@@ -240,7 +275,11 @@ begin
     r.request_id,
     r."when",
     r.summary,
-    case when cardinality(r.lines) > 0 then r.lines else array[r.summary] end
+    case when cardinality(r.lines) > 0 then r.lines else array[r.summary] end,
+    shipslog.event_category(r.action),
+    shipslog.event_severity(r.action, r.new_state),
+    -- The details of an event that is not a row change (gate, evidence URL, approval, run...).
+    case when r.previous_state is null and r.action <> 'created' then r.new_state -> 'details' end
   from (
       select
         p.*,
@@ -269,7 +308,9 @@ returns table (
   correlation_id text,
   chain_index integer,
   deployment_id uuid,
-  seq bigint
+  seq bigint,
+  category text,
+  severity text
 )
 language sql
 stable
@@ -286,7 +327,9 @@ as $$
     r.correlation_id,
     r.chain_index,
     r.deployment_id,
-    r.seq
+    r.seq,
+    r.category,
+    r.severity
   from shipslog.readable_events(array(
       select e.event
       from (
@@ -321,6 +364,7 @@ revoke execute
     shipslog.describe_value(jsonb),
     shipslog.describe_change(text, jsonb, jsonb),
     shipslog.describe_change(jsonb),
+    shipslog.describe_details(text, jsonb),
     shipslog.event_summary(text, jsonb, jsonb, text[]),
     shipslog.describe_event(text, jsonb, jsonb, jsonb),
     shipslog.event_change_walk(bigint[], jsonb[], jsonb[]),
@@ -337,6 +381,7 @@ grant execute
     shipslog.describe_value(jsonb),
     shipslog.describe_change(text, jsonb, jsonb),
     shipslog.describe_change(jsonb),
+    shipslog.describe_details(text, jsonb),
     shipslog.event_summary(text, jsonb, jsonb, text[]),
     shipslog.describe_event(text, jsonb, jsonb, jsonb),
     shipslog.event_change_walk(bigint[], jsonb[], jsonb[]),

@@ -32,7 +32,9 @@ begin atomic
   select shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index)
   from shipslog.deployment_events as e
   where e.deployment_id = p_deployment_id
-    and e.chain_index <= p_chain_index;
+    and e.chain_index <= p_chain_index
+    -- Events recorded beside row changes (rollouts, approvals, ...) hold details, not state.
+    and shipslog.is_row_change(e.action);
 end;
 
 -- select * from shipslog.state_at('<deployment id>', '2026-11-22 10:00Z'): the state as of that

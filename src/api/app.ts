@@ -21,6 +21,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { loadFingerprintKey, noClusterSecretWriter } from '../secrets.ts';
+import { recordAccessDenied } from './access-denied.ts';
 import { authMiddleware } from './auth.ts';
 import type { ApiDeps, App, AppDeps, AppEnv } from './context.ts';
 import { registerDeployments } from './deployments.ts';
@@ -36,6 +37,8 @@ import { ProblemError, errorHandler, validationHook } from './problem.ts';
 import { requestContext } from './request.ts';
 import { registerTools } from './tools.ts';
 import { registerAgentMessages } from './agent-messages.ts';
+import { registerApprovals } from './approvals.ts';
+import { registerRollback } from './rollback.ts';
 import { registerRuns } from './runs.ts';
 import { registerTimeTravel } from './time-travel.ts';
 import { registerReports } from './reports.ts';
@@ -55,6 +58,8 @@ const routeModules: ((app: App, deps: ApiDeps) => void)[] = [
   registerAgentMessages,
   registerRuns,
   registerReports,
+  registerApprovals,
+  registerRollback,
 ];
 
 /** Request bodies above 256 KiB are refused (config itself is capped at 64 KiB in the table). */
@@ -91,6 +96,8 @@ export function createApp(deps: AppDeps): App {
   app.use('/mcp', limit);
   app.use('/v1/*', authMiddleware(api));
   app.use('/mcp', authMiddleware(api));
+  // A 403 to an authenticated client is recorded as access_denied (on its own connection).
+  app.use('/v1/*', recordAccessDenied(api));
   // After the key is known, before any route reads the body or query (issue 9).
   app.use('/v1/*', hostileInput());
   app.use('/mcp', hostileInput());

@@ -6,7 +6,7 @@ import type { Reconciler } from '../reconciler/index.ts';
 import type { SecretWriter } from '../secrets.ts';
 import type { ApiMetrics } from './metrics.ts';
 
-export type Scope = 'read' | 'deploy' | 'audit' | 'admin';
+export type Scope = 'read' | 'deploy' | 'audit' | 'admin' | 'approve' | 'gates';
 
 /** The authenticated caller, set by the auth middleware on every /v1 and /mcp request. */
 export interface Principal {

@@ -4,7 +4,7 @@ import { feed, queryEvents } from '../db/events.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { ProblemError } from './problem.ts';
-import { actionList, deploymentName, dnsLabel, historyEntrySchema, problems, rawEventSchema, timestamp, uuid } from './schemas.ts';
+import { actionList, categoryList, deploymentName, dnsLabel, historyEntrySchema, minSeverity, problems, rawEventSchema, timestamp, uuid } from './schemas.ts';
 import { inTenantTx } from './tx.ts';
 
 const eventsQuery = z.strictObject({
@@ -13,6 +13,10 @@ const eventsQuery = z.strictObject({
   name: deploymentName.optional(),
   action: actionList.optional(),
   actor: z.string().min(1).max(200).optional(),
+  category: categoryList.optional(),
+  severity: minSeverity.optional(),
+  correlation_id: z.string().min(1).max(200).optional()
+    .openapi({ description: 'everything a request caused: its X-Correlation-Id (else its request id), on its events and on the events of the reconcile runs it caused' }),
   environment: dnsLabel.optional().openapi({ description: 'the environment the deployment was in at the time' }),
   status: z.enum(deploymentStatuses).optional()
     .openapi({ description: 'events that set this status, e.g. failed' }),
@@ -75,6 +79,9 @@ export function registerEvents(app: App, deps: ApiDeps): void {
         name: q.name,
         actions: q.action,
         actor: q.actor,
+        categories: q.category,
+        minSeverity: q.severity,
+        correlationId: q.correlation_id,
         environment: q.environment,
         status: q.status,
         since: q.since ? new Date(q.since) : undefined,

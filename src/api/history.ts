@@ -4,7 +4,7 @@ import { withAgentMessages } from './agent-history.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { ProblemError } from './problem.ts';
-import { actionList, historyEntrySchema, problems, idParam, rawEventSchema, timestamp } from './schemas.ts';
+import { actionList, categoryList, historyEntrySchema, minSeverity, problems, idParam, rawEventSchema, timestamp } from './schemas.ts';
 import { inTenantTx } from './tx.ts';
 
 const historyQuery = z.strictObject({
@@ -12,6 +12,8 @@ const historyQuery = z.strictObject({
   until: timestamp.optional(),
   action: actionList.optional(),
   actor: z.string().min(1).max(200).optional(),
+  category: categoryList.optional(),
+  severity: minSeverity.optional(),
   format: z.enum(['readable', 'raw']).default('readable').openapi({ description: 'raw: the stored events with their hashes (audit scope)' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   // A chain_index, an integer column: 2147483648 and above used to reach PostgreSQL (22003).
@@ -56,6 +58,8 @@ export function registerHistory(app: App, deps: ApiDeps): void {
           until: q.until ? new Date(q.until) : undefined,
           actions: q.action,
           actor: q.actor,
+          categories: q.category,
+          minSeverity: q.severity,
           before: q.cursor ? Number(q.cursor) : undefined,
           limit: q.limit,
         },

@@ -5,7 +5,9 @@ import { z } from '@hono/zod-openapi';
 import { getAppHistory } from '../audit/app-history.ts';
 import { hasScope } from './auth.ts';
 import type { ApiDeps, App, AppEnv } from './context.ts';
-import { problemResponse } from './problem.ts';
+import { DomainError, toDomainError } from '../db/errors.ts';
+import { ProblemError, problemResponse } from './problem.ts';
+import { rollbackApp, rollbackTarget } from './rollback.ts';
 import { problemSchema, problems } from './schemas.ts';
 import { appIdSchema } from './tools.ts';
 import { inTenantTx } from './tx.ts';
@@ -31,7 +33,7 @@ export function registerMcp(app: App, deps: ApiDeps): void {
     method: 'post',
     path: '/mcp',
     tags: ['agent tools'],
-    summary: 'Model Context Protocol (streamable HTTP, JSON-RPC): tool get-app-history',
+    summary: 'Model Context Protocol (streamable HTTP, JSON-RPC): tools get-app-history and rollback-app',
     security: [{ apiKey: [] }],
     responses: {
       ...problems(403, 413),
@@ -85,6 +87,29 @@ function buildServer(c: Context<AppEnv>, deps: ApiDeps): McpServer {
         content: [{ type: 'text' as const, text: JSON.stringify(items) }],
         structuredContent: { items },
       };
+    },
+  );
+  server.registerTool(
+    'rollback-app',
+    {
+      title: 'Roll an app back',
+      description:
+        'Returns an app to the desired state it had at an earlier event of its history (event: {"seq": n} or {"chain_index": n}), as a new generation that the reconciler applies. Needs the deploy scope. Refused with the reason when the state cannot be rebuilt (e.g. its secrets were rotated since).',
+      inputSchema: { appId: appIdSchema, event: rollbackTarget, reason: z.string().min(1).max(1000).optional() },
+      annotations: { destructiveHint: true },
+    },
+    async ({ appId, event, reason }) => {
+      const principal = c.get('principal');
+      if (!hasScope(principal, 'deploy')) return { isError: true, content: [{ type: 'text' as const, text: 'this needs the deploy scope' }] };
+      try {
+        const started = await inTenantTx(c, deps, (tx) => rollbackApp(tx, principal.tenant, appId, event), { reason });
+        return { content: [{ type: 'text' as const, text: JSON.stringify(started) }], structuredContent: { ...started } };
+      } catch (err) {
+        // A refusal (unknown app or event, a state that cannot be rebuilt) is the tool's answer.
+        const mapped = toDomainError(err);
+        if (!(mapped instanceof ProblemError || mapped instanceof DomainError)) throw err;
+        return { isError: true, content: [{ type: 'text' as const, text: mapped.message }] };
+      }
     },
   );
   return server;

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { deploymentStatuses, healthStates } from '../db/deployments.ts';
-import { eventActions } from '../db/events.ts';
+import { eventActions, eventCategories, eventSeverities } from '../db/events.ts';
 
 // Shared zod schemas. Bounds mirror the CHECK constraints of shipslog.deployments (schema.sql) so a bad value
 // is a 400 naming the field, with the table's constraint as the second guard.
@@ -208,6 +208,24 @@ export const actionList = z
   })
   .openapi({ type: 'string', example: 'upgraded,config_changed' });
 
+/** `category=approval_workflow,compliance_gate`: one or more event categories. */
+export const categoryList = z
+  .string()
+  .max(400)
+  .transform((s, ctx) => {
+    const list = s.split(',').map((a) => a.trim());
+    for (const a of list) {
+      if (!(eventCategories as readonly string[]).includes(a)) {
+        ctx.addIssue({ code: 'custom', message: `unknown category "${a.slice(0, 40)}"; one of ${eventCategories.join(', ')}` });
+        return z.NEVER;
+      }
+    }
+    return list;
+  })
+  .openapi({ type: 'string', example: 'approval_workflow,compliance_gate' });
+
+export const minSeverity = z.enum(eventSeverities).openapi({ description: 'events of this severity or worse (info < warning < error < critical)' });
+
 export const historyEntrySchema = z
   .object({
     seq: z.number().int(),
@@ -225,6 +243,10 @@ export const historyEntrySchema = z
     changes: z.array(z.string()).openapi({ example: ['storage: 8Gi -> 16Gi'] }),
     correlation_id: z.string().nullable(),
     request_id: z.string().nullable(),
+    category: z.enum(eventCategories).openapi({ description: 'derived from the action (docs/compliance.md)' }),
+    severity: z.enum(eventSeverities),
+    details: z.record(z.string(), z.unknown()).nullable()
+      .openapi({ description: 'what an event that is not a row change carries (gate, evidence_url, approval_id, run_id, generation, parent_seq, ...); null for row changes' }),
     agent_message: z
       .object({
         message_id: z.string(),

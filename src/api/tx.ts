@@ -30,7 +30,9 @@ export async function inTenantTx<T>(
       actor: principal.name,
       actorType: principal.actorType,
       reason: clip(options.reason ?? headerText(c, 'x-reason'), 1000),
-      correlationId: clip(headerText(c, 'x-correlation-id'), 200),
+      // Without X-Correlation-Id the request id: every change (and the reconcile runs and
+      // events it causes) can be followed from the request (GET /v1/events?correlation_id=).
+      correlationId: clip(headerText(c, 'x-correlation-id'), 200) || (c.get('requestId') ?? ''),
       requestId: c.get('requestId') ?? '',
       sourceIp: sourceIp(c),
       userAgent: clip(headerText(c, 'user-agent'), 500),

@@ -40,8 +40,9 @@ export async function main(argv: string[]): Promise<void> {
     .description('check every audit hash chain; exits 1 and names the first broken link per deployment')
     .option('--deployment <id>', 'check only this deployment id')
     .option('--all-checkpoints', 'recompute every signed checkpoint, not only the newest')
-    .action(async (opts: { deployment?: string; allCheckpoints?: boolean }) =>
-      verifyCommand(config(), { deploymentId: opts.deployment, allCheckpoints: opts.allCheckpoints === true }),
+    .option('--record', 'record each finding as a security_violation event on its chain')
+    .action(async (opts: { deployment?: string; allCheckpoints?: boolean; record?: boolean }) =>
+      verifyCommand(config(), { deploymentId: opts.deployment, allCheckpoints: opts.allCheckpoints === true, record: opts.record === true }),
     );
 
   program

@@ -1,5 +1,5 @@
 import { loadSigningKey, loadVerifyKey, takeCheckpoint, verifyCheckpoints } from '../audit/checkpoints.ts';
-import { countChains, verifyChains } from '../audit/verify.ts';
+import { countChains, recordFindings, verifyChains } from '../audit/verify.ts';
 import type { Config } from '../config.ts';
 import { createDb, type Db } from '../db/client.ts';
 import { createLog } from '../log.ts';
@@ -20,13 +20,17 @@ async function withDatabase(config: Config, applicationName: string, fn: (db: Db
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 /** `shipslog verify`: every chain, then the signed checkpoints; exit 1 on any finding. */
-export async function verifyCommand(config: Config, opts: { deploymentId?: string | undefined; allCheckpoints: boolean }): Promise<void> {
+export async function verifyCommand(config: Config, opts: { deploymentId?: string | undefined; allCheckpoints: boolean; record?: boolean }): Promise<void> {
   await withDatabase(config, 'shipslog verify', async (db) => {
     const findings = await verifyChains(db, opts.deploymentId);
     const { chains, events } = await countChains(db);
     for (const f of findings) out(`BROKEN ${f.tenant}/${f.name} (${f.deploymentId}) at event #${f.chainIndex}: ${f.problem}`);
     if (findings.length === 0) out(`ok: ${chains} chain(s), ${events} event(s) verified`);
     else out(`${findings.length} of ${chains} chain(s) broken`);
+    if (opts.record && findings.length > 0) {
+      const { recorded, notRecorded } = await recordFindings(db, findings);
+      out(`recorded ${recorded} security_violation event(s)${notRecorded.length ? `; ${notRecorded.length} on removed deployments not recorded` : ''}`);
+    }
 
     const publicKey = await loadVerifyKey(config.checkpointPublicKey, config.dataDir);
     const report = await verifyCheckpoints(db, publicKey, opts.allCheckpoints);

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from './client.ts';
 
-export type KeyScope = 'read' | 'deploy' | 'audit' | 'admin';
-export const keyScopes: readonly KeyScope[] = ['read', 'deploy', 'audit', 'admin'];
+export type KeyScope = 'read' | 'deploy' | 'audit' | 'admin' | 'approve' | 'gates';
+/** approve: grant or deny approval requests; gates: report gate results (docs/compliance.md). */
+export const keyScopes: readonly KeyScope[] = ['read', 'deploy', 'audit', 'admin', 'approve', 'gates'];
 
 export interface ApiKey {
   id: string;

@@ -11,7 +11,7 @@ export const definitionsDir = fileURLToPath(new URL('../../sql', import.meta.url
  * use audit's tables and functions; privileges revokes what all of them created).
  * sql/reports/ holds auditors' queries and is never applied. See sql/README.md.
  */
-export const definitionFolders = ['common', 'audit', 'api', 'reconciler', 'agent', 'privileges'] as const;
+export const definitionFolders = ['common', 'audit', 'api', 'reconciler', 'compliance', 'agent', 'privileges'] as const;
 
 export interface DefinitionFile {
   /** Path relative to sql/, e.g. "audit/30_audit-trigger.sql". */

@@ -7,6 +7,7 @@ import postgres from 'postgres';
  * every role), SL010 immutable field.
  * SL060-SL062: time travel (sql/audit/65_time_travel.sql).
  * SL301-SL313: agent messages (see sql/agent/ and docs/agent-messages.md).
+ * SL400-SL451: events that are not row changes, approvals, gates, rollback (docs/compliance.md).
  */
 export type DomainErrorKind =
   | 'not_found'
@@ -46,6 +47,20 @@ const kindByCode: Record<string, DomainErrorKind> = {
   SL060: 'not_found', // no audit history (unknown deployment, or another tenant's)
   SL061: 'not_found', // a moment before the deployment existed
   SL062: 'invalid', // a chain index outside the chain (the API answers 400 naming the parameter)
+  // Events and compliance (sql/audit/45_record_event.sql, sql/compliance/).
+  SL400: 'invalid', // not an event type recorded outside the audit trigger
+  SL401: 'invalid', // a required field of an event's details is missing (named)
+  SL402: 'not_found', // deployment not found (or another tenant's)
+  SL403: 'invalid', // a field of an event's details is malformed
+  SL430: 'conflict', // the environment needs no approval
+  SL431: 'not_found', // approval request not found
+  SL432: 'conflict', // approval request no longer pending
+  SL433: 'forbidden', // the requester or the change's author cannot approve
+  SL434: 'conflict', // this approver decided already
+  SL435: 'invalid', // bad approval policy
+  SL440: 'conflict', // gate result for a generation that is not current
+  SL450: 'conflict', // rollback target cannot be rebuilt
+  SL451: 'not_found', // rollback target event not found
   // Agent messages (sql/agent/).
   SL301: 'conflict', // finalised message, other values
   SL302: 'invalid', // identity field of a message changed

@@ -3,21 +3,62 @@ import { readablePage, type HistoryEntry } from './readable-events.ts';
 
 export type { HistoryEntry } from './readable-events.ts';
 
-/** Every action an event can have: the audit trigger (sql/audit/40_audit_trigger.sql) refuses any other. */
-export const eventActions = [
+/** The actions of row changes: the audit trigger (sql/audit/40_audit_trigger.sql) refuses any other. */
+export const rowChangeActions = [
   'created', 'config_changed', 'upgraded', 'downgraded', 'secrets_rotated', 'restarted', 'health_changed',
   'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back',
 ] as const;
+
+/**
+ * The event types that are not row changes, each written by shipslog.append_event() with its
+ * required details (sql/audit/05_event_taxonomy.sql, 45_record_event.sql).
+ */
+export const recordedEventTypes = [
+  'deployment_started', 'deployment_completed', 'deployment_failed', 'deployment_cancelled',
+  'approval_requested', 'approval_granted', 'approval_denied', 'approval_expired', 'approval_cancelled',
+  'gate_started', 'gate_passed', 'gate_failed', 'gate_warned', 'gate_skipped',
+  'rollback_started', 'rollback_completed', 'rollback_failed', 'access_denied', 'security_violation',
+] as const;
+
+/** Every action an event can have. */
+export const eventActions = [...rowChangeActions, ...recordedEventTypes] as const;
 export type EventAction = (typeof eventActions)[number];
+
+/** shipslog.event_category(action): the taxonomy's categories. */
+export const eventCategories = [
+  'deployment_lifecycle', 'configuration', 'state_change', 'approval_workflow', 'compliance_gate', 'rollback', 'security', 'system',
+] as const;
+export type EventCategory = (typeof eventCategories)[number];
+
+/** shipslog.event_severity(action, new_state), least to most severe. */
+export const eventSeverities = ['info', 'warning', 'error', 'critical'] as const;
+export type EventSeverity = (typeof eventSeverities)[number];
 
 /** The stored event (shipslog.event_payload, the exact hashed bytes' JSON) plus its hash. */
 export type RawEvent = Record<string, unknown> & { seq: number; chain_index: number; hash: string };
 
+// category and severity are derived from the hashed action (and state), never stored: a
+// verifier drops them with the hash before it hashes the payload.
 const raw = (db: Queryable) => db`
-  shipslog.event_payload(e) || jsonb_build_object('hash', encode(e.hash, 'hex')) as event
+  shipslog.event_payload(e) || jsonb_build_object(
+    'hash', encode(e.hash, 'hex'),
+    'category', shipslog.event_category(e.action),
+    'severity', shipslog.event_severity(e.action, e.new_state)) as event
 `;
 
-export interface HistoryFilter {
+/** Filters every event query takes: category and severity (derived from the action). */
+export interface TaxonomyFilter {
+  categories?: string[] | undefined;
+  /** This severity or worse. */
+  minSeverity?: EventSeverity | undefined;
+}
+
+const taxonomyWhere = (db: Queryable, f: TaxonomyFilter) => db`
+  ${f.categories ? db`and shipslog.event_category(e.action) = any(${f.categories}::text[])` : db``}
+  ${f.minSeverity ? db`and shipslog.severity_rank(shipslog.event_severity(e.action, e.new_state)) >= shipslog.severity_rank(${f.minSeverity})` : db``}
+`;
+
+export interface HistoryFilter extends TaxonomyFilter {
   deploymentId: string;
   since?: Date | undefined;
   until?: Date | undefined;
@@ -39,6 +80,7 @@ export async function deploymentHistory(db: Queryable, f: HistoryFilter, format:
       ${f.until ? db`and e.occurred_at < ${f.until}` : db``}
       ${f.actions ? db`and e.action = any(${f.actions}::text[])` : db``}
       ${f.actor ? db`and e.actor = ${f.actor}` : db``}
+      ${taxonomyWhere(db, f)}
     order by e.chain_index desc
     limit ${f.limit}
   `;
@@ -52,8 +94,14 @@ export async function hasHistory(db: Queryable, deploymentId: string): Promise<b
   return rows.length > 0;
 }
 
-export interface EventFilter {
+export interface EventFilter extends TaxonomyFilter {
   deploymentId?: string | undefined;
+  /**
+   * The events a request caused: the API stores its X-Correlation-Id (else its request id) as
+   * every event's correlation_id, and the reconcile runs of the generations it made write
+   * their events under the same one.
+   */
+  correlationId?: string | undefined;
   tenant?: string | undefined;
   name?: string | undefined;
   actions?: string[] | undefined;
@@ -86,6 +134,8 @@ export async function queryEvents(db: Queryable, f: EventFilter): Promise<Histor
         ${f.until ? db`and e.occurred_at < ${f.until}` : db``}
         ${f.before ? db`and (e.occurred_at, e.seq) < (${f.before[0]}::timestamptz, ${f.before[1]})` : db``}
         ${f.environment ? db`and shipslog.event_environment(e.deployment_id, e.chain_index) = ${f.environment}` : db``}
+        ${f.correlationId ? db`and e.correlation_id = ${f.correlationId}` : db``}
+        ${taxonomyWhere(db, f)}
       order by e.occurred_at desc, e.seq desc
       limit ${f.limit}
     `,

@@ -1,6 +1,6 @@
 import type postgres from 'postgres';
 import type { Queryable } from './client.ts';
-import type { EventAction } from './events.ts';
+import type { EventAction, EventCategory, EventSeverity } from './events.ts';
 
 /** One history entry as a person (or an agent) reads it. */
 export interface HistoryEntry {
@@ -19,6 +19,10 @@ export interface HistoryEntry {
   changes: string[];
   correlation_id: string | null;
   request_id: string | null;
+  category: EventCategory;
+  severity: EventSeverity;
+  /** The details of an event that is not a row change (gate, evidence URL, approval, run...); else null. */
+  details: Record<string, unknown> | null;
 }
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
@@ -37,7 +41,7 @@ export async function readablePage(db: Queryable, page: Fragment, order: Fragmen
       e.seq::float8 as seq, e.deployment_id, e.chain_index, e.tenant, e.name, e.action,
       shipslog.iso_utc(e.occurred_at) as at,
       e.actor, e.actor_type, e.reason, e.changes, e.correlation_id, e.request_id,
-      e."when", e.summary
+      e."when", e.summary, e.category, e.severity, e.details
     from shipslog.readable_events(array(
       ${page}
     )) as e

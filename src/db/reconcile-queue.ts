@@ -14,9 +14,12 @@ import { deploymentColumns, type Deployment } from './deployments.ts';
 /** A deployment with its queue state: consecutive failures of its current generation. */
 export type QueuedDeployment = Deployment & { failures: number };
 
-// Work: a generation not yet observed, or a removal request. Back-off holds a failed
+// Work: a generation not yet observed (unless held back awaiting approval or gates:
+// sql/compliance/50_release_check.sql), or a removal request. Back-off holds a failed
 // generation back until not_before; a newer generation is tried at once.
-const pending = (tx: Queryable) => tx`(d.observed_generation < d.generation or d.deletion_requested_at is not null)`;
+const pending = (tx: Queryable) => tx`(
+  (d.observed_generation < d.generation and q.held_generation is distinct from d.generation)
+  or d.deletion_requested_at is not null)`;
 const notBackingOff = (tx: Queryable) => tx`(q.not_before is null or q.not_before <= now() or q.failed_generation is distinct from d.generation)`;
 // Nobody holds it: never leased, released, or its holder let it run out (crashed, stalled).
 const unleased = (tx: Queryable) => tx`(q.lease_expires_at is null or q.lease_expires_at <= now())`;

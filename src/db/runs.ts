@@ -8,7 +8,7 @@ export const runPhases = ['Pending', 'Running', 'Completed', 'Failed', 'Skipped'
 export type RunPhase = (typeof runPhases)[number];
 export const runOutcomes = ['Applied', 'Unchanged', 'Planned', 'Removed', 'Removing', 'Failed', 'Skipped'] as const;
 export type RunOutcome = (typeof runOutcomes)[number];
-export const skipReasons = ['ResourceBusy', 'RecentlyRemediated'] as const;
+export const skipReasons = ['ResourceBusy', 'RecentlyRemediated', 'AwaitingApproval', 'AwaitingGates'] as const;
 export type SkipReason = (typeof skipReasons)[number];
 
 export interface ChangeSetEntry {
@@ -60,7 +60,8 @@ export interface NewRun {
   conflictingRunId?: string | null;
   dryRun?: boolean;
   workerId: string;
-  correlationId: string;
+  /** null: the transaction's shipslog.correlation_id (set by setRunContext). */
+  correlationId: string | null;
 }
 
 const columns = (db: Queryable) => db`
@@ -80,7 +81,8 @@ export async function insertRun(db: Queryable, run: NewRun): Promise<Run> {
     values
       (${run.id ?? randomUUID()}, ${run.deploymentId}, ${run.tenant}, ${run.name}, ${run.generation}, ${run.configHash}, ${run.target},
        ${run.image ?? null}, ${JSON.stringify(run.parameters ?? {})}::text::jsonb, ${run.phase}, ${skipped ? 'Skipped' : null},
-       ${run.skipReason ?? null}, ${run.conflictingRunId ?? null}, ${run.dryRun ?? false}, ${run.workerId}, ${run.correlationId})
+       ${run.skipReason ?? null}, ${run.conflictingRunId ?? null}, ${run.dryRun ?? false}, ${run.workerId},
+       coalesce(${run.correlationId}, shipslog.context_setting('shipslog.correlation_id')))
     returning ${columns(db)}
   `;
   return row!;

@@ -10,6 +10,7 @@ import { checkHealthBatch } from './health-loop.ts';
 import type { Kube } from './kube.ts';
 import { createReconcilerMetrics, type ReconcilerMetrics } from './metrics.ts';
 import { checkLeaseTimes, defaultLeaseTimes, Lease, type LeaseTimes } from './lease.ts';
+import { holdUnreleased } from './holds.ts';
 import { startRun, workUnderLease, type RunDeps, type StartedRun } from './run.ts';
 import { noteBackoffs, noteSkip } from './skips.ts';
 import { Wake } from './wake.ts';
@@ -143,6 +144,11 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
       const d = await loadClaimed(tx, id);
       if (!d) {
         await releaseLease(tx, lease.id); // another replica finished it while we waited
+        return 'worked';
+      }
+      // A generation awaiting approval or gates is recorded as a Skipped run and held back.
+      if (await holdUnreleased(runDeps, tx, d)) {
+        await releaseLease(tx, lease.id);
         return 'worked';
       }
       return { d, run: await startRun(runDeps, tx, d) };

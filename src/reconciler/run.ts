@@ -3,6 +3,7 @@ import { setActorContext } from '../db/actor.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { deleteDeployment, recordReconcileResult, type Deployment, type InventoryItem } from '../db/deployments.ts';
 import { holdLease, recordFailure, recordSuccess, type QueuedDeployment } from '../db/reconcile-queue.ts';
+import { beginRollout, finishRollout, setRunContext } from '../db/rollouts.ts';
 import { abandonRuns, failOwnRun, finishRun, insertRun, type ChangeSetEntry, type RunOutcome } from '../db/runs.ts';
 import type { Log } from '../log.ts';
 import { render, type RecipeInput, type Rendered } from '../recipes/index.ts';
@@ -80,6 +81,8 @@ function stableJson(v: unknown): string {
 /** What the claim's transaction prepared for a run. */
 export interface StartedRun {
   runId: string;
+  /** What caused the generation (its request's X-Correlation-Id or request id), else the run's id. */
+  correlationId: string;
   started: number;
   rendered: Rendered | null;
   renderError: unknown;
@@ -106,23 +109,37 @@ export async function startRun(deps: RunDeps, tx: Tx, d: QueuedDeployment): Prom
     }
   }
   const namespace = rendered?.namespace ?? d.tenant;
-  // Both pipelined on the claim's connection: one round trip.
-  const [abandonedRuns, inserted] = await Promise.allSettled([
+  // Pipelined on the claim's connection: one round trip, as short as the claim was before. The
+  // actor context (with the generation's correlation id, found in SQL) comes first: the run
+  // row takes its correlation id from it, and the rollout's events (deployment_started, or
+  // deployment_cancelled of a superseded generation) carry it with the run's id as request id.
+  const [abandonedRuns, context, inserted, rollout] = await Promise.allSettled([
     abandonRuns(tx, d.id, runId),
+    setRunContext(tx, { actor: `reconciler/${deps.workerId}`, deploymentId: d.id, runId }),
     insertRun(tx, {
       id: runId, deploymentId: d.id, tenant: d.tenant, name: d.name, generation: d.generation, configHash: configHash(d),
       target: `${deps.kube?.target ?? 'no-cluster'}/${namespace}`, image: rendered?.image ?? null,
       parameters: { recipe: d.recipe, appVersion: d.app_version, environment: d.environment, config: d.config, secretsRef: d.secrets_ref, restartedAt: restartedAtMs(d), removal },
-      phase: 'Running', dryRun: deps.kube === null, workerId: deps.workerId, correlationId: runId,
+      phase: 'Running', dryRun: deps.kube === null, workerId: deps.workerId, correlationId: null,
     }),
+    // A removal ends in the removed event; it is no rollout.
+    removal ? Promise.resolve(null) : beginRollout(tx, d.id, d.generation, runId),
   ]);
-  if (inserted.status === 'rejected') {
-    deps.metrics.auditRecordErrors.inc({ stage: 'start' });
-    throw inserted.reason;
+  for (const step of [context, inserted, rollout]) {
+    if (step.status === 'rejected') {
+      deps.metrics.auditRecordErrors.inc({ stage: 'start' });
+      throw step.reason;
+    }
   }
   if (abandonedRuns.status === 'rejected') throw abandonedRuns.reason;
+  const correlationId = (context as PromiseFulfilledResult<string>).value;
   if (abandonedRuns.value > 0) deps.log.warn({ deploymentId: d.id, abandoned: abandonedRuns.value }, 'took over a deployment whose previous run never finished');
-  return { runId, started, rendered, renderError, abandoned: abandonedRuns.value };
+  return { runId, correlationId, started, rendered, renderError, abandoned: abandonedRuns.value };
+}
+
+/** The actor context of a run's writes: its events carry the generation's correlation id and the run's id. */
+function runContext(deps: RunDeps, correlationId: string, runId: string, reason?: string) {
+  return { actor: `reconciler/${deps.workerId}`, actorType: 'system' as const, correlationId, requestId: runId, reason };
 }
 
 /**
@@ -161,7 +178,7 @@ export async function workUnderLease(
     // would refuse the result, or (stopping) the replica is going away; record nothing.
     if (lease.lost) throw new LeaseLostError(`the reconcile lease is lost: ${lease.lost}`);
     const recording = performance.now();
-    await record(deps, d, runId, decision, lease.id);
+    await record(deps, d, run, decision, lease.id);
     deps.metrics.auditRecordDuration.observe((performance.now() - recording) / 1000);
     deps.metrics.auditRecords.inc({ phase: decision.phase, outcome: decision.outcome });
   } catch (err) {
@@ -194,7 +211,8 @@ export async function workUnderLease(
   return { runId, outcome: decision.outcome };
 }
 
-async function record(deps: RunDeps, d: QueuedDeployment, runId: string, decision: Decision, leaseId: string): Promise<void> {
+async function record(deps: RunDeps, d: QueuedDeployment, run: StartedRun, decision: Decision, leaseId: string): Promise<void> {
+  const { runId } = run;
   const target = decision.deployment;
   await deps.db.begin(async (tx) => {
     // All pipelined on the transaction's connection, in this order (one round trip): the lease
@@ -203,12 +221,10 @@ async function record(deps: RunDeps, d: QueuedDeployment, runId: string, decisio
     // reads it). The writes are independent; any failure rolls all of it back.
     const hold = holdLease(tx, d.id, leaseId);
     const writes = Promise.all([
-      setActorContext(tx, {
-        actor: `reconciler/${deps.workerId}`,
-        actorType: 'system',
-        correlationId: runId,
-        reason: decision.phase === 'Failed' ? `${decision.failureReason}: ${decision.failureMessage ?? ''}`.slice(0, 1000) : undefined,
-      }),
+      setActorContext(tx, runContext(
+        deps, run.correlationId, runId,
+        decision.phase === 'Failed' ? `${decision.failureReason}: ${decision.failureMessage ?? ''}`.slice(0, 1000) : undefined,
+      )),
       target === 'delete'
         ? deleteDeployment(tx, d.id)
         : recordReconcileResult(tx, d.id, {
@@ -226,6 +242,13 @@ async function record(deps: RunDeps, d: QueuedDeployment, runId: string, decisio
         phase: decision.phase, outcome: decision.outcome, failureReason: decision.failureReason ?? null,
         failureMessage: decision.failureMessage ?? null, changeSet: decision.changeSet,
       }),
+      // After the row's write: deployment_completed, or deployment_failed when no retry follows.
+      target === 'delete'
+        ? Promise.resolve(null)
+        : finishRollout(tx, d.id, d.generation, runId, {
+            completed: decision.phase === 'Completed', outcome: decision.outcome,
+            failureReason: decision.failureReason ?? null, terminal: target.observed,
+          }),
     ]);
     try {
       await hold;

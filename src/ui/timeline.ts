@@ -71,8 +71,9 @@ export function registerTimelinePage(ui: Hono<AppEnv>, deps: ApiDeps): void {
         identity = (await deploymentHistory(tx, { deploymentId: id, limit: 1 }, 'readable'))[0] as HistoryEntry | undefined;
         if (!identity) throw new ProblemError('not-found', `no deployment ${id}`);
       }
-      // A reconcile run writes its events with the run's id as correlation id.
-      const runIds = [...new Set(entries.map((e) => e.correlation_id).filter((v): v is string => v !== null && uuid.safeParse(v).success))];
+      // A reconcile run writes its events with the run's id as request id (and the correlation
+      // id of the request that made the generation).
+      const runIds = [...new Set(entries.map((e) => e.request_id).filter((v): v is string => v !== null && uuid.safeParse(v).success))];
       const runs = new Map((await runsByIds(tx, id, runIds)).map((r) => [r.id, r]));
       // Hashes are in the raw events, which need the audit scope (as ?format=raw does). The
       // same filter from the page's newest event on gives exactly the page's events.
@@ -152,7 +153,7 @@ function filterForm(base: string, q: z.output<typeof timelineQuery>, filtered: b
 }
 
 function entry(e: Entry, t: Timeline, base: string): Html {
-  const run = e.correlation_id ? t.runs.get(e.correlation_id) : undefined;
+  const run = e.request_id ? t.runs.get(e.request_id) : undefined;
   const hash = t.hashes?.get(e.chain_index);
   return html`<li class="${actionClass(e.action)}" id="event-${e.chain_index}" data-chain-index="${e.chain_index}">
   <div class="event-head">
@@ -166,8 +167,8 @@ function entry(e: Entry, t: Timeline, base: string): Html {
   ${e.agent_message ? agentLine(e.agent_message) : ''}
   <div class="meta">
     <span>#${e.chain_index}</span>
-    ${e.correlation_id && !run ? html`<span>correlation <code>${e.correlation_id}</code></span>` : ''}
-    ${e.request_id ? html`<span>request <code>${e.request_id}</code></span>` : ''}
+    ${e.correlation_id ? html`<span>correlation <code>${e.correlation_id}</code></span>` : ''}
+    ${e.request_id && !run ? html`<span>request <code>${e.request_id}</code></span>` : ''}
     ${hash ? html`<span><a href="${base}/events/${e.chain_index}">raw event</a></span><span>hash <code class="hash" title="${hash}">${hash.slice(0, 16)}…</code></span>` : ''}
   </div>
 </li>`;

@@ -178,8 +178,11 @@ function queryValue(v: string): string {
 async function fingerprint(): Promise<string> {
   const [row] = await api.t.db<{ f: string }[]>`
     select md5(
-      (select coalesce(string_agg(d::text, '|' order by id), '') from shipslog.deployments as d) ||
-      (select coalesce(string_agg(e.seq::text || encode(e.hash, 'hex'), '|' order by seq), '') from shipslog.deployment_events as e) ||
+      -- A 403 to an authenticated client is recorded (access_denied on the deployment's chain,
+      -- which moves the row's chain head; docs/compliance.md): the one write a refusal makes.
+      (select coalesce(string_agg((to_jsonb(d) - 'chain_length' - 'chain_head')::text, '|' order by id), '') from shipslog.deployments as d) ||
+      (select coalesce(string_agg(e.seq::text || encode(e.hash, 'hex'), '|' order by seq), '') from shipslog.deployment_events as e
+       where e.action <> 'access_denied') ||
       (select coalesce(string_agg(i::text, '|' order by api_key_id, idempotency_key), '') from shipslog.idempotency_keys as i) ||
       -- last_used_at records that a valid key was used (at most once per 5 minutes), not a change a request made
       (select coalesce(string_agg((to_jsonb(k) - 'last_used_at')::text, '|' order by id), '') from shipslog.api_keys as k)
@@ -207,6 +210,9 @@ describe('fuzz: hostile requests', () => {
     }
     expect(failures.slice(0, 20)).toEqual([]);
     expect(await fingerprint()).toBe(before);
+    // ... and the read-only key's refused writes on a deployment are in its trail.
+    const [denied] = await api.t.db`select count(*)::int as n from shipslog.deployment_events where action = 'access_denied' and deployment_id = ${ownId}`;
+    expect(denied!.n).toBeGreaterThan(0);
     // Every class of refusal was exercised.
     for (const s of [400, 401, 403, 404, 405, 412, 413, 415]) expect(statuses.get(s) ?? 0, `status ${s}`).toBeGreaterThan(0);
   });

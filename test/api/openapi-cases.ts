@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createDb } from '../../src/db/client.ts';
 import { createLog } from '../../src/log.ts';
 import { createReconciler } from '../../src/reconciler/index.ts';
+import { complianceCases } from './openapi-cases-compliance.ts';
 import { historyCases } from './openapi-cases-history.ts';
 import { timeTravelCases } from './openapi-cases-time-travel.ts';
 import type { RouteKey } from './openapi-check.ts';
@@ -142,4 +143,4 @@ const operationCases: Cases = {
   },
 };
 
-export const cases = { ...operationCases, ...historyCases, ...timeTravelCases } as Record<RouteKey, (x: Ctx) => Promise<Response[]>>;
+export const cases = { ...operationCases, ...historyCases, ...timeTravelCases, ...complianceCases } as Record<RouteKey, (x: Ctx) => Promise<Response[]>>;

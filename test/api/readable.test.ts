@@ -113,7 +113,7 @@ describe('readable history', () => {
       // The keys in the order the API has always sent them.
       expect(Object.keys(e)).toEqual([
         'seq', 'deployment_id', 'chain_index', 'tenant', 'name', 'action', 'at', 'actor', 'actor_type', 'reason',
-        'changes', 'correlation_id', 'request_id', 'when', 'summary',
+        'changes', 'correlation_id', 'request_id', 'when', 'summary', 'category', 'severity', 'details',
       ]);
     }
 

@@ -39,7 +39,8 @@ describe('reconciler: apply through the real client', () => {
     const events = await eventsOf(h.t.db, id);
     const mine = events.filter((e) => e.actor_type === 'system');
     expect(mine).toHaveLength(1);
-    expect(mine[0]).toMatchObject({ action: 'resources_changed', actor: expect.stringMatching(/^reconciler\//), correlation_id: run!.id });
+    // The run's events carry its id as request id, and the correlation id of what made the generation.
+    expect(mine[0]).toMatchObject({ action: 'resources_changed', actor: expect.stringMatching(/^reconciler\//), request_id: run!.id, correlation_id: events[0]!.correlation_id ?? run!.id });
   });
 
   it('a config change applies only what differs and records the change set', async () => {

@@ -119,11 +119,24 @@ export async function runsOf(db: Queryable, id: string) {
   `;
 }
 
+/** The deployment's row-change events (rollout events: rolloutEventsOf). */
 export async function eventsOf(db: Queryable, id: string) {
-  return db<{ action: string; actor: string; actor_type: string; reason: string | null; correlation_id: string | null; new_state: Record<string, unknown> | null }[]>`
-    select action, actor, actor_type, reason, correlation_id, new_state
+  return db<{ action: string; actor: string; actor_type: string; reason: string | null; correlation_id: string | null; request_id: string | null; new_state: Record<string, unknown> | null }[]>`
+    select action, actor, actor_type, reason, correlation_id, request_id, new_state
     from shipslog.deployment_events
     where deployment_id = ${id}
+      and shipslog.is_row_change(action)
+    order by chain_index
+  `;
+}
+
+/** The deployment's events that are not row changes (rollouts, approvals, gates, rollback), oldest first. */
+export async function rolloutEventsOf(db: Queryable, id: string) {
+  return db<{ action: string; actor: string; correlation_id: string | null; request_id: string | null; details: Record<string, unknown> }[]>`
+    select action, actor, correlation_id, request_id, new_state -> 'details' as details
+    from shipslog.deployment_events
+    where deployment_id = ${id}
+      and not shipslog.is_row_change(action)
     order by chain_index
   `;
 }

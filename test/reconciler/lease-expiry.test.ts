@@ -58,7 +58,7 @@ describe('a replica that outlives its lease', () => {
     expect(runs[1]!.change_set.map((c) => `${c.kind}:${c.action}`)).toEqual(['Service:created', 'StatefulSet:created']);
     const reconcilerEvents = (await eventsOf(h.t.db, id)).filter((e) => e.actor_type === 'system');
     expect(reconcilerEvents.map((e) => e.actor)).toEqual(['reconciler/next-holder']);
-    expect(reconcilerEvents[0]!.correlation_id).toBe(runs[1]!.id);
+    expect(reconcilerEvents[0]!.request_id).toBe(runs[1]!.id);
     const [q] = await h.t.db`select lease_id, failures from shipslog.reconcile_queue where deployment_id = ${id}`;
     expect(q).toMatchObject({ lease_id: null, failures: 0 });
     await b.stop();

@@ -62,7 +62,8 @@ export async function reconcile(
   });
   await withActor(
     api.t.db,
-    { actor: 'reconciler/worker-1', actorType: 'system', correlationId: runId, reason: r.failure ? `${r.failure[0]}: ${r.failure[1]}` : undefined },
+    // As the reconciler writes them: the run's id as request id (src/reconciler/run.ts).
+    { actor: 'reconciler/worker-1', actorType: 'system', correlationId: runId, requestId: runId, reason: r.failure ? `${r.failure[0]}: ${r.failure[1]}` : undefined },
     (tx) => recordReconcileResult(tx, id, {
       status: failed ? 'failed' : 'applied',
       statusMessage: failed ? `generation ${d.generation}: ${r.failure?.[0] ?? 'failed'}` : `generation ${d.generation} applied`,
