@@ -6,6 +6,7 @@ import postgres from 'postgres';
  * SL002 forged event, SL003 reused deployment id, SL005 TRUNCATE of an audited table (for
  * every role), SL010 immutable field.
  * SL301-SL313: agent messages (see sql/agent/ and docs/agent-messages.md).
+ * SL401-SL404: audit retention (sql/audit/85_retention.sql, docs/audit.md).
  */
 export type DomainErrorKind =
   | 'not_found'
@@ -55,6 +56,11 @@ const kindByCode: Record<string, DomainErrorKind> = {
   SL311: 'invalid', // message starts in the future
   SL312: 'not_found', // project unknown (or another tenant's)
   SL313: 'forbidden', // daily sums written outside their triggers
+  // Audit retention (sql/audit/85_retention.sql).
+  SL401: 'forbidden', // retention record written outside the purge
+  SL402: 'invalid', // retention judged at a moment not of the last day
+  SL403: 'invalid', // cut without a key id or a 64-byte signature
+  SL404: 'forbidden', // cut inside an event's retention period
   '22003': 'invalid', // numeric_value_out_of_range
   '23505': 'conflict', // unique_violation
   '23514': 'invalid', // check_violation
