@@ -7,8 +7,9 @@
 // DATABASE_URL (a superuser's) selects the server, else a throwaway embedded PostgreSQL 18.
 // BENCH_DATABASE names the database; with BENCH_KEEP=1 it is kept afterwards and reused by the
 // next run when it already holds the events (generation is the slow part).
+import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
-import { verifyChains } from '../src/audit/verify.ts';
+import { verifyAll } from '../src/audit/verify.ts';
 import { createDb } from '../src/db/client.ts';
 import { benchDatabase, keptDatabase } from './support/database.ts';
 
@@ -47,6 +48,26 @@ async function generate(sql: postgres.Sql): Promise<void> {
   await sql`vacuum analyze shipslog.deployment_events`;
 }
 
+/** CPU seconds (user + system) of the server's backends, when the server runs on this host. */
+function serverCpu(pids: number[]): number | null {
+  try {
+    return pids.reduce((sum, pid) => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return sum + (Number(fields[11]) + Number(fields[12])) / 100;
+    }, 0);
+  } catch {
+    return null;
+  }
+}
+
+const loadAverage = () => {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
+  } catch {
+    return '?';
+  }
+};
+
 async function main(): Promise<void> {
   const database = process.env.BENCH_KEEP === '1' ? await keptDatabase('verify') : await benchDatabase('verify');
   const sql = postgres(database.url, { max: 1, onnotice: () => {} });
@@ -58,14 +79,31 @@ async function main(): Promise<void> {
   }
   const [total] = await sql<{ events: number }[]>`select count(*)::int as events from shipslog.deployment_events`;
   const events = total!.events;
-  const db = createDb(database.url, { max: 4, applicationName: 'bench verify' });
-  console.log(`verify over ${events.toLocaleString('en')} events in ${CHAINS} chains`);
+  // As `shipslog verify` runs it: two connections, two streams.
+  const db = createDb(database.url, { max: 2, applicationName: 'bench verify' });
+  await Promise.all([db`select pg_sleep(0.1)`, db`select pg_sleep(0.1)`]); // both connections open
+  const pids = (await sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = 'bench verify'`).map((r) => r.pid);
+  console.log(`verify over ${events.toLocaleString('en')} events in ${CHAINS} chains (load average ${loadAverage()})`);
   for (let run = 1; run <= RUNS; run++) {
+    const cpu0 = serverCpu(pids);
+    const node0 = process.cpuUsage();
     const started = performance.now();
-    const findings = await verifyChains(db, undefined);
+    const result = await verifyAll(db);
     const seconds = (performance.now() - started) / 1000;
-    if (findings.length > 0) throw new Error(`verification found ${findings.length} broken chain(s): ${findings[0]!.problem}`);
-    console.log(`run ${run}: ${seconds.toFixed(2)} s, ${Math.round(events / seconds).toLocaleString('en')} events/s`);
+    const node = process.cpuUsage(node0);
+    const cpu = serverCpu(pids);
+    if (result.findings.length > 0) throw new Error(`verification found ${result.findings.length} broken chain(s): ${result.findings[0]!.problem}`);
+    const server = cpu0 === null || cpu === null ? 'server CPU not readable (another host)' : `server CPU ${(cpu - cpu0).toFixed(1)} s`;
+    console.log(
+      `run ${run}: ${seconds.toFixed(2)} s, ${Math.round(result.events / seconds).toLocaleString('en')} events/s; ` +
+        `${server}, Node CPU ${((node.user + node.system) / 1e6).toFixed(1)} s (load average ${loadAverage()})`,
+    );
+  }
+  if (process.env.BENCH_SQL === '1') {
+    const started = performance.now();
+    await sql`select count(*) from shipslog.verify_chains()`;
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`shipslog.verify_chains() in SQL: ${seconds.toFixed(2)} s, ${Math.round(events / seconds).toLocaleString('en')} events/s`);
   }
   await db.end();
   await sql.end();

@@ -44,7 +44,7 @@ async function backdate(id: string, age: string, upTo = 1_000_000) {
       select chain_index from shipslog.deployment_events where deployment_id = ${id} order by chain_index`;
     let prev: Buffer | null = null;
     for (const e of events) {
-      const [h] = await tx<{ hash: Buffer }[]>`
+      const [h]: { hash: Buffer }[] = await tx<{ hash: Buffer }[]>`
         update shipslog.deployment_events as e set hash = shipslog.event_hash(${prev}::bytea, e)
         where deployment_id = ${id} and chain_index = ${e.chain_index}
         returning hash`;

@@ -44,6 +44,41 @@ create or replace aggregate shipslog.replay_state(jsonb, jsonb) (
   stype = jsonb
 );
 
+-- shipslog.event_payload(e)::text, the bytes the chain hashes, written by concatenation
+-- instead of through a jsonb value: the same text (keys in jsonb's order, ", " and ": ",
+-- strings escaped by to_json(), which uses the same escape_json() as jsonb's output), at about
+-- half the server's CPU per event (no jsonb built, sorted and printed; BENCHMARKS.md). For
+-- reading the trail fast (`shipslog verify`); test/verify-fast.test.ts holds it equal to
+-- event_payload()'s text over every kind of value, and verify re-checks any link it fails with
+-- event_hash() itself before reporting, so a difference could only cost time.
+create or replace function shipslog.event_payload_text(e shipslog.deployment_events)
+returns text
+language sql
+stable
+parallel safe
+return '{"seq": ' || e.seq
+  || ', "name": ' || to_json(e.name)
+  || ', "txid": "' || e.txid
+  || '", "actor": ' || to_json(e.actor)
+  || ', "action": ' || to_json(e.action)
+  || ', "reason": ' || coalesce(to_json(e.reason)::text, 'null')
+  || ', "tenant": ' || to_json(e.tenant)
+  || ', "db_role": ' || to_json(e.db_role)
+  || ', "db_user": ' || to_json(e.db_user)
+  || ', "new_state": ' || coalesce(e.new_state::text, 'null')
+  || ', "source_ip": ' || coalesce(to_json(e.source_ip::text)::text, 'null')
+  || ', "actor_type": ' || to_json(e.actor_type)
+  || ', "request_id": ' || coalesce(to_json(e.request_id)::text, 'null')
+  || ', "user_agent": ' || coalesce(to_json(e.user_agent)::text, 'null')
+  || ', "chain_index": ' || e.chain_index
+  || ', "client_addr": ' || coalesce(to_json(e.client_addr::text)::text, 'null')
+  || ', "occurred_at": "' || shipslog.iso_utc(e.occurred_at)
+  || '", "deployment_id": "' || e.deployment_id
+  || '", "correlation_id": ' || coalesce(to_json(e.correlation_id)::text, 'null')
+  || ', "previous_state": ' || coalesce(e.previous_state::text, 'null')
+  || ', "application_name": ' || coalesce(to_json(e.application_name)::text, 'null')
+  || '}';
+
 -- The system chain: shipslog's own events (events_purged), chained like a deployment's.
 create or replace function shipslog.system_chain_id()
 returns uuid

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Queryable } from '../db/client.ts';
+import type { Db, Queryable } from '../db/client.ts';
 import { applyEvent, type Json } from './replay.ts';
 
 export interface ChainFinding {
@@ -44,6 +44,18 @@ interface ChainEnd { tenant: string; name: string; chainIndex: number; hash: Buf
  * number JSON cannot hold exactly never turns into a finding.
  */
 export async function verifyAll(db: Queryable, options: VerifyOptions = {}): Promise<VerifyResult> {
+  // One snapshot for everything (rows, anchors, every stream): writes that go on meanwhile
+  // must not look like a row ahead of its chain. The streams on other connections join it
+  // with SET TRANSACTION SNAPSHOT.
+  if (isPool(db)) {
+    return (await db.begin('isolation level repeatable read read only', (tx) => verifyInSnapshot(tx, db, options))) as VerifyResult;
+  }
+  return verifyInSnapshot(db, undefined, options);
+}
+
+const isPool = (db: Queryable): db is Db => typeof (db as Db).begin === 'function';
+
+async function verifyInSnapshot(db: Queryable, pool: Db | undefined, options: VerifyOptions): Promise<VerifyResult> {
   const only = options.deploymentId ?? null;
   const starts = new Map<string, Start>();
   for (const s of await db<{ deployment_id: string; chain_index: number; hash: Buffer; state: Json; removed: boolean }[]>`
@@ -81,6 +93,7 @@ export async function verifyAll(db: Queryable, options: VerifyOptions = {}): Pro
   const estimate = only ? 0 : Number(size?.estimate ?? 0);
   const findings = new Map<string, ChainFinding>();
   const ends = new Map<string, ChainEnd>();
+  const hashSuspects: HashSuspect[] = [];
   let events = 0;
   let reported = 0;
   const progress = (n: number) => {
@@ -91,12 +104,21 @@ export async function verifyAll(db: Queryable, options: VerifyOptions = {}): Pro
     }
   };
 
-  const parallel = only ? 1 : Math.max(1, Math.min(options.parallel ?? 2, 16));
+  const parallel = only || !pool ? 1 : Math.max(1, Math.min(options.parallel ?? 2, 16));
+  const [snapshot] = parallel > 1 ? await db<{ id: string }[]>`select pg_export_snapshot() as id` : [];
   await Promise.all(
-    idRanges(parallel).map(([from, to]) => streamRange(db, { only, from, to, starts, rows, findings, ends, progress })),
+    idRanges(parallel).map(([from, to], i) => {
+      const context = { only, from, to, starts, rows, findings, ends, progress, hashSuspects };
+      if (i === 0 || !pool || !snapshot) return streamRange(db, context);
+      return pool.begin('isolation level repeatable read read only', async (tx) => {
+        await tx`set transaction snapshot ${tx.unsafe(`'${snapshot.id.replace(/'/g, '')}'`)}`; // the exported snapshot's id: a literal, not a parameter
+        await streamRange(tx, context);
+      });
+    }),
   );
   options.onProgress?.(events, estimate);
 
+  await judgeHashSuspects(db, hashSuspects, findings);
   checkHeads(rows, starts, ends, findings);
   await checkStates(db, rows, ends, findings);
   const list = [...findings.values()].sort(
@@ -116,7 +138,10 @@ function idRanges(n: number): [string | null, string | null][] {
   return Array.from({ length: n }, (_, i) => [i === 0 ? null : bound(i), i === n - 1 ? null : bound(i + 1)]);
 }
 
+interface HashSuspect { deploymentId: string; tenant: string; name: string; chainIndex: number; action: string; prevHash: Buffer | null }
+
 interface StreamContext {
+  hashSuspects: HashSuspect[];
   only: string | null;
   from: string | null;
   to: string | null;
@@ -127,7 +152,10 @@ interface StreamContext {
   progress: (n: number) => void;
 }
 
-type EventRow = [deploymentId: string, chainIndex: number, action: string, tenant: string, name: string, hash: Buffer, payload: string];
+type EventRow = [
+  deploymentId: string, chainIndex: number, hash: Buffer, action: string, tenant: string, name: string,
+  payload: string, newState: string | null, previousState: string | null,
+];
 
 async function streamRange(db: Queryable, c: StreamContext): Promise<void> {
   let current: string | undefined;
@@ -148,10 +176,13 @@ async function streamRange(db: Queryable, c: StreamContext): Promise<void> {
     if (!c.findings.has(id)) c.findings.set(id, { deploymentId: id, tenant, name, chainIndex, problem });
   };
 
-  // The payload text is shipslog.event_payload()'s, the bytes the chain hashed. Rows come in
-  // chain order from the partitions' unique (deployment_id, chain_index) indexes.
+  // Rows in chain order from the partitions' unique (deployment_id, chain_index) indexes. The
+  // payload is event_payload()'s text written by concatenation (event_payload_text: half the
+  // server's work per event); the partial states again apart, for the replay.
   const query = db`
-    select e.deployment_id, e.chain_index, e.action, e.tenant, e.name, e.hash, shipslog.event_payload(e)::text
+    select
+      e.deployment_id, e.chain_index, e.hash, e.action, e.tenant, e.name,
+      shipslog.event_payload_text(e), e.new_state::text, e.previous_state::text
     from shipslog.deployment_events as e
     where (${c.only}::uuid is null or e.deployment_id = ${c.only}::uuid)
       and (${c.from}::uuid is null or e.deployment_id >= ${c.from}::uuid)
@@ -159,7 +190,7 @@ async function streamRange(db: Queryable, c: StreamContext): Promise<void> {
     order by e.deployment_id, e.chain_index
   `.values();
   for await (const batch of query.cursor(2000)) {
-    for (const [id, index, action, tenant, name, hash, payload] of batch as unknown as EventRow[]) {
+    for (const [id, index, hash, action, tenant, name, payload, after, before] of batch as unknown as EventRow[]) {
       if (id !== current) {
         finish(last);
         current = id;
@@ -183,15 +214,18 @@ async function streamRange(db: Queryable, c: StreamContext): Promise<void> {
           report(id, tenant, name, index, `event #${index} follows #${prevIndex}: a chain index repeated`);
         } else if (index !== prevIndex + 1) {
           report(id, tenant, name, index, `event #${index} follows #${prevIndex}: ${index - prevIndex - 1} event(s) missing`);
-        } else if (!hashOk) {
-          report(id, tenant, name, index, `event #${index} (${action}) does not match its hash: altered, swapped or forged`);
         } else if (prevAction === 'removed') {
           report(id, tenant, name, index, `event #${index} (${action}) follows the removed event`);
         } else if (index === 1 && action !== 'created' && id !== systemChainId) {
           report(id, tenant, name, index, `event #1 is ${action}, not created: the chain's start is missing`);
-        } else if (replays) {
-          const p = JSON.parse(payload) as { previous_state: Json; new_state: Json };
-          state = applyEvent(state, p.previous_state, p.new_state);
+        }
+        if (!hashOk) {
+          // Judged after the stream, with event_hash() itself (the connection is busy
+          // with the cursor until then); the chain's checks go on meanwhile.
+          c.hashSuspects.push({ deploymentId: id, tenant, name, chainIndex: index, action, prevHash });
+        }
+        if (!broken && replays) {
+          state = applyEvent(state, before == null ? null : (JSON.parse(before) as Json), after == null ? null : (JSON.parse(after) as Json));
         }
       }
       prevIndex = Math.max(prevIndex, index);
@@ -202,6 +236,40 @@ async function streamRange(db: Queryable, c: StreamContext): Promise<void> {
     c.progress(batch.length);
   }
   finish(last);
+}
+
+/**
+ * The links whose hash did not match event_payload_text(), judged with event_payload() itself
+ * (shipslog.event_hash over event_payload): a link that fails there too is a finding, the first
+ * of its chain (replacing a later one found while the stream went on).
+ */
+async function judgeHashSuspects(db: Queryable, suspects: HashSuspect[], findings: Map<string, ChainFinding>): Promise<void> {
+  for (let i = 0; i < suspects.length; i += 1000) {
+    const batch = suspects.slice(i, i + 1000);
+    const failing = await db<{ n: number }[]>`
+      select x.n
+      from unnest(
+          ${batch.map((s) => s.deploymentId)}::uuid[],
+          ${batch.map((s) => s.chainIndex)}::int[],
+          ${batch.map((s) => s.prevHash?.toString('hex') ?? '')}::text[]
+        ) with ordinality as x(deployment_id, chain_index, prev_hex, n)
+        join shipslog.deployment_events as e
+          on e.deployment_id = x.deployment_id
+          and e.chain_index = x.chain_index
+      where e.hash <> shipslog.event_hash(decode(x.prev_hex, 'hex'), e)
+    `;
+    for (const { n } of failing) {
+      const s = batch[Number(n) - 1]!;
+      const known = findings.get(s.deploymentId);
+      // At the same link the reference names a gap before the hash, the hash before the rest.
+      const outranks = known?.chainIndex === s.chainIndex && /follows the removed event|not created/.test(known.problem);
+      if (known && known.chainIndex <= s.chainIndex && !outranks) continue;
+      findings.set(s.deploymentId, {
+        deploymentId: s.deploymentId, tenant: s.tenant, name: s.name, chainIndex: s.chainIndex,
+        problem: `event #${s.chainIndex} (${s.action}) does not match its hash: altered, swapped or forged`,
+      });
+    }
+  }
 }
 
 /** The chain's end against its row: both there or both gone, and the row's head is the chain's last event. */
