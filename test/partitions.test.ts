@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureEventPartitions } from '../src/audit/retention.ts';
+import { createAuditRetentionJob } from '../src/audit/retention-job.ts';
+import { createLog } from '../src/log.ts';
 import { verifyChains } from '../src/audit/verify.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { asRole } from './agent/support.ts';
@@ -143,5 +145,15 @@ describe('deployment_events partitioned by month', () => {
       'deployment_events_pkey',
       'deployment_events_txid_seq_idx',
     ]);
+  });
+
+  it('serve\'s daily audit job keeps partitions ahead, and without a checkpoint key purges nothing', async () => {
+    await t.db`drop table ${t.db(`shipslog.${monthName(3)}`)}`;
+    const job = createAuditRetentionJob({ db: t.db, log: createLog('silent'), keys: undefined, firstRunMs: 3_600_000 });
+    await job.run();
+    expect((await partitions()).map((p) => p.name)).toContain(monthName(3));
+    const [purges] = await t.db<{ n: number }[]>`select count(*)::int as n from shipslog.audit_purges`;
+    expect(purges!.n).toBe(0);
+    await job.stop();
   });
 });

@@ -6,6 +6,7 @@ import { purgeAuditEvents } from '../src/audit/retention.ts';
 import { verifyAll, verifyChains } from '../src/audit/verify.ts';
 import type { Tx } from '../src/db/client.ts';
 import { asRole } from './agent/support.ts';
+import { shipslog } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { insertDeployment } from './support/fixtures.ts';
 
@@ -242,5 +243,20 @@ describe('purge', () => {
       from shipslog.deployment_events as e where e.deployment_id = ${systemChain}`);
     const [f] = await verifyChains(t.db, systemChain);
     expect(f!.problem).toMatch(/event #2 \(events_purged\) does not match its hash|system chain/);
+  });
+
+  it('`shipslog purge` and `shipslog verify` on the command line: nothing left to purge; the altered anchor is named', async () => {
+    const env = {
+      DATABASE_URL: t.url,
+      LOG_LEVEL: 'error',
+      SHIPSLOG_CHECKPOINT_KEY: pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      SHIPSLOG_CHECKPOINT_PUBLIC_KEY: pair.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    };
+    const purge = await shipslog(['purge'], env);
+    expect(purge).toMatchObject({ code: 0, stdout: 'nothing to purge: no chain starts with events past their retention\n' });
+    const verify = await shipslog(['verify'], env);
+    expect(verify.code).toBe(1);
+    expect(verify.stdout).toMatch(new RegExp(`BROKEN anchor #\\d+ of ${dormant} at event #2: signature does not match`));
+    expect(verify.stdout).toMatch(/BROKEN keep\/young \(.+\) at event #3: event #3 \(health_changed\) does not match its hash/);
   });
 });
