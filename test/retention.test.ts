@@ -5,6 +5,8 @@ import { keyIdOf, verifyCheckpoints, type CheckpointKeys } from '../src/audit/ch
 import { purgeAuditEvents } from '../src/audit/retention.ts';
 import { verifyAll, verifyChains } from '../src/audit/verify.ts';
 import type { Tx } from '../src/db/client.ts';
+import { historyEntrySchema } from '../src/api/schemas.ts';
+import { queryEvents } from '../src/db/events.ts';
 import { asRole } from './agent/support.ts';
 import { shipslog } from './support/cli.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
@@ -193,6 +195,12 @@ describe('purge', () => {
     const cp = await verifyCheckpoints(t.db, keys.publicKey, true);
     expect(cp.findings).toEqual([]);
     expect(cp.recomputed).toBe(1); // the one taken right after the purge
+  });
+
+  it('the purge event reads like any event in the API\'s listings for a global key, within its schema', async () => {
+    const [entry] = await queryEvents(t.db, { actions: ['events_purged'], limit: 10 });
+    expect(entry).toMatchObject({ deployment_id: systemChain, tenant: '_system', name: 'audit-retention', action: 'events_purged' });
+    expect(() => historyEntrySchema.parse(entry)).not.toThrow();
   });
 
   it('a chain goes on from its anchor: a new change of a dormant deployment links to it', async () => {

@@ -3,10 +3,14 @@ import { readablePage, type HistoryEntry } from './readable-events.ts';
 
 export type { HistoryEntry } from './readable-events.ts';
 
-/** Every action an event can have: the audit trigger (sql/audit/40_audit_trigger.sql) refuses any other. */
+/**
+ * Every action an event can have: the audit trigger's (sql/audit/40_audit_trigger.sql refuses
+ * any other), and `events_purged`, which audit retention appends to shipslog's own system chain
+ * (sql/audit/85_retention.sql; tenant `_system`, seen by global keys in the event listings).
+ */
 export const eventActions = [
   'created', 'config_changed', 'upgraded', 'downgraded', 'secrets_rotated', 'restarted', 'health_changed',
-  'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back',
+  'status_changed', 'resources_changed', 'removal_requested', 'removed', 'rolled_back', 'events_purged',
 ] as const;
 export type EventAction = (typeof eventActions)[number];
 
