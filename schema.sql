@@ -167,7 +167,7 @@ column deployment_events.client_addr inet
 column deployment_events.previous_state jsonb
 column deployment_events.new_state jsonb
 column deployment_events.hash bytea not null
-column deployment_events_default.seq bigint not null identity a
+column deployment_events_default.seq bigint not null
 column deployment_events_default.deployment_id uuid not null
 column deployment_events_default.chain_index integer not null
 column deployment_events_default.tenant text not null

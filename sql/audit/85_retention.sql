@@ -358,34 +358,9 @@ begin
 end
 $$;
 
--- The retention role: it reads and deletes events, appends the purge's event, writes anchors
--- and purges, and owns the purge function (so current_user is it inside, which the guards
--- check). Changing the owner needs CREATE on the schema for that statement and membership
--- of the role (sql/common/05_owner-membership.sql).
-grant usage
-  on schema shipslog
-  to shipslog_audit_retention;
-
-grant select, insert, delete
-  on shipslog.deployment_events
-  to shipslog_audit_retention;
-
-grant select
-  on shipslog.audit_retention, shipslog.audit_chain_anchors, shipslog.audit_chain_starts, shipslog.audit_purges
-  to shipslog_audit_retention;
-
-grant insert
-  on shipslog.audit_chain_anchors, shipslog.audit_purges
-  to shipslog_audit_retention;
-
-grant usage
-  on sequence shipslog.deployment_events_seq
-  to shipslog_audit_retention;
-
-grant usage, select
-  on sequence shipslog.audit_purges_id_seq
-  to shipslog_audit_retention;
-
+-- The retention role's grants are in sql/privileges/30_audit-retention.sql (applied after every
+-- other grant, so its place in each object's ACL is the same in a fresh database and an
+-- upgraded one). Its policy on the events:
 drop policy if exists deployment_events_audit_retention on shipslog.deployment_events;
 create policy deployment_events_audit_retention
   on shipslog.deployment_events
@@ -393,21 +368,6 @@ create policy deployment_events_audit_retention
   to shipslog_audit_retention
   using (true)
   with check (true);
-
-grant execute
-  on function
-    shipslog.system_chain_id(),
-    shipslog.audit_retention_cuts(timestamptz),
-    shipslog.replay_state_from(jsonb, uuid, integer, integer),
-    shipslog.anchor_message(uuid, integer, bytea, jsonb, boolean, timestamptz),
-    shipslog.event_category(text),
-    shipslog.event_hash(bytea, shipslog.deployment_events),
-    shipslog.event_payload(shipslog.deployment_events),
-    shipslog.apply_event(jsonb, jsonb, jsonb),
-    shipslog.replay_state(jsonb, jsonb),
-    shipslog.context_setting(text),
-    shipslog.iso_utc(timestamptz)
-  to shipslog_audit_retention;
 
 grant create
   on schema shipslog
