@@ -10,9 +10,18 @@ table approval_policies row level security forced
 table approval_policy_changes row level security forced
 sequence approval_policy_changes_id_seq
 table approval_requests row level security forced
+table audit_chain_anchors
+sequence audit_chain_anchors_id_seq
+view audit_chain_starts
 table audit_checkpoints
 sequence audit_checkpoints_id_seq
-table deployment_events row level security forced
+table audit_purges
+sequence audit_purges_id_seq
+table audit_retention
+table audit_retention_changes
+sequence audit_retention_changes_id_seq
+table deployment_events partition by RANGE (occurred_at) row level security forced
+table deployment_events_default partition of deployment_events DEFAULT
 sequence deployment_events_seq
 table deployments row level security forced
 table gate_results row level security forced
@@ -139,6 +148,23 @@ column approval_requests.expires_at timestamp with time zone not null
 column approval_requests.state text not null default 'pending'::text
 column approval_requests.closed_at timestamp with time zone
 column approval_requests.requested_seq bigint not null
+column audit_chain_anchors.id bigint not null identity a
+column audit_chain_anchors.created_at timestamp with time zone not null default clock_timestamp()
+column audit_chain_anchors.deployment_id uuid not null
+column audit_chain_anchors.chain_index integer not null
+column audit_chain_anchors.hash bytea not null
+column audit_chain_anchors.state jsonb
+column audit_chain_anchors.removed boolean not null
+column audit_chain_anchors.judged_at timestamp with time zone not null
+column audit_chain_anchors.key_id text not null
+column audit_chain_anchors.signature bytea not null
+column audit_chain_anchors.purge_id bigint not null
+column audit_chain_starts.deployment_id uuid
+column audit_chain_starts.chain_index integer
+column audit_chain_starts.hash bytea
+column audit_chain_starts.state jsonb
+column audit_chain_starts.removed boolean
+column audit_chain_starts.anchor_id bigint
 column audit_checkpoints.id bigint not null identity a
 column audit_checkpoints.created_at timestamp with time zone not null default clock_timestamp()
 column audit_checkpoints.snapshot pg_snapshot not null
@@ -148,6 +174,28 @@ column audit_checkpoints.digest bytea not null
 column audit_checkpoints.key_id text not null
 column audit_checkpoints.signature bytea not null
 column audit_checkpoints.created_by text not null default SESSION_USER
+column audit_purges.id bigint not null identity a
+column audit_purges.purged_at timestamp with time zone not null default clock_timestamp()
+column audit_purges.chain_count integer not null
+column audit_purges.event_count bigint not null
+column audit_purges.retention jsonb not null
+column audit_purges.event_chain_index integer not null
+column audit_purges.event_hash bytea not null
+column audit_purges.db_user text not null default SESSION_USER
+column audit_purges.actor text
+column audit_retention.category text not null
+column audit_retention.keep_for interval
+column audit_retention.updated_at timestamp with time zone not null default now()
+column audit_retention_changes.id bigint not null identity a
+column audit_retention_changes.changed_at timestamp with time zone not null default clock_timestamp()
+column audit_retention_changes.category text not null
+column audit_retention_changes.operation text not null
+column audit_retention_changes.previous_keep_for interval
+column audit_retention_changes.new_keep_for interval
+column audit_retention_changes.db_role text not null
+column audit_retention_changes.db_user text not null
+column audit_retention_changes.actor text
+column audit_retention_changes.reason text
 column deployment_events.seq bigint not null identity a
 column deployment_events.deployment_id uuid not null
 column deployment_events.chain_index integer not null
@@ -170,6 +218,28 @@ column deployment_events.client_addr inet
 column deployment_events.previous_state jsonb
 column deployment_events.new_state jsonb
 column deployment_events.hash bytea not null
+column deployment_events_default.seq bigint not null
+column deployment_events_default.deployment_id uuid not null
+column deployment_events_default.chain_index integer not null
+column deployment_events_default.tenant text not null
+column deployment_events_default.name text not null
+column deployment_events_default.action text not null
+column deployment_events_default.occurred_at timestamp with time zone not null
+column deployment_events_default.txid xid8 not null
+column deployment_events_default.actor text not null
+column deployment_events_default.actor_type text not null
+column deployment_events_default.reason text
+column deployment_events_default.correlation_id text
+column deployment_events_default.request_id text
+column deployment_events_default.source_ip inet
+column deployment_events_default.user_agent text
+column deployment_events_default.db_role text not null
+column deployment_events_default.db_user text not null
+column deployment_events_default.application_name text
+column deployment_events_default.client_addr inet
+column deployment_events_default.previous_state jsonb
+column deployment_events_default.new_state jsonb
+column deployment_events_default.hash bytea not null
 column deployments.id uuid not null default gen_random_uuid()
 column deployments.tenant text not null
 column deployments.name text not null
@@ -374,16 +444,26 @@ constraint approval_requests.approval_requests_closed_check CHECK (((state = 'pe
 constraint approval_requests.approval_requests_pkey PRIMARY KEY (id)
 constraint approval_requests.approval_requests_required_approvals_check CHECK (((required_approvals >= 1) AND (required_approvals <= 10)))
 constraint approval_requests.approval_requests_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'approved'::text, 'denied'::text, 'expired'::text, 'cancelled'::text])))
+constraint audit_chain_anchors.audit_chain_anchors_chain_index_check CHECK ((chain_index >= 1))
+constraint audit_chain_anchors.audit_chain_anchors_cut_key UNIQUE (deployment_id, chain_index)
+constraint audit_chain_anchors.audit_chain_anchors_hash_check CHECK ((length(hash) = 32))
+constraint audit_chain_anchors.audit_chain_anchors_pkey PRIMARY KEY (id)
 constraint audit_checkpoints.audit_checkpoints_digest_check CHECK ((length(digest) = 32))
 constraint audit_checkpoints.audit_checkpoints_pkey PRIMARY KEY (id)
-constraint deployment_events.deployment_events_chain_key UNIQUE (deployment_id, chain_index)
-constraint deployment_events.deployment_events_pkey PRIMARY KEY (seq)
+constraint audit_purges.audit_purges_pkey PRIMARY KEY (id)
+constraint audit_retention.audit_retention_category_check CHECK ((category = ANY (ARRAY['deployment_lifecycle'::text, 'configuration'::text, 'state_change'::text, 'approval_workflow'::text, 'compliance_gate'::text, 'rollback'::text, 'security'::text, 'system'::text])))
+constraint audit_retention.audit_retention_keep_for_check CHECK ((keep_for >= '1 day'::interval))
+constraint audit_retention.audit_retention_pkey PRIMARY KEY (category)
+constraint audit_retention_changes.audit_retention_changes_pkey PRIMARY KEY (id)
+constraint deployment_events.deployment_events_pkey PRIMARY KEY (seq, occurred_at)
+constraint deployment_events_default.deployment_events_default_pkey PRIMARY KEY (seq, occurred_at)
 constraint deployments.deployments_app_version_check CHECK ((app_version ~ '^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$'::text))
 constraint deployments.deployments_config_check CHECK (((jsonb_typeof(config) = 'object'::text) AND (pg_column_size(config) <= 65536)))
 constraint deployments.deployments_depends_on_check CHECK ((cardinality(depends_on) <= 32))
 constraint deployments.deployments_environment_check CHECK (shipslog.is_dns_label(environment))
 constraint deployments.deployments_health_check CHECK ((health = ANY (ARRAY['Unknown'::text, 'Progressing'::text, 'Healthy'::text, 'Degraded'::text, 'Missing'::text, 'Suspended'::text])))
 constraint deployments.deployments_health_message_check CHECK ((length(health_message) <= 2000))
+constraint deployments.deployments_id_check CHECK ((id <> '00000000-0000-0000-0000-000000000000'::uuid))
 constraint deployments.deployments_local_port_check CHECK (((local_port >= 1) AND (local_port <= 65535)))
 constraint deployments.deployments_managed_resources_check CHECK (shipslog.is_resource_list(managed_resources))
 constraint deployments.deployments_name_check CHECK ((shipslog.is_dns_label(name) AND (length(name) <= 53)))
@@ -462,15 +542,27 @@ index CREATE INDEX approval_policy_changes_tenant_idx ON shipslog.approval_polic
 index CREATE UNIQUE INDEX approval_requests_pending_key ON shipslog.approval_requests USING btree (deployment_id, generation) WHERE (state = 'pending'::text)
 index CREATE UNIQUE INDEX approval_requests_pkey ON shipslog.approval_requests USING btree (id)
 index CREATE INDEX approval_requests_tenant_state_idx ON shipslog.approval_requests USING btree (tenant, state, requested_at)
+index CREATE UNIQUE INDEX audit_chain_anchors_cut_key ON shipslog.audit_chain_anchors USING btree (deployment_id, chain_index)
+index CREATE UNIQUE INDEX audit_chain_anchors_pkey ON shipslog.audit_chain_anchors USING btree (id)
 index CREATE UNIQUE INDEX audit_checkpoints_pkey ON shipslog.audit_checkpoints USING btree (id)
-index CREATE INDEX deployment_events_action_idx ON shipslog.deployment_events USING btree (action, occurred_at)
-index CREATE INDEX deployment_events_actor_idx ON shipslog.deployment_events USING btree (actor, occurred_at)
-index CREATE UNIQUE INDEX deployment_events_chain_key ON shipslog.deployment_events USING btree (deployment_id, chain_index)
-index CREATE INDEX deployment_events_correlation_id_idx ON shipslog.deployment_events USING btree (correlation_id) WHERE (correlation_id IS NOT NULL)
-index CREATE INDEX deployment_events_created_name_idx ON shipslog.deployment_events USING btree (tenant, name) WHERE (action = 'created'::text)
-index CREATE INDEX deployment_events_occurred_at_idx ON shipslog.deployment_events USING btree (occurred_at)
-index CREATE UNIQUE INDEX deployment_events_pkey ON shipslog.deployment_events USING btree (seq)
-index CREATE INDEX deployment_events_txid_seq_idx ON shipslog.deployment_events USING btree (txid, seq)
+index CREATE UNIQUE INDEX audit_purges_pkey ON shipslog.audit_purges USING btree (id)
+index CREATE UNIQUE INDEX audit_retention_changes_pkey ON shipslog.audit_retention_changes USING btree (id)
+index CREATE UNIQUE INDEX audit_retention_pkey ON shipslog.audit_retention USING btree (category)
+index CREATE INDEX deployment_events_action_idx ON ONLY shipslog.deployment_events USING btree (action, occurred_at)
+index CREATE INDEX deployment_events_actor_idx ON ONLY shipslog.deployment_events USING btree (actor, occurred_at)
+index CREATE INDEX deployment_events_correlation_id_idx ON ONLY shipslog.deployment_events USING btree (correlation_id) WHERE (correlation_id IS NOT NULL)
+index CREATE INDEX deployment_events_created_name_idx ON ONLY shipslog.deployment_events USING btree (tenant, name) WHERE (action = 'created'::text)
+index CREATE INDEX deployment_events_default_action_occurred_at_idx ON shipslog.deployment_events_default USING btree (action, occurred_at)
+index CREATE INDEX deployment_events_default_actor_occurred_at_idx ON shipslog.deployment_events_default USING btree (actor, occurred_at)
+index CREATE UNIQUE INDEX deployment_events_default_chain_key ON shipslog.deployment_events_default USING btree (deployment_id, chain_index)
+index CREATE INDEX deployment_events_default_correlation_id_idx ON shipslog.deployment_events_default USING btree (correlation_id) WHERE (correlation_id IS NOT NULL)
+index CREATE INDEX deployment_events_default_occurred_at_idx ON shipslog.deployment_events_default USING btree (occurred_at)
+index CREATE UNIQUE INDEX deployment_events_default_pkey ON shipslog.deployment_events_default USING btree (seq, occurred_at)
+index CREATE INDEX deployment_events_default_tenant_name_idx ON shipslog.deployment_events_default USING btree (tenant, name) WHERE (action = 'created'::text)
+index CREATE INDEX deployment_events_default_txid_seq_idx ON shipslog.deployment_events_default USING btree (txid, seq)
+index CREATE INDEX deployment_events_occurred_at_idx ON ONLY shipslog.deployment_events USING btree (occurred_at)
+index CREATE UNIQUE INDEX deployment_events_pkey ON ONLY shipslog.deployment_events USING btree (seq, occurred_at)
+index CREATE INDEX deployment_events_txid_seq_idx ON ONLY shipslog.deployment_events USING btree (txid, seq)
 index CREATE UNIQUE INDEX deployments_pkey ON shipslog.deployments USING btree (id)
 index CREATE UNIQUE INDEX deployments_tenant_name_key ON shipslog.deployments USING btree (tenant, name)
 index CREATE INDEX gate_results_generation_idx ON shipslog.gate_results USING btree (deployment_id, generation, gate, id)
@@ -889,6 +981,18 @@ AS $function$
     and a.model = s.model
   where s.sums is distinct from a.sums
 $function$
+function shipslog.anchor_message(p_deployment_id uuid, p_chain_index integer, p_hash bytea, p_state jsonb, p_removed boolean, p_judged_at timestamp with time zone)
+CREATE OR REPLACE FUNCTION shipslog.anchor_message(p_deployment_id uuid, p_chain_index integer, p_hash bytea, p_state jsonb, p_removed boolean, p_judged_at timestamp with time zone)
+ RETURNS text
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+RETURN (((((((((((('shipslog-anchor v1'::text || '
+'::text) || (p_deployment_id)::text) || '
+'::text) || p_chain_index) || '
+'::text) || encode(p_hash, 'hex'::text)) || '
+'::text) || COALESCE(encode(sha256(convert_to((p_state)::text, 'UTF8'::name)), 'hex'::text), 'null'::text)) || '
+'::text) || CASE WHEN p_removed THEN 'removed'::text ELSE 'open'::text END) || '
+'::text) || shipslog.iso_utc(p_judged_at))
 function shipslog.append_event(p_deployment_id uuid, p_action text, p_details jsonb)
 CREATE OR REPLACE FUNCTION shipslog.append_event(p_deployment_id uuid, p_action text, p_details jsonb)
  RETURNS shipslog.deployment_events
@@ -984,10 +1088,9 @@ begin
   if new_part is null then
     return null;
   end if;
+  -- The keys of either side: those of their concatenation (cheaper than a UNION of both).
   for key in
-    select jsonb_object_keys(previous_part)
-    union
-    select jsonb_object_keys(new_part)
+    select jsonb_object_keys(previous_part || new_part)
   loop
     if jsonb_typeof(previous_part -> key) = 'object' and jsonb_typeof(new_part -> key) = 'object' then
       state := coalesce(state, '{}') || jsonb_build_object(
@@ -1000,6 +1103,60 @@ begin
   end loop;
   return state;
 end
+$function$
+function shipslog.audit_retention_cuts(p_at timestamp with time zone)
+CREATE OR REPLACE FUNCTION shipslog.audit_retention_cuts(p_at timestamp with time zone)
+ RETURNS TABLE(deployment_id uuid, chain_index integer, hash bytea, state jsonb, removed boolean, event_count bigint, message text)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  with events as (
+    select
+      e.deployment_id, e.chain_index, e.hash, e.action, e.previous_state, e.new_state,
+      coalesce(e.occurred_at < p_at - r.keep_for, false) as expired
+    from shipslog.deployment_events as e
+      left join shipslog.audit_retention as r on r.category = shipslog.event_category(e.action)
+      left join shipslog.audit_chain_starts as s on s.deployment_id = e.deployment_id
+    where e.chain_index > coalesce(s.chain_index, 0)
+  ),
+  cuts as (
+    select
+      e.deployment_id,
+      coalesce(min(e.chain_index) filter (where not e.expired) - 1, max(e.chain_index)) as cut
+    from events as e
+    group by e.deployment_id
+  ),
+  prefixes as (
+    select
+      c.deployment_id,
+      c.cut,
+      count(*) as event_count,
+      (array_agg(e.hash order by e.chain_index desc))[1] as hash,
+      (array_agg(e.action order by e.chain_index desc))[1] as action
+    from cuts as c
+      join events as e on e.deployment_id = c.deployment_id and e.chain_index <= c.cut
+    group by c.deployment_id, c.cut
+  )
+  select
+    p.deployment_id,
+    p.cut,
+    p.hash,
+    x.state,
+    p.action = 'removed',
+    p.event_count,
+    shipslog.anchor_message(p.deployment_id, p.cut, p.hash, x.state, p.action = 'removed', p_at)
+  from prefixes as p
+    left join shipslog.audit_chain_starts as s on s.deployment_id = p.deployment_id
+    cross join lateral (
+      -- The replay of the purged events continues from the previous anchor's state. A prefix
+      -- that starts with created (or follows an anchor of a removed chain) starts afresh.
+      select case
+        when p.action = 'removed' then null
+        else shipslog.replay_state_from(s.state, p.deployment_id, coalesce(s.chain_index, 0), p.cut)
+      end as state
+    ) as x
+  where p.cut > coalesce(s.chain_index, 0)
 $function$
 function shipslog.audited_state(d shipslog.deployments)
 CREATE OR REPLACE FUNCTION shipslog.audited_state(d shipslog.deployments)
@@ -2073,6 +2230,39 @@ AS $function$
       and e.chain_index <= p_chain_index
   ) as x
 $function$
+function shipslog.ensure_deployment_event_partitions(months_ahead integer)
+CREATE OR REPLACE FUNCTION shipslog.ensure_deployment_event_partitions(months_ahead integer DEFAULT 3)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  month_start date;
+  part_name text;
+  created integer := 0;
+begin
+  for i in 0 .. greatest(months_ahead, 0) loop
+    month_start := (date_trunc('month', now() at time zone 'UTC') + make_interval(months => i))::date;
+    part_name := format('deployment_events_y%sm%s', to_char(month_start, 'YYYY'), to_char(month_start, 'MM'));
+    if to_regclass('shipslog.' || part_name) is null then
+      begin
+        execute format(
+          'create table shipslog.%I partition of shipslog.deployment_events for values from (%L) to (%L)',
+          part_name, month_start::timestamp at time zone 'UTC', (month_start + interval '1 month')::timestamp at time zone 'UTC');
+        perform shipslog.guard_deployment_event_partition(('shipslog.' || quote_ident(part_name))::regclass);
+        created := created + 1;
+      exception
+        when check_violation then
+          raise notice 'partition % not created: the default partition holds events of that month', part_name;
+        when duplicate_table or unique_violation then
+          null;
+      end;
+    end if;
+  end loop;
+  return created;
+end
+$function$
 function shipslog.ensure_reconcile_run_partitions(months_ahead integer)
 CREATE OR REPLACE FUNCTION shipslog.ensure_reconcile_run_partitions(months_ahead integer DEFAULT 3)
  RETURNS integer
@@ -2182,6 +2372,12 @@ CREATE OR REPLACE FUNCTION shipslog.event_payload(e shipslog.deployment_events)
  LANGUAGE sql
  STABLE PARALLEL SAFE
 RETURN jsonb_build_object('seq', (e).seq, 'name', (e).name, 'txid', ((e).txid)::text, 'actor', (e).actor, 'action', (e).action, 'reason', (e).reason, 'tenant', (e).tenant, 'db_role', (e).db_role, 'db_user', (e).db_user, 'new_state', (e).new_state, 'source_ip', ((e).source_ip)::text, 'actor_type', (e).actor_type, 'request_id', (e).request_id, 'user_agent', (e).user_agent, 'chain_index', (e).chain_index, 'client_addr', ((e).client_addr)::text, 'occurred_at', shipslog.iso_utc((e).occurred_at), 'deployment_id', (e).deployment_id, 'correlation_id', (e).correlation_id, 'previous_state', (e).previous_state, 'application_name', (e).application_name)
+function shipslog.event_payload_text(e shipslog.deployment_events)
+CREATE OR REPLACE FUNCTION shipslog.event_payload_text(e shipslog.deployment_events)
+ RETURNS text
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+RETURN (((((((((((((((((((((((((((((((((((((((((('{"seq": '::text || (e).seq) || ', "name": '::text) || to_json((e).name)) || ', "txid": "'::text) || (e).txid) || '", "actor": '::text) || to_json((e).actor)) || ', "action": '::text) || to_json((e).action)) || ', "reason": '::text) || COALESCE((to_json((e).reason))::text, 'null'::text)) || ', "tenant": '::text) || to_json((e).tenant)) || ', "db_role": '::text) || to_json((e).db_role)) || ', "db_user": '::text) || to_json((e).db_user)) || ', "new_state": '::text) || COALESCE(((e).new_state)::text, 'null'::text)) || ', "source_ip": '::text) || COALESCE((to_json(((e).source_ip)::text))::text, 'null'::text)) || ', "actor_type": '::text) || to_json((e).actor_type)) || ', "request_id": '::text) || COALESCE((to_json((e).request_id))::text, 'null'::text)) || ', "user_agent": '::text) || COALESCE((to_json((e).user_agent))::text, 'null'::text)) || ', "chain_index": '::text) || (e).chain_index) || ', "client_addr": '::text) || COALESCE((to_json(((e).client_addr)::text))::text, 'null'::text)) || ', "occurred_at": "'::text) || shipslog.iso_utc((e).occurred_at)) || '", "deployment_id": "'::text) || (e).deployment_id) || '", "correlation_id": '::text) || COALESCE((to_json((e).correlation_id))::text, 'null'::text)) || ', "previous_state": '::text) || COALESCE(((e).previous_state)::text, 'null'::text)) || ', "application_name": '::text) || COALESCE((to_json((e).application_name))::text, 'null'::text)) || '}'::text)
 function shipslog.event_required_fields(action text)
 CREATE OR REPLACE FUNCTION shipslog.event_required_fields(action text)
  RETURNS text[]
@@ -2316,6 +2512,33 @@ AS $function$
                                  'depends_on', 'restarted_at', 'deletion_requested_at'])
   order by e.chain_index desc
   limit 1
+$function$
+function shipslog.guard_deployment_event_partition(p_table regclass)
+CREATE OR REPLACE FUNCTION shipslog.guard_deployment_event_partition(p_table regclass)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+declare
+  part_name text;
+begin
+  select c.relname
+  into part_name
+  from pg_catalog.pg_partition_tree('shipslog.deployment_events'::regclass) as t
+    join pg_catalog.pg_class as c on c.oid = t.relid
+  where t.relid = p_table
+    and t.parentrelid is not null;
+  if part_name is null then
+    raise exception '% is not a partition of shipslog.deployment_events', p_table
+      using errcode = '22023',
+            hint = 'Pass a partition of shipslog.deployment_events.';
+  end if;
+  execute format(
+    'create or replace trigger deployment_events_no_truncate before truncate on %s for each statement execute function shipslog.tg_audit_records__no_truncate(%L)',
+    p_table,
+    'Rows of shipslog.deployment_events (in any of its partitions) are audit history; old chain prefixes leave only through shipslog.purge_audit_events() (`shipslog purge`).');
+  execute format('create unique index if not exists %I on %s (deployment_id, chain_index)', part_name || '_chain_key', p_table);
+end
 $function$
 function shipslog.guard_reconcile_run_partition(p_table regclass)
 CREATE OR REPLACE FUNCTION shipslog.guard_reconcile_run_partition(p_table regclass)
@@ -2634,6 +2857,150 @@ begin
   into v_run_id;
 
   return query select 'ran'::text, v_run_id, v_deleted, v_cutoff;
+end
+$function$
+function shipslog.purge_audit_events(p_at timestamp with time zone, p_deployment_ids uuid[], p_chain_indexes integer[], p_key_id text, p_signatures bytea[]) owner shipslog_audit_retention
+CREATE OR REPLACE FUNCTION shipslog.purge_audit_events(p_at timestamp with time zone, p_deployment_ids uuid[], p_chain_indexes integer[], p_key_id text, p_signatures bytea[])
+ RETURNS SETOF shipslog.audit_purges
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+declare
+  -- Shared by every replica and `shipslog purge`: one purge at a time. 'SL' 0x534C, issue 12.
+  lock_key constant bigint := 5459973012001;
+  v_purge_id bigint;
+  v_chains integer;
+  v_events bigint;
+  v_retention jsonb;
+  v_bad record;
+  v_head record;
+  v_event record;
+begin
+  if p_at is null or p_at > now() or p_at < now() - interval '1 day' then
+    raise exception 'retention must be judged at a moment of the last day, not %', p_at
+      using errcode = 'SL462',
+            hint = 'Pass the now() at which shipslog.audit_retention_cuts() was read (`shipslog purge` does).';
+  end if;
+  if p_key_id is null or p_key_id !~ '^[0-9a-f]{64}$' then
+    raise exception 'anchors need the signing key''s id (SHA-256 of its public key, hex), not %', p_key_id
+      using errcode = 'SL463',
+            hint = 'Sign the anchors with the checkpoint key (`shipslog purge`).';
+  end if;
+  if cardinality(p_deployment_ids) is distinct from cardinality(p_chain_indexes)
+     or cardinality(p_deployment_ids) is distinct from cardinality(p_signatures)
+     or exists (select from unnest(p_signatures) as s where s is null or length(s) <> 64) then
+    raise exception 'every cut needs a deployment id, a chain index and an Ed25519 signature (64 bytes)'
+      using errcode = 'SL463',
+            hint = 'Pass one signature per cut of shipslog.audit_retention_cuts().';
+  end if;
+  perform pg_advisory_xact_lock(lock_key);
+
+  drop table if exists pg_temp.purge_cuts;
+  create temporary table purge_cuts on commit drop as
+  select c.*, g.signature
+  from unnest(p_deployment_ids, p_chain_indexes, p_signatures) as g(deployment_id, chain_index, signature)
+    left join shipslog.audit_retention_cuts(p_at) as c
+      on c.deployment_id = g.deployment_id;
+
+  -- A cut it does not compute itself (an event inside its retention, or past a chain's end)
+  -- is refused, and with it the whole purge.
+  select g.deployment_id, g.chain_index, c.chain_index as allowed
+  into v_bad
+  from unnest(p_deployment_ids, p_chain_indexes) as g(deployment_id, chain_index)
+    left join pg_temp.purge_cuts as c
+      on c.deployment_id = g.deployment_id
+  where c.chain_index is distinct from g.chain_index
+  limit 1;
+  if found then
+    raise exception 'chain % may not be cut at #%: retention as of % allows %', v_bad.deployment_id, v_bad.chain_index, p_at,
+        coalesce('#' || v_bad.allowed, 'no cut')
+      using errcode = 'SL464',
+            hint = 'Events inside their retention period are never removed; read the cuts with shipslog.audit_retention_cuts() and sign those.';
+  end if;
+  if (select count(*) from pg_temp.purge_cuts) = 0 then
+    return;
+  end if;
+
+  select count(*), sum(c.event_count)
+  into v_chains, v_events
+  from pg_temp.purge_cuts as c;
+  select jsonb_object_agg(r.category, r.keep_for::text order by r.category)
+  into v_retention
+  from shipslog.audit_retention as r;
+  v_purge_id := nextval(pg_catalog.pg_get_serial_sequence('shipslog.audit_purges', 'id'));
+
+  -- Sealed first: the anchors, then the prefixes they stand for.
+  insert into shipslog.audit_chain_anchors (deployment_id, chain_index, hash, state, removed, judged_at, key_id, signature, purge_id)
+  select c.deployment_id, c.chain_index, c.hash, c.state, c.removed, p_at, p_key_id, c.signature, v_purge_id
+  from pg_temp.purge_cuts as c;
+
+  delete from shipslog.deployment_events as e
+  using pg_temp.purge_cuts as c
+  where e.deployment_id = c.deployment_id
+    and e.chain_index <= c.chain_index;
+
+  -- The purge's own event, at the end of the system chain (which may itself just have been
+  -- cut: its start is then its anchor).
+  select h.chain_index, h.hash
+  into v_head
+  from (
+    select e.chain_index, e.hash
+    from shipslog.deployment_events as e
+    where e.deployment_id = shipslog.system_chain_id()
+    union all
+    select s.chain_index, s.hash
+    from shipslog.audit_chain_starts as s
+    where s.deployment_id = shipslog.system_chain_id()
+  ) as h
+  order by h.chain_index desc
+  limit 1;
+
+  insert into shipslog.deployment_events
+  overriding system value
+  select x.seq, x.deployment_id, x.chain_index, x.tenant, x.name, x.action, x.occurred_at, x.txid, x.actor,
+         x.actor_type, x.reason, x.correlation_id, x.request_id, x.source_ip, x.user_agent, x.db_role, x.db_user,
+         x.application_name, x.client_addr, x.previous_state, x.new_state,
+         shipslog.event_hash(v_head.hash, x)
+  from (
+    select
+      nextval('shipslog.deployment_events_seq') as seq,
+      shipslog.system_chain_id() as deployment_id,
+      coalesce(v_head.chain_index, 0) + 1 as chain_index,
+      '_system'::text as tenant,
+      'audit-retention'::text as name,
+      'events_purged'::text as action,
+      clock_timestamp() as occurred_at,
+      pg_current_xact_id() as txid,
+      coalesce(shipslog.context_setting('shipslog.actor'), session_user) as actor,
+      'system'::text as actor_type,
+      shipslog.context_setting('shipslog.reason') as reason,
+      shipslog.context_setting('shipslog.correlation_id') as correlation_id,
+      shipslog.context_setting('shipslog.request_id') as request_id,
+      null::inet as source_ip,
+      null::text as user_agent,
+      coalesce(nullif(current_setting('role'), 'none'), session_user) as db_role,
+      session_user::text as db_user,
+      nullif(current_setting('application_name'), '') as application_name,
+      inet_client_addr() as client_addr,
+      null::jsonb as previous_state,
+      jsonb_build_object(
+        'purge_id', v_purge_id,
+        'judged_at', shipslog.iso_utc(p_at),
+        'chain_count', v_chains,
+        'event_count', v_events,
+        'retention', v_retention,
+        'key_id', p_key_id) as new_state,
+      null::bytea as hash
+  ) as x
+  returning chain_index, hash
+  into v_event;
+
+  return query
+  insert into shipslog.audit_purges (id, chain_count, event_count, retention, event_chain_index, event_hash, actor)
+  overriding system value
+  values (v_purge_id, v_chains, v_events, v_retention, v_event.chain_index, v_event.hash, shipslog.context_setting('shipslog.actor'))
+  returning *;
 end
 $function$
 function shipslog.readable_events(events shipslog.deployment_events[])
@@ -3005,6 +3372,33 @@ begin
 end
 $function$
 aggregate shipslog.replay_state(jsonb, jsonb) sfunc shipslog.apply_event stype jsonb initcond 
+function shipslog.replay_state_from(p_state jsonb, p_deployment_id uuid, p_from integer, p_to integer)
+CREATE OR REPLACE FUNCTION shipslog.replay_state_from(p_state jsonb, p_deployment_id uuid, p_from integer, p_to integer)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO ''
+AS $function$
+declare
+  ev record;
+  state jsonb := p_state;
+begin
+  for ev in
+    select e.previous_state, e.new_state
+    from shipslog.deployment_events as e
+    where e.deployment_id = p_deployment_id
+      and e.chain_index > p_from
+      and e.chain_index <= p_to
+      -- Events that are not row changes (rollouts, approvals, gates, ...: 45_record_event.sql)
+      -- change no state; their hashes are checked like every event's.
+      and shipslog.is_row_change(e.action)
+    order by e.chain_index
+  loop
+    state := shipslog.apply_event(state, ev.previous_state, ev.new_state);
+  end loop;
+  return state;
+end
+$function$
 function shipslog.report_gate_result(p_deployment_id uuid, p_generation bigint, p_gate text, p_result text, p_evidence_url text, p_details jsonb)
 CREATE OR REPLACE FUNCTION shipslog.report_gate_result(p_deployment_id uuid, p_generation bigint, p_gate text, p_result text, p_evidence_url text, p_details jsonb)
  RETURNS shipslog.gate_results
@@ -3367,6 +3761,12 @@ begin
     order by w.path;
 end
 $function$
+function shipslog.system_chain_id()
+CREATE OR REPLACE FUNCTION shipslog.system_chain_id()
+ RETURNS uuid
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN '00000000-0000-0000-0000-000000000000'::uuid
 function shipslog.tenant_visible(row_tenant text)
 CREATE OR REPLACE FUNCTION shipslog.tenant_visible(row_tenant text)
  RETURNS boolean
@@ -3586,6 +3986,31 @@ begin
           hint = coalesce(tg_argv[0], format('The rows of %I.%I are audit records and are kept.', tg_table_schema, tg_table_name));
 end
 $function$
+function shipslog.tg_audit_retention__record_change()
+CREATE OR REPLACE FUNCTION shipslog.tg_audit_retention__record_change()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO ''
+AS $function$
+begin
+  insert into shipslog.audit_retention_changes (category, operation, previous_keep_for, new_keep_for, db_role, db_user, actor, reason)
+  values (
+    coalesce(new.category, old.category),
+    lower(tg_op),
+    case when tg_op <> 'INSERT' then old.keep_for end,
+    case when tg_op <> 'DELETE' then new.keep_for end,
+    coalesce(nullif(current_setting('role'), 'none'), session_user),
+    session_user,
+    shipslog.context_setting('shipslog.actor'),
+    shipslog.context_setting('shipslog.reason'));
+  if tg_op = 'DELETE' then
+    return old;
+  end if;
+  new.updated_at := now();
+  return new;
+end
+$function$
 function shipslog.tg_compliance_records__append_only()
 CREATE OR REPLACE FUNCTION shipslog.tg_compliance_records__append_only()
  RETURNS trigger
@@ -3607,6 +4032,17 @@ AS $function$
 declare
   stack text;
 begin
+  -- Retention: shipslog.purge_audit_events() (sql/audit/85_retention.sql), which runs as
+  -- shipslog_audit_retention, removes expired chain prefixes and appends its events_purged
+  -- event to the system chain. No login is a member of that role; only the function is.
+  if current_user = 'shipslog_audit_retention' then
+    if tg_op = 'DELETE' then
+      return old;
+    end if;
+    if tg_op = 'INSERT' and new.action = 'events_purged' and new.deployment_id = '00000000-0000-0000-0000-000000000000' then
+      return new;
+    end if;
+  end if;
   if tg_op = 'INSERT' then
     -- The one writer besides the audit trigger: shipslog.append_event() (45_record_event.sql),
     -- a SECURITY DEFINER function that checks the event and takes the chain head under the
@@ -4050,6 +4486,23 @@ begin
   return new;
 end
 $function$
+function shipslog.tg_retention_records__append_only()
+CREATE OR REPLACE FUNCTION shipslog.tg_retention_records__append_only()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO ''
+AS $function$
+begin
+  if tg_op = 'INSERT'
+     and (current_user = 'shipslog_audit_retention' and tg_table_name in ('audit_chain_anchors', 'audit_purges')
+          or pg_trigger_depth() > 1 and tg_table_name = 'audit_retention_changes') then
+    return new;
+  end if;
+  raise exception 'shipslog.% is append-only and written only by audit retention: % refused', tg_table_name, tg_op
+    using errcode = 'SL461',
+          hint = 'Retention records are kept; purge with `shipslog purge` (shipslog.purge_audit_events), change periods by updating shipslog.audit_retention.';
+end
+$function$
 function shipslog.utc_day(ts timestamp with time zone)
 CREATE OR REPLACE FUNCTION shipslog.utc_day(ts timestamp with time zone)
  RETURNS timestamp with time zone
@@ -4063,65 +4516,87 @@ CREATE OR REPLACE FUNCTION shipslog.verify_chains(p_deployment_id uuid DEFAULT N
  STABLE
  SET search_path TO ''
 AS $function$
-  with links as (
+  with starts as (
+    select s.deployment_id, s.chain_index, s.hash, s.state, s.removed
+    from shipslog.audit_chain_starts as s
+    where p_deployment_id is null
+      or s.deployment_id = p_deployment_id
+  ),
+  links as (
     select
-      e as ev,
-      lag(e.hash) over w as prev_hash,
-      lag(e.chain_index) over w as prev_index,
-      lag(e.action) over w as prev_action
+      e.deployment_id,
+      e.tenant,
+      e.name,
+      e.chain_index,
+      e.action,
+      e.hash = shipslog.event_hash(coalesce(lag(e.hash) over w, s.hash), e) as hash_ok,
+      coalesce(lag(e.chain_index) over w, s.chain_index, 0) as prev_index,
+      coalesce(lag(e.action) over w, case when s.removed then 'removed' end) as prev_action,
+      s.chain_index as anchor_index
     from shipslog.deployment_events as e
+      left join starts as s
+        on s.deployment_id = e.deployment_id
     where p_deployment_id is null
       or e.deployment_id = p_deployment_id
     window w as (partition by e.deployment_id order by e.chain_index)
   ),
   link_problems as (
     select
-      (l.ev).deployment_id,
-      (l.ev).tenant,
-      (l.ev).name,
-      (l.ev).chain_index,
+      l.deployment_id,
+      l.tenant,
+      l.name,
+      l.chain_index,
       case
-        when (l.ev).chain_index <> coalesce(l.prev_index, 0) + 1 then
-          format('event #%s follows #%s: %s event(s) missing', (l.ev).chain_index,
-                 coalesce(l.prev_index, 0), (l.ev).chain_index - coalesce(l.prev_index, 0) - 1)
-        when (l.ev).hash <> shipslog.event_hash(l.prev_hash, l.ev) then
+        when l.chain_index <= l.anchor_index then
+          format('event #%s lies in the purged prefix its signed anchor ends at #%s', l.chain_index, l.anchor_index)
+        when l.chain_index <= l.prev_index then
+          format('event #%s follows #%s: a chain index repeated', l.chain_index, l.prev_index)
+        when l.chain_index <> l.prev_index + 1 then
+          format('event #%s follows #%s: %s event(s) missing', l.chain_index,
+                 l.prev_index, l.chain_index - l.prev_index - 1)
+        when not l.hash_ok then
           format('event #%s (%s) does not match its hash: altered, swapped or forged',
-                 (l.ev).chain_index, (l.ev).action)
+                 l.chain_index, l.action)
         when l.prev_action = 'removed' then
-          format('event #%s (%s) follows the removed event', (l.ev).chain_index, (l.ev).action)
-        when (l.ev).chain_index = 1 and (l.ev).action <> 'created' then
-          format('event #1 is %s, not created: the chain''s start is missing', (l.ev).action)
+          format('event #%s (%s) follows the removed event', l.chain_index, l.action)
+        when l.chain_index = 1 and l.action <> 'created' and l.deployment_id <> shipslog.system_chain_id() then
+          format('event #1 is %s, not created: the chain''s start is missing', l.action)
       end as problem
     from links as l
   ),
+  -- Each chain's end: its last event, else (every event purged) its anchor.
   heads as (
-    select distinct on (e.deployment_id)
-      e.deployment_id, e.tenant, e.name, e.chain_index, e.hash, e.action
-    from shipslog.deployment_events as e
-    where p_deployment_id is null
-      or e.deployment_id = p_deployment_id
-    order by e.deployment_id, e.chain_index desc
-  ),
-  replays as (
-    -- Events that are not row changes (rollouts, approvals, gates, ...: 45_record_event.sql)
-    -- change no state; their hashes are checked above like every event's.
-    select e.deployment_id,
-           shipslog.replay_state(e.previous_state, e.new_state order by e.chain_index)
-             filter (where shipslog.is_row_change(e.action)) as state
-    from shipslog.deployment_events as e
-    where e.deployment_id in (
-      select d.id
-      from shipslog.deployments as d
+    select distinct on (h.deployment_id)
+      h.deployment_id, h.tenant, h.name, h.chain_index, h.hash, h.action
+    from (
+      select e.deployment_id, e.tenant, e.name, e.chain_index, e.hash, e.action
+      from shipslog.deployment_events as e
       where p_deployment_id is null
-        or d.id = p_deployment_id
-    )
-    group by e.deployment_id
+        or e.deployment_id = p_deployment_id
+      union all
+      select s.deployment_id, null, null, s.chain_index, s.hash, case when s.removed then 'removed' else '(purged)' end
+      from starts as s
+    ) as h
+    order by h.deployment_id, h.chain_index desc, h.tenant nulls last
   ),
   rows as (
-    select d.*
+    select
+      d.id, d.tenant, d.name, d.chain_length, d.chain_head,
+      shipslog.audited_state(d) as state
     from shipslog.deployments as d
     where p_deployment_id is null
       or d.id = p_deployment_id
+    union all
+    -- The system chain's "row": the newest purge names its last event.
+    select shipslog.system_chain_id(), '_system', 'audit-retention', p.event_chain_index, p.event_hash, null
+    from (
+      select pu.event_chain_index, pu.event_hash
+      from shipslog.audit_purges as pu
+      order by pu.id desc
+      limit 1
+    ) as p
+    where p_deployment_id is null
+      or p_deployment_id = shipslog.system_chain_id()
   ),
   head_problems as (
     select
@@ -4132,6 +4607,8 @@ AS $function$
       case
         when h.deployment_id is null then
           'deployment row has no audit events: inserted while audit triggers were bypassed'
+        when d.id is null and h.deployment_id = shipslog.system_chain_id() then
+          format('the system chain ends at #%s but no purge recorded it: forged', h.chain_index)
         when d.id is null and h.action <> 'removed' then
           format('chain ends at #%s (%s) but the deployment row is gone: deleted while triggers were bypassed, or the chain''s tail was removed',
                  h.chain_index, h.action)
@@ -4140,14 +4617,15 @@ AS $function$
         when d.id is not null and (d.chain_length <> h.chain_index or d.chain_head is distinct from h.hash) then
           format('deployment row''s chain head is #%s but the chain ends at #%s: events removed, truncated or forged',
                  d.chain_length, h.chain_index)
-        when d.id is not null and shipslog.audited_state(d) is distinct from r.state then
+        when d.id is not null and d.id <> shipslog.system_chain_id()
+             and d.state is distinct from shipslog.replay_state_from(s.state, d.id, coalesce(s.chain_index, 0), h.chain_index) then
           'deployment row differs from the state its events replay to: changed while audit triggers were bypassed'
       end as problem
     from heads as h
-    full join rows as d
-      on d.id = h.deployment_id
-    left join replays as r
-      on r.deployment_id = d.id
+      full join rows as d
+        on d.id = h.deployment_id
+      left join starts as s
+        on s.deployment_id = d.id
   )
   select distinct on (p.deployment_id)
     p.deployment_id, p.tenant, p.name, p.chain_index, p.problem
@@ -4179,11 +4657,22 @@ trigger CREATE TRIGGER approval_policy_changes_append_only BEFORE DELETE OR UPDA
 trigger CREATE TRIGGER approval_policy_changes_no_truncate BEFORE TRUNCATE ON shipslog.approval_policy_changes FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
 trigger CREATE TRIGGER approval_requests_no_delete BEFORE DELETE ON shipslog.approval_requests FOR EACH ROW EXECUTE FUNCTION shipslog.tg_compliance_records__append_only()
 trigger CREATE TRIGGER approval_requests_no_truncate BEFORE TRUNCATE ON shipslog.approval_requests FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
+trigger CREATE TRIGGER audit_chain_anchors_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.audit_chain_anchors FOR EACH ROW EXECUTE FUNCTION shipslog.tg_retention_records__append_only()
+trigger CREATE TRIGGER audit_chain_anchors_no_truncate BEFORE TRUNCATE ON shipslog.audit_chain_anchors FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_chain_anchors are where purged chains start; verification needs them.')
 trigger CREATE TRIGGER audit_checkpoints_append_only BEFORE DELETE OR UPDATE ON shipslog.audit_checkpoints FOR EACH ROW EXECUTE FUNCTION shipslog.tg_audit_checkpoints__append_only()
 trigger CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON shipslog.audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_checkpoints cannot be removed: verification checks its signed digests; take a new checkpoint instead (shipslog checkpoint).')
+trigger CREATE TRIGGER audit_purges_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.audit_purges FOR EACH ROW EXECUTE FUNCTION shipslog.tg_retention_records__append_only()
+trigger CREATE TRIGGER audit_purges_no_truncate BEFORE TRUNCATE ON shipslog.audit_purges FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_purges records every purge and is kept.')
+trigger CREATE TRIGGER audit_retention_no_truncate BEFORE TRUNCATE ON shipslog.audit_retention FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Change retention periods with UPDATE (each change is recorded in shipslog.audit_retention_changes); keep_for null keeps a category forever.')
+trigger CREATE TRIGGER audit_retention_record_change BEFORE INSERT OR DELETE OR UPDATE ON shipslog.audit_retention FOR EACH ROW EXECUTE FUNCTION shipslog.tg_audit_retention__record_change()
+trigger CREATE TRIGGER audit_retention_changes_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.audit_retention_changes FOR EACH ROW EXECUTE FUNCTION shipslog.tg_retention_records__append_only()
+trigger CREATE TRIGGER audit_retention_changes_no_truncate BEFORE TRUNCATE ON shipslog.audit_retention_changes FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_retention_changes records every change of the retention periods and is kept.')
 trigger CREATE TRIGGER deployment_events_append_only BEFORE DELETE OR UPDATE ON shipslog.deployment_events FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
 trigger CREATE TRIGGER deployment_events_no_forged_insert BEFORE INSERT ON shipslog.deployment_events FOR EACH ROW WHEN ((pg_trigger_depth() = 0)) EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
 trigger CREATE TRIGGER deployment_events_no_truncate BEFORE TRUNCATE ON shipslog.deployment_events FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.deployment_events is audit history and is never removed; record a correcting change on the deployment instead.')
+trigger CREATE TRIGGER deployment_events_append_only BEFORE DELETE OR UPDATE ON shipslog.deployment_events_default FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
+trigger CREATE TRIGGER deployment_events_no_forged_insert BEFORE INSERT ON shipslog.deployment_events_default FOR EACH ROW WHEN ((pg_trigger_depth() = 0)) EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
+trigger CREATE TRIGGER deployment_events_no_truncate BEFORE TRUNCATE ON shipslog.deployment_events_default FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.deployment_events (in any of its partitions) are audit history; old chain prefixes leave only through shipslog.purge_audit_events() (`shipslog purge`).')
 trigger CREATE TRIGGER deployments_audit BEFORE INSERT OR DELETE OR UPDATE ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__audit()
 trigger CREATE TRIGGER deployments_chain_head BEFORE UPDATE ON shipslog.deployments FOR EACH ROW WHEN ((new.chain_length = old.chain_length)) EXECUTE FUNCTION shipslog.tg_deployments__chain_head()
 trigger CREATE TRIGGER deployments_enqueue AFTER INSERT ON shipslog.deployments FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployments__enqueue()
@@ -4225,6 +4714,15 @@ view agent_message_deployment_changes as
     m.finalised_at
    FROM shipslog.deployment_events e
      JOIN shipslog.agent_messages m ON m.message_id = e.correlation_id AND m.tenant = e.tenant;
+view audit_chain_starts as
+ SELECT DISTINCT ON (deployment_id) deployment_id,
+    chain_index,
+    hash,
+    state,
+    removed,
+    id AS anchor_id
+   FROM shipslog.audit_chain_anchors a
+  ORDER BY deployment_id, chain_index DESC;
 view reconcile_lock_effectiveness as
  WITH recent AS (
          SELECT r.skip_reason,
@@ -4297,6 +4795,7 @@ policy approval_requests_auditor_all on approval_requests permissive for select 
 policy approval_requests_owner on approval_requests permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy approval_requests_reconciler_all on approval_requests permissive for select to shipslog_reconciler using (true)
 policy deployment_events_app_tenant on deployment_events permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
+policy deployment_events_audit_retention on deployment_events permissive for all to shipslog_audit_retention using (true) with check (true)
 policy deployment_events_auditor_all on deployment_events permissive for select to shipslog_auditor using (true)
 policy deployment_events_owner on deployment_events permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy deployment_events_reconciler_all on deployment_events permissive for select to shipslog_reconciler using (true)
@@ -4322,6 +4821,7 @@ policy reconcile_run_transitions_read_all on reconcile_run_transitions permissiv
 policy reconcile_runs_app_tenant on reconcile_runs permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
 policy reconcile_runs_owner on reconcile_runs permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy reconcile_runs_reconciler_all on reconcile_runs permissive for all to shipslog_auditor, shipslog_reconciler using (true) with check (true)
+grant DELETE, INSERT, SELECT on table deployment_events to shipslog_audit_retention
 grant DELETE, INSERT, SELECT, UPDATE on table deployments to shipslog_app
 grant DELETE, INSERT, SELECT, UPDATE on table idempotency_keys to shipslog_app
 grant DELETE, SELECT on table agent_messages to shipslog_agent_retention
@@ -4336,9 +4836,16 @@ grant EXECUTE on function agent_analytics_scan(p_project_id text, p_from timesta
 grant EXECUTE on function agent_attribution() to shipslog_agent_retention
 grant EXECUTE on function agent_attribution() to shipslog_app
 grant EXECUTE on function agent_message_daily_drift() to shipslog_auditor
+grant EXECUTE on function anchor_message(p_deployment_id uuid, p_chain_index integer, p_hash bytea, p_state jsonb, p_removed boolean, p_judged_at timestamp with time zone) to shipslog_app
+grant EXECUTE on function anchor_message(p_deployment_id uuid, p_chain_index integer, p_hash bytea, p_state jsonb, p_removed boolean, p_judged_at timestamp with time zone) to shipslog_audit_retention
+grant EXECUTE on function anchor_message(p_deployment_id uuid, p_chain_index integer, p_hash bytea, p_state jsonb, p_removed boolean, p_judged_at timestamp with time zone) to shipslog_auditor
+grant EXECUTE on function anchor_message(p_deployment_id uuid, p_chain_index integer, p_hash bytea, p_state jsonb, p_removed boolean, p_judged_at timestamp with time zone) to shipslog_reconciler
 grant EXECUTE on function apply_event(state jsonb, previous_part jsonb, new_part jsonb) to shipslog_app
+grant EXECUTE on function apply_event(state jsonb, previous_part jsonb, new_part jsonb) to shipslog_audit_retention
 grant EXECUTE on function apply_event(state jsonb, previous_part jsonb, new_part jsonb) to shipslog_auditor
 grant EXECUTE on function apply_event(state jsonb, previous_part jsonb, new_part jsonb) to shipslog_reconciler
+grant EXECUTE on function audit_retention_cuts(p_at timestamp with time zone) to shipslog_audit_retention
+grant EXECUTE on function audit_retention_cuts(p_at timestamp with time zone) to shipslog_reconciler
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_app
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_auditor
 grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_reconciler
@@ -4381,6 +4888,7 @@ grant EXECUTE on function context_actor() to shipslog_auditor
 grant EXECUTE on function context_actor() to shipslog_reconciler
 grant EXECUTE on function context_setting(setting_name text) to shipslog_agent_retention
 grant EXECUTE on function context_setting(setting_name text) to shipslog_app
+grant EXECUTE on function context_setting(setting_name text) to shipslog_audit_retention
 grant EXECUTE on function context_setting(setting_name text) to shipslog_auditor
 grant EXECUTE on function context_setting(setting_name text) to shipslog_reconciler
 grant EXECUTE on function decide_approval(p_request_id uuid, p_decision text, p_reason text) to shipslog_app
@@ -4412,8 +4920,10 @@ grant EXECUTE on function describe_value(value jsonb) to shipslog_reconciler
 grant EXECUTE on function desired_state_at(p_deployment_id uuid, p_chain_index integer) to shipslog_app
 grant EXECUTE on function desired_state_at(p_deployment_id uuid, p_chain_index integer) to shipslog_auditor
 grant EXECUTE on function desired_state_at(p_deployment_id uuid, p_chain_index integer) to shipslog_reconciler
+grant EXECUTE on function ensure_deployment_event_partitions(months_ahead integer) to shipslog_reconciler
 grant EXECUTE on function ensure_reconcile_run_partitions(months_ahead integer) to shipslog_reconciler
 grant EXECUTE on function event_category(action text) to shipslog_app
+grant EXECUTE on function event_category(action text) to shipslog_audit_retention
 grant EXECUTE on function event_category(action text) to shipslog_auditor
 grant EXECUTE on function event_category(action text) to shipslog_reconciler
 grant EXECUTE on function event_change_walk(ids bigint[], previous_states jsonb[], new_states jsonb[]) to shipslog_app
@@ -4426,11 +4936,16 @@ grant EXECUTE on function event_environment(p_deployment_id uuid, p_chain_index 
 grant EXECUTE on function event_environment(p_deployment_id uuid, p_chain_index integer) to shipslog_auditor
 grant EXECUTE on function event_environment(p_deployment_id uuid, p_chain_index integer) to shipslog_reconciler
 grant EXECUTE on function event_hash(prev_hash bytea, e shipslog.deployment_events) to shipslog_app
+grant EXECUTE on function event_hash(prev_hash bytea, e shipslog.deployment_events) to shipslog_audit_retention
 grant EXECUTE on function event_hash(prev_hash bytea, e shipslog.deployment_events) to shipslog_auditor
 grant EXECUTE on function event_hash(prev_hash bytea, e shipslog.deployment_events) to shipslog_reconciler
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_app
+grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_audit_retention
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_auditor
 grant EXECUTE on function event_payload(e shipslog.deployment_events) to shipslog_reconciler
+grant EXECUTE on function event_payload_text(e shipslog.deployment_events) to shipslog_app
+grant EXECUTE on function event_payload_text(e shipslog.deployment_events) to shipslog_auditor
+grant EXECUTE on function event_payload_text(e shipslog.deployment_events) to shipslog_reconciler
 grant EXECUTE on function event_required_fields(action text) to shipslog_app
 grant EXECUTE on function event_required_fields(action text) to shipslog_auditor
 grant EXECUTE on function event_required_fields(action text) to shipslog_reconciler
@@ -4464,6 +4979,7 @@ grant EXECUTE on function is_row_change(action text) to shipslog_auditor
 grant EXECUTE on function is_row_change(action text) to shipslog_reconciler
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_agent_retention
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_app
+grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_audit_retention
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_auditor
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_reconciler
 grant EXECUTE on function jsonb_diff(old_value jsonb, new_value jsonb, OUT old_part jsonb, OUT new_part jsonb) to shipslog_app
@@ -4480,6 +4996,7 @@ grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigin
 grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to postgres
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to shipslog_reconciler
+grant EXECUTE on function purge_audit_events(p_at timestamp with time zone, p_deployment_ids uuid[], p_chain_indexes integer[], p_key_id text, p_signatures bytea[]) to shipslog_reconciler
 grant EXECUTE on function readable_events(events shipslog.deployment_events[]) to shipslog_app
 grant EXECUTE on function readable_events(events shipslog.deployment_events[]) to shipslog_auditor
 grant EXECUTE on function readable_events(events shipslog.deployment_events[]) to shipslog_reconciler
@@ -4490,6 +5007,7 @@ grant EXECUTE on function reconcile_failed_runs(p_since timestamp with time zone
 grant EXECUTE on function reconcile_failed_runs(p_since timestamp with time zone, p_until timestamp with time zone, p_target text) to shipslog_reconciler
 grant EXECUTE on function record_access_denied(p_deployment_id uuid, p_details jsonb) to shipslog_app
 grant EXECUTE on function record_api_key_use(p_key_hash bytea) to shipslog_app
+grant EXECUTE on function record_checkpoint(p_snapshot pg_snapshot, p_digest bytea, p_key_id text, p_signature bytea) to shipslog_reconciler
 grant EXECUTE on function record_rollout_event(p_deployment_id uuid, p_action text, p_details jsonb) to shipslog_reconciler
 grant EXECUTE on function register_project(p_tenant text, p_project_id text) to shipslog_app
 grant EXECUTE on function relative_time(ts timestamp with time zone, now_ts timestamp with time zone) to shipslog_app
@@ -4501,8 +5019,13 @@ grant EXECUTE on function release_check_gates(p_deployment_id uuid, p_generation
 grant EXECUTE on function release_check_gates(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
 grant EXECUTE on function remove_approval_policy(p_tenant text, p_environment text) to shipslog_app
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_app
+grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_audit_retention
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_auditor
 grant EXECUTE on function replay_state(jsonb, jsonb) to shipslog_reconciler
+grant EXECUTE on function replay_state_from(p_state jsonb, p_deployment_id uuid, p_from integer, p_to integer) to shipslog_app
+grant EXECUTE on function replay_state_from(p_state jsonb, p_deployment_id uuid, p_from integer, p_to integer) to shipslog_audit_retention
+grant EXECUTE on function replay_state_from(p_state jsonb, p_deployment_id uuid, p_from integer, p_to integer) to shipslog_auditor
+grant EXECUTE on function replay_state_from(p_state jsonb, p_deployment_id uuid, p_from integer, p_to integer) to shipslog_reconciler
 grant EXECUTE on function report_gate_result(p_deployment_id uuid, p_generation bigint, p_gate text, p_result text, p_evidence_url text, p_details jsonb) to shipslog_app
 grant EXECUTE on function request_approval(p_deployment_id uuid) to shipslog_app
 grant EXECUTE on function rollback_started_seq(p_deployment_id uuid, p_generation bigint) to shipslog_app
@@ -4522,6 +5045,10 @@ grant EXECUTE on function state_at(p_deployment_id uuid, p_at timestamp with tim
 grant EXECUTE on function state_diff(p_deployment_id uuid, p_from integer, p_to integer) to shipslog_app
 grant EXECUTE on function state_diff(p_deployment_id uuid, p_from integer, p_to integer) to shipslog_auditor
 grant EXECUTE on function state_diff(p_deployment_id uuid, p_from integer, p_to integer) to shipslog_reconciler
+grant EXECUTE on function system_chain_id() to shipslog_app
+grant EXECUTE on function system_chain_id() to shipslog_audit_retention
+grant EXECUTE on function system_chain_id() to shipslog_auditor
+grant EXECUTE on function system_chain_id() to shipslog_reconciler
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_app
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_auditor
 grant EXECUTE on function tenant_visible(row_tenant text) to shipslog_reconciler
@@ -4534,6 +5061,8 @@ grant EXECUTE on function version_order(from_version text, to_version text) to s
 grant EXECUTE on function version_order(from_version text, to_version text) to shipslog_auditor
 grant EXECUTE on function version_order(from_version text, to_version text) to shipslog_reconciler
 grant INSERT, SELECT on table agent_message_retention_runs to shipslog_agent_retention
+grant INSERT, SELECT on table audit_chain_anchors to shipslog_audit_retention
+grant INSERT, SELECT on table audit_purges to shipslog_audit_retention
 grant INSERT, SELECT, UPDATE on table agent_messages to shipslog_app
 grant INSERT, SELECT, UPDATE on table reconcile_runs to shipslog_reconciler
 grant SELECT on column api_keys.actor_type to shipslog_auditor
@@ -4563,9 +5092,22 @@ grant SELECT on table approval_policy_changes to shipslog_reconciler
 grant SELECT on table approval_requests to shipslog_app
 grant SELECT on table approval_requests to shipslog_auditor
 grant SELECT on table approval_requests to shipslog_reconciler
+grant SELECT on table audit_chain_anchors to shipslog_app
+grant SELECT on table audit_chain_anchors to shipslog_auditor
+grant SELECT on table audit_chain_anchors to shipslog_reconciler
 grant SELECT on table audit_checkpoints to shipslog_app
 grant SELECT on table audit_checkpoints to shipslog_auditor
 grant SELECT on table audit_checkpoints to shipslog_reconciler
+grant SELECT on table audit_purges to shipslog_app
+grant SELECT on table audit_purges to shipslog_auditor
+grant SELECT on table audit_purges to shipslog_reconciler
+grant SELECT on table audit_retention to shipslog_app
+grant SELECT on table audit_retention to shipslog_audit_retention
+grant SELECT on table audit_retention to shipslog_auditor
+grant SELECT on table audit_retention to shipslog_reconciler
+grant SELECT on table audit_retention_changes to shipslog_app
+grant SELECT on table audit_retention_changes to shipslog_auditor
+grant SELECT on table audit_retention_changes to shipslog_reconciler
 grant SELECT on table deployment_events to shipslog_app
 grant SELECT on table deployment_events to shipslog_auditor
 grant SELECT on table deployment_events to shipslog_reconciler
@@ -4588,6 +5130,10 @@ grant SELECT on table schema_definitions to shipslog_auditor
 grant SELECT on table schema_definitions to shipslog_reconciler
 grant SELECT on view agent_message_deployment_changes to shipslog_app
 grant SELECT on view agent_message_deployment_changes to shipslog_auditor
+grant SELECT on view audit_chain_starts to shipslog_app
+grant SELECT on view audit_chain_starts to shipslog_audit_retention
+grant SELECT on view audit_chain_starts to shipslog_auditor
+grant SELECT on view audit_chain_starts to shipslog_reconciler
 grant SELECT on view reconcile_lock_effectiveness to shipslog_auditor
 grant SELECT on view reconcile_lock_effectiveness to shipslog_reconciler
 grant SELECT on view reconcile_recent_failed_runs to shipslog_auditor
@@ -4597,10 +5143,13 @@ grant SELECT on view reconcile_recent_failures to shipslog_reconciler
 grant SELECT on view reconcile_success_rate to shipslog_auditor
 grant SELECT on view reconcile_success_rate to shipslog_reconciler
 grant SELECT, UPDATE on table reconcile_queue to shipslog_reconciler
+grant SELECT, USAGE on sequence audit_purges_id_seq to shipslog_audit_retention
 grant USAGE on schema shipslog to shipslog_agent_retention
 grant USAGE on schema shipslog to shipslog_app
+grant USAGE on schema shipslog to shipslog_audit_retention
 grant USAGE on schema shipslog to shipslog_auditor
 grant USAGE on schema shipslog to shipslog_reconciler
+grant USAGE on sequence deployment_events_seq to shipslog_audit_retention
 comment on column reconcile_queue.lease_expires_at is 'The lease is held until then (database clock); the holder extends it while it works. After it, another replica may claim the row.'
 comment on column reconcile_queue.lease_holder is 'Worker id of the reconciler replica that holds this deployment (null: nobody). Set with lease_id and lease_expires_at.'
 comment on column reconcile_queue.lease_id is 'One id per claim (a health-check batch shares one over its rows): extensions and the final write name it, so a holder whose lease ran out and was taken over cannot touch the new holder''s.'
@@ -4613,8 +5162,12 @@ comment on table agent_message_retention_runs is 'Append-only record of agent me
 comment on table agent_messages is 'Audit trail of the agent''s model calls. Finalised once; never changed; deleted only by shipslog.purge_agent_messages past retention.'
 comment on table api_keys is 'API keys (SHA-256 of the key only). Read by the service before it switches to shipslog_app.'
 comment on table approval_policies is 'What an environment requires before a generation is applied: N approvals from distinct approvers (expiring) and named gates. Changed only through shipslog.set_approval_policy(); every change is in approval_policy_changes.'
+comment on table audit_chain_anchors is 'Signed start of each purged audit chain: deployment, index and hash of the last purged event, and the state it leaves. Append-only; written by shipslog.record_chain_anchor().'
 comment on table audit_checkpoints is 'Signed digests of all audit chain heads at a snapshot. Append-only; written by shipslog.record_checkpoint().'
-comment on table deployment_events is 'Append-only, hash-chained audit trail of shipslog.deployments. Written only by its trigger.'
+comment on table audit_purges is 'Every purge of audit events: how many chains and events, under which retention. Append-only; written by shipslog.purge_audit_events().'
+comment on table audit_retention is 'Minimum time an audit event of each category is kept (null: forever). Every change is recorded in shipslog.audit_retention_changes.'
+comment on table audit_retention_changes is 'Every insert, update and delete of shipslog.audit_retention, written by its trigger. Append-only.'
+comment on table deployment_events is 'Append-only, hash-chained audit trail of shipslog.deployments, partitioned by month of occurred_at. Written only by its trigger; old chain prefixes leave only through shipslog.purge_audit_events().'
 comment on table deployments is 'Desired and observed state of each app. Every insert, update and delete writes one row to shipslog.deployment_events.'
 comment on table projects is 'Projects that agent messages belong to; each belongs to exactly one tenant.'
 comment on table reconcile_runs is 'One row per reconciler execution. Phase changes are recorded in reconcile_run_transitions by trigger.'

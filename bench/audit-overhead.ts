@@ -56,8 +56,9 @@ async function nodeRound(pools: postgres.Sql[], v: Variant, shape: Shape): Promi
 
 async function eventsSize(sql: postgres.Sql): Promise<{ table: number; total: number; rows: number }> {
   const [r] = await sql<{ t: string; tt: string; n: string }[]>`
-    select pg_table_size('shipslog.deployment_events') as t, pg_total_relation_size('shipslog.deployment_events') as tt,
-           (select count(*) from shipslog.deployment_events) as n`;
+    select sum(pg_table_size(p.relid)) as t, sum(pg_total_relation_size(p.relid)) as tt,
+           (select count(*) from shipslog.deployment_events) as n
+    from pg_partition_tree('shipslog.deployment_events') as p`; // the partitions' sizes: a partitioned table has none of its own
   return { table: Number(r!.t), total: Number(r!.tt), rows: Number(r!.n) };
 }
 

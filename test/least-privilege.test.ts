@@ -175,7 +175,7 @@ describe('least privilege at runtime', () => {
     // migrate error's hint says. An owner that creates them itself holds it already.
     const [row] = await admin<{ major: number }[]>`select current_setting('server_version_num')::int / 10000 as major`;
     if ((row?.major ?? 0) >= 16) {
-      await admin.unsafe(`grant shipslog_app, shipslog_reconciler, shipslog_auditor, shipslog_agent_retention to ${owner.name} with admin option`);
+      await admin.unsafe(`grant shipslog_app, shipslog_reconciler, shipslog_auditor, shipslog_agent_retention, shipslog_audit_retention to ${owner.name} with admin option`);
     }
     const ownerUrl = urlFor(withDatabase(adminUrl, name), owner);
     const env = { DATABASE_URL: ownerUrl, SHIPSLOG_APP_DATABASE_URL: urlFor(ownerUrl, app), SHIPSLOG_RECONCILER_DATABASE_URL: urlFor(ownerUrl, rec) };

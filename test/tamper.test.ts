@@ -33,9 +33,16 @@ function asSuperuserBypassingTriggers(fn: (tx: Tx) => Promise<unknown>) {
   });
 }
 
+/**
+ * The finding of `shipslog verify` (src/audit/verify.ts, events streamed to Node), which must
+ * be the reference's too: shipslog.verify_chains() in SQL names the same link and problem.
+ */
 async function findingFor(id: string) {
   const findings = await verifyChains(t.db, id);
   expect(findings).toHaveLength(1);
+  const [reference] = await t.db<{ chain_index: number; problem: string }[]>`
+    select chain_index, problem from shipslog.verify_chains(${id}::uuid)`;
+  expect({ chainIndex: reference?.chain_index, problem: reference?.problem }).toEqual({ chainIndex: findings[0]!.chainIndex, problem: findings[0]!.problem });
   return findings[0]!;
 }
 

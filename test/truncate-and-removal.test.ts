@@ -51,16 +51,27 @@ const audited: { table: string; referencedBy?: string }[] = [
   { table: 'approval_requests', referencedBy: 'approval_decisions' },
   { table: 'approval_decisions' },
   { table: 'gate_results' },
+  // Audit retention (sql/audit/85_retention.sql): the settings (changed by UPDATE, each change
+  // recorded), their change log, the anchors of purged chains, the purge records.
+  { table: 'audit_retention' },
+  { table: 'audit_retention_changes' },
+  { table: 'audit_chain_anchors' },
+  { table: 'audit_purges' },
 ];
 // Tables of the schema whose rows are not audit records: TRUNCATE stays the owner's tool.
 // approval_policies holds the current policies; their history is approval_policy_changes.
 const notAudited = ['api_keys', 'approval_policies', 'idempotency_keys', 'reconcile_queue', 'schema_definitions'];
 const roles = ['shipslog_app', 'shipslog_reconciler', 'shipslog_auditor'] as const;
 
+/** The partitions of the partitioned audited tables: reconcile runs and deployment events. */
 async function partitions(): Promise<string[]> {
   const rows = await t.db<{ name: string }[]>`
     select c.relname as name
-    from pg_partition_tree('shipslog.reconcile_runs') as p
+    from (
+      select * from pg_partition_tree('shipslog.reconcile_runs')
+      union all
+      select * from pg_partition_tree('shipslog.deployment_events')
+    ) as p
     join pg_class as c on c.oid = p.relid
     where p.parentrelid is not null
     order by 1`;
@@ -78,7 +89,11 @@ async function rowCounts(tables: string[]): Promise<Record<string, number>> {
 
 /** What the owner (a superuser here) gets for TRUNCATE of this table: SL005, a message and a hint naming it. */
 function refusedFor(table: string) {
-  const named = table.startsWith('reconcile_runs') ? 'shipslog.reconcile_runs' : `shipslog.${table}`;
+  const named = table.startsWith('reconcile_runs')
+    ? 'shipslog.reconcile_runs'
+    : table.startsWith('deployment_events')
+      ? 'shipslog.deployment_events'
+      : `shipslog.${table}`;
   return { code: 'SL005', message: `shipslog.${table} cannot be truncated`, hint: expect.stringContaining(named) };
 }
 
@@ -101,6 +116,7 @@ describe('TRUNCATE of an audited table', () => {
       order by 1`;
     const parts = await partitions();
     expect(parts).toContain('reconcile_runs_default');
+    expect(parts).toContain('deployment_events_default');
     expect(parts.length).toBeGreaterThan(1); // and the monthly ones migrate created
     expect(rows.filter((r) => r.guarded).map((r) => r.name).sort()).toEqual([...audited.map((a) => a.table), ...parts].sort());
     expect(rows.filter((r) => !r.guarded).map((r) => r.name)).toEqual(notAudited);

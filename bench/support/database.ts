@@ -57,3 +57,23 @@ export function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
+
+/**
+ * A migrated database on DATABASE_URL's server that outlives the run (BENCH_DATABASE, default
+ * shipslog_bench_<label>): created when missing, migrated when present, never dropped. For
+ * benchmarks whose data takes minutes to make.
+ */
+export async function keptDatabase(label: string): Promise<BenchDatabase> {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) throw new Error('BENCH_KEEP=1 needs DATABASE_URL: an embedded server does not outlive the run');
+  const name = process.env.BENCH_DATABASE ?? `shipslog_bench_${label}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  const [exists] = await admin`select from pg_database where datname = ${name}`;
+  if (!exists) await admin`create database ${admin(name)}`;
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  await migrate(url);
+  return { url, close: async () => {} };
+}

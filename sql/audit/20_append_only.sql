@@ -1,5 +1,5 @@
--- Append-only for every role, the owner included: grants keep other roles out, these
--- triggers stop the owner (and a superuser, unless triggers are bypassed, which
+-- Append-only for every role, the owner included (but for retention's purge, below): grants
+-- keep other roles out, these triggers stop the owner (and a superuser, unless triggers are bypassed, which
 -- shipslog.verify_chains() then detects).
 create or replace function shipslog.tg_deployment_events__append_only()
 returns trigger
@@ -10,6 +10,17 @@ as $$
 declare
   stack text;
 begin
+  -- Retention: shipslog.purge_audit_events() (sql/audit/85_retention.sql), which runs as
+  -- shipslog_audit_retention, removes expired chain prefixes and appends its events_purged
+  -- event to the system chain. No login is a member of that role; only the function is.
+  if current_user = 'shipslog_audit_retention' then
+    if tg_op = 'DELETE' then
+      return old;
+    end if;
+    if tg_op = 'INSERT' and new.action = 'events_purged' and new.deployment_id = '00000000-0000-0000-0000-000000000000' then
+      return new;
+    end if;
+  end if;
   if tg_op = 'INSERT' then
     -- The one writer besides the audit trigger: shipslog.append_event() (45_record_event.sql),
     -- a SECURITY DEFINER function that checks the event and takes the chain head under the

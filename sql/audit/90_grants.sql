@@ -60,7 +60,8 @@ grant execute
     shipslog.replay_state(jsonb, jsonb),
     shipslog.deployment_diff(shipslog.deployments, shipslog.deployments),
     shipslog.chain_digest(pg_snapshot),
-    shipslog.checkpoint_message(pg_snapshot, bigint, bigint, bytea)
+    shipslog.checkpoint_message(pg_snapshot, bigint, bigint, bytea),
+    shipslog.event_payload_text(shipslog.deployment_events)
   to shipslog_app, shipslog_reconciler, shipslog_auditor;
 
 -- Which schema a database holds (the migrations and sql/ digest): the runtime logins check it

@@ -112,6 +112,12 @@ export interface CheckpointFinding {
 export interface CheckpointReport {
   checked: number;
   recomputed: number;
+  /**
+   * Checkpoints taken before a purge (sql/audit/85_retention.sql): their signatures are checked,
+   * their digests cannot be recomputed (events they cover are gone, under signed anchors). "Before"
+   * by the anchors' signed judged_at, so a forged purge record cannot retire a checkpoint.
+   */
+  predatingPurge: number;
   signaturesChecked: boolean;
   findings: CheckpointFinding[];
 }
@@ -122,16 +128,18 @@ export interface CheckpointReport {
  * before it, so older ones add only cost unless the newest is itself in doubt.
  */
 export async function verifyCheckpoints(db: Queryable, publicKey: KeyObject | undefined, all = false): Promise<CheckpointReport> {
-  const rows = await db<(CheckpointRow & { signature: Buffer; message: string; latest: boolean })[]>`
+  const rows = await db<(CheckpointRow & { signature: Buffer; message: string; latest: boolean; before_purge: boolean })[]>`
     select c.id, c.created_at, c.chain_count, c.event_count, c.digest, c.key_id, c.signature,
            shipslog.checkpoint_message(c.snapshot, c.chain_count, c.event_count, c.digest) as message,
-           c.id = max(c.id) over () as latest
+           c.id = max(c.id) over () as latest,
+           exists (select from shipslog.audit_chain_anchors as a where a.judged_at > c.created_at) as before_purge
     from shipslog.audit_checkpoints as c
     order by c.id
   `;
   const findings: CheckpointFinding[] = [];
   const expectedKeyId = publicKey ? keyIdOf(publicKey) : undefined;
   let recomputed = 0;
+  let predatingPurge = 0;
   for (const r of rows) {
     const at = { checkpointId: Number(r.id), createdAt: r.created_at };
     if (publicKey) {
@@ -145,6 +153,10 @@ export async function verifyCheckpoints(db: Queryable, publicKey: KeyObject | un
       }
     }
     if (!all && !r.latest) continue;
+    if (r.before_purge) {
+      predatingPurge++;
+      continue;
+    }
     recomputed++;
     const [now] = await db<{ digest: Buffer; chain_count: string; event_count: string }[]>`
       select d.digest, d.chain_count, d.event_count
@@ -159,5 +171,5 @@ export async function verifyCheckpoints(db: Queryable, publicKey: KeyObject | un
       });
     }
   }
-  return { checked: rows.length, recomputed, signaturesChecked: Boolean(publicKey), findings };
+  return { checked: rows.length, recomputed, predatingPurge, signaturesChecked: Boolean(publicKey), findings };
 }

@@ -9,7 +9,7 @@ import { addLoginsCommand } from './logins.ts';
 import { describeError } from './errors.ts';
 import { addPsqlCommands } from './psql.ts';
 import { addReportCommand } from './report.ts';
-import { checkpointCommand, verifyCommand } from './verify.ts';
+import { checkpointCommand, purgeCommand, verifyCommand } from './verify.ts';
 
 /**
  * `shipslog <command>`. The only place that reads process.env (through loadConfig). `serve`
@@ -49,6 +49,11 @@ export async function main(argv: string[]): Promise<void> {
     .command('checkpoint')
     .description('sign a digest of every audit chain head as committed now; keep the printed line outside the database')
     .action(async () => checkpointCommand(config()));
+
+  program
+    .command('purge')
+    .description('remove audit events past their retention (shipslog.audit_retention), whole chain prefixes, each sealed by a signed anchor; then a checkpoint')
+    .action(async () => purgeCommand(config()));
 
   program
     .command('reconciler')

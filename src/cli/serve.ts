@@ -1,6 +1,10 @@
 import { getRequestListener } from '@hono/node-server';
 import { createRetentionScheduler } from '../agent/scheduler.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { createApp } from '../api/app.ts';
+import { loadSigningKey } from '../audit/checkpoints.ts';
+import { createAuditRetentionJob } from '../audit/retention-job.ts';
 import type { Config } from '../config.ts';
 import { createDb, type Db } from '../db/client.ts';
 import { createLog } from '../log.ts';
@@ -64,6 +68,18 @@ export async function serveCommand(config: Config): Promise<void> {
     const retention = createRetentionScheduler({ db: systemDb, log, retentionSeconds: config.agentMessageRetentionSeconds });
     retention.start();
     stops.push(retention.stop);
+
+    // Daily audit job on the same login: event partitions ahead, and the purge of what is past
+    // its retention when the checkpoint key (which signs each purged prefix's anchor) is here.
+    // The key is never created here: a service that has none does not purge.
+    const keyAtHand = config.checkpointKey ?? (existsSync(path.join(path.resolve(config.dataDir), 'checkpoint-key.pem')) ? 'file' : undefined);
+    const auditJob = createAuditRetentionJob({
+      db: systemDb,
+      log,
+      keys: keyAtHand ? await loadSigningKey(config.checkpointKey, config.dataDir) : undefined,
+    });
+    auditJob.start();
+    stops.push(auditJob.stop);
 
     const app = createApp({
       db,

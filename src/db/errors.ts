@@ -8,6 +8,7 @@ import postgres from 'postgres';
  * SL060-SL062: time travel (sql/audit/65_time_travel.sql).
  * SL301-SL313: agent messages (see sql/agent/ and docs/agent-messages.md).
  * SL400-SL451: events that are not row changes, approvals, gates, rollback (docs/compliance.md).
+ * SL461-SL464: audit retention (sql/audit/85_retention.sql, docs/audit.md).
  */
 export type DomainErrorKind =
   | 'not_found'
@@ -75,6 +76,11 @@ const kindByCode: Record<string, DomainErrorKind> = {
   SL311: 'invalid', // message starts in the future
   SL312: 'not_found', // project unknown (or another tenant's)
   SL313: 'forbidden', // daily sums written outside their triggers
+  // Audit retention (sql/audit/85_retention.sql).
+  SL461: 'forbidden', // retention record written outside the purge
+  SL462: 'invalid', // retention judged at a moment not of the last day
+  SL463: 'invalid', // cut without a key id or a 64-byte signature
+  SL464: 'forbidden', // cut inside an event's retention period
   '22003': 'invalid', // numeric_value_out_of_range
   '23505': 'conflict', // unique_violation
   '23514': 'invalid', // check_violation

@@ -20,8 +20,14 @@ export const recordedEventTypes = [
   'rollback_started', 'rollback_completed', 'rollback_failed', 'access_denied', 'security_violation',
 ] as const;
 
+/**
+ * `events_purged`: audit retention appends it to shipslog's own system chain
+ * (sql/audit/85_retention.sql; tenant `_system`, seen by global keys in the event listings).
+ */
+export const systemEventTypes = ['events_purged'] as const;
+
 /** Every action an event can have. */
-export const eventActions = [...rowChangeActions, ...recordedEventTypes] as const;
+export const eventActions = [...rowChangeActions, ...recordedEventTypes, ...systemEventTypes] as const;
 export type EventAction = (typeof eventActions)[number];
 
 /** shipslog.event_category(action): the taxonomy's categories. */

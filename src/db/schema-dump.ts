@@ -58,7 +58,8 @@ function columns(db: Queryable, schema: string): Lines {
   return lines(db`
     select format('column %I.%I %s%s%s%s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
       case when a.attnotnull then ' not null' else '' end,
-      case when a.attidentity <> '' then ' identity ' || a.attidentity::text else '' end,
+      -- A partition's identity is its parent's: PostgreSQL 17+ shows it on the partition too, 15 not.
+      case when a.attidentity <> '' and not c.relispartition then ' identity ' || a.attidentity::text else '' end,
       coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')) as line
     from pg_attribute as a
       join pg_class as c on c.oid = a.attrelid
