@@ -1884,12 +1884,15 @@ begin
     -- The common write changes config and nothing else. One whole-row comparison, with config
     -- set aside (null on both sides: no jsonb to walk), tells that case apart: cheaper than
     -- comparing column lists (each operator in an expression costs ~2 K instructions to set
-    -- up in every transaction). OLD is this function's copy; nothing else reads it.
+    -- up in every transaction). OLD is this function's copy; nothing else reads it. `*=`
+    -- compares the columns' bytes (no equality function per column: ~9 K instructions less
+    -- than IS NOT DISTINCT FROM); bytes that differ for equal values (a jsonb 1.0 against 1.00)
+    -- only send the write down the general path below, which compares by value.
     new_config := new.config;
     old_config := old.config;
     new.config := null;
     old.config := null;
-    if new is not distinct from old then
+    if new *= old then
       new.config := new_config;
       -- Keys whose values did not change, removed from both sides, leave exactly what
       -- shipslog.jsonb_diff() returns, unless a changed key holds an object (jsonb_diff then
