@@ -196,7 +196,8 @@ begin
   -- inlined: exactly the payload an export emits), and inserted field by field: no executor
   -- node of its own to compute the values, each value computed once (~36 K instructions per
   -- write less than one INSERT ... SELECT ... RETURNING over a subquery, callgrind, PostgreSQL
-  -- 15). The field order is the table's. OLD is null on INSERT, NEW on DELETE.
+  -- 15). The row value's fields are in the table's column order (a column added to, or moved
+  -- in, shipslog.deployment_events must be placed here too). OLD is null on INSERT, NEW on DELETE.
   ev := row(
       nextval('shipslog.deployment_events_seq'),
       coalesce(new.id, old.id),
@@ -230,7 +231,9 @@ begin
     )::shipslog.deployment_events;
   ev.hash := shipslog.event_hash(old.chain_head, ev);
 
-  insert into shipslog.deployment_events
+  insert into shipslog.deployment_events (seq, deployment_id, chain_index, tenant, name, action, occurred_at, txid, actor,
+                                          actor_type, reason, correlation_id, request_id, source_ip, user_agent, db_role,
+                                          db_user, application_name, client_addr, previous_state, new_state, hash)
   overriding system value
   values (ev.seq, ev.deployment_id, ev.chain_index, ev.tenant, ev.name, ev.action, ev.occurred_at, ev.txid, ev.actor,
           ev.actor_type, ev.reason, ev.correlation_id, ev.request_id, ev.source_ip, ev.user_agent, ev.db_role, ev.db_user,
