@@ -18,6 +18,7 @@
 // burst of load from elsewhere lands on all of them alike. Ratio = a variant's transactions
 // per second summed over its rounds / (a)'s; the median of per-round ratios beside it.
 //
+// The fleet is pending (work queued) unless BENCH_FLEET=settled (audit-setup.ts says why).
 // DATABASE_URL (a superuser's) selects the server, else a throwaway embedded PostgreSQL 18;
 // BENCH_DATABASE names the database created for the run (dropped afterwards); BENCH_PGBENCH
 // the pgbench binary (default: the newest /usr/lib/postgresql/N/bin/pgbench, else PATH).
@@ -157,8 +158,8 @@ async function main(): Promise<void> {
       for (const [v, w] of Object.entries(wakesOf[mode]!)) {
         console.log(`  ${labels[v as Variant]}: ${w.wakes} of ${w.writes} writes woke the reconciler`);
       }
-      // Rows start settled, so (b)'s first write to each wakes the reconciler (a NOTIFY, whose
-      // commits PostgreSQL serialises); later rounds find them pending. Per round, and the
+      // With BENCH_FLEET=settled, (b)'s first write to each row wakes the reconciler (a NOTIFY,
+      // whose commits PostgreSQL serialises); later rounds find them pending. Per round, and the
       // median over rounds where fewer than 5% of (b)'s writes woke it:
       for (const s of shapes) {
         const b = tally[`shipped/${s}`]!;

@@ -15,12 +15,15 @@
 // one connection as shipslog_app (row-level security on, as in the API), blocks of 50 calls
 // alternating between the trees, the server process's CPU from /proc/<pid>/schedstat (a
 // server on this machine only) and this process's (the client's share: building the
-// query, parsing rows).
+// query, parsing rows). Last, this tree's API under BENCH_HISTORY_CLIENTS (16) concurrent
+// clients for BENCH_HISTORY_SECONDS (10) (issue 10's second target: p95 <= 10 ms), the clients in a
+// worker thread (bench/support/history-load.ts) so that they do not share the server's event loop.
 import { serve } from '@hono/node-server';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from '../src/api/app.ts';
@@ -37,6 +40,8 @@ const REF = process.argv[2] ?? 'main';
 const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 100_000);
 const HISTORY_REQUESTS = Number(process.env.BENCH_HISTORY_REQUESTS ?? 1_000);
 const WARMUP = 50;
+const CLIENTS = Number(process.env.BENCH_HISTORY_CLIENTS ?? 16);
+const CONCURRENT_SECONDS = Number(process.env.BENCH_HISTORY_SECONDS ?? 10);
 
 const repo = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -103,7 +108,9 @@ async function cpuPerCall(url: string, target: string, refHistory: typeof deploy
 async function main(): Promise<void> {
   const refDir = await mkdtemp(path.join(tmpdir(), 'shipslog-history-ref-'));
   const database = await benchDatabase('history');
-  const db = createDb(database.url, { max: 8, applicationName: 'shipslog bench history' });
+  // The pool `shipslog serve` has (createDb's default, 10 connections): under 16 concurrent
+  // clients, requests queue for a connection as they would in production.
+  const db = createDb(database.url, { applicationName: 'shipslog bench history' });
   const servers: { close: (cb: () => void) => void }[] = [];
   try {
     await extractRef(refDir);
@@ -171,6 +178,24 @@ async function main(): Promise<void> {
       const ratio = (p: number) => (percentile(b, p) / percentile(a, p)).toFixed(2);
       console.log(`  ${'ratio this tree / REF'.padEnd(44)} p50 ${ratio(50)}, p95 ${ratio(95)}`);
     }
+
+    // This tree's API under concurrent clients (after a second of warm-up).
+    const concurrent = (seconds: number) =>
+      new Promise<{ latencies: number[]; failed: number }>((resolve, reject) => {
+        const w = new Worker(new URL('./support/history-load.ts', import.meta.url), {
+          workerData: { url: `${ownBase}/v1/deployments/${target}/history?limit=50`, key, clients: CLIENTS, seconds },
+        });
+        w.once('message', resolve);
+        w.once('error', reject);
+      });
+    await concurrent(1);
+    const { latencies, failed } = await concurrent(CONCURRENT_SECONDS);
+    const [load2] = await readFile('/proc/loadavg', 'utf8').then((s) => s.split(' ')).catch(() => ['?']);
+    console.log(
+      `this tree: API GET history?limit=50, ${CLIENTS} concurrent clients for ${CONCURRENT_SECONDS} s: ${latencies.length} requests` +
+        ` (${(latencies.length / CONCURRENT_SECONDS).toFixed(0)}/s, ${failed} failed), p50 ${percentile(latencies, 50).toFixed(2)} ms,` +
+        ` p95 ${percentile(latencies, 95).toFixed(2)} ms (target p95 <= 10 ms); load average ${load2}`,
+    );
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     await db.end({ timeout: 5 });
