@@ -1668,6 +1668,27 @@ AS $function$
     where x.grantee <> c.relowner
       and x.privilege_type in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
   ),
+  -- The purge's own role (sql/audit/85_retention.sql) may INSERT (the purge event) and DELETE
+  -- (expired prefixes) events, and nothing else: it is sanctioned only while no one can act as
+  -- it but shipslog.purge_audit_events(), which it owns: no login, no members.
+  purge_role as (
+    select r.oid, r.rolname
+    from pg_catalog.pg_roles as r
+    where r.rolname = 'shipslog_audit_retention'
+      and not r.rolcanlogin
+      and not exists (
+        select
+        from pg_catalog.pg_auth_members as m
+        where m.roleid = r.oid
+      )
+  ),
+  sanctioned as (
+    select g.*
+    from grants as g
+    where g.grantee in (select rolname from purge_role)
+      and g.tbl = 'shipslog.deployment_events'
+      and g.privilege_type in ('INSERT', 'DELETE')
+  ),
   runtime as (
     select a.relid::regclass::text as tbl, r.rolname as grantee, 'through membership' as privilege_type
     from audit_tables as a
@@ -1676,7 +1697,9 @@ AS $function$
       and has_table_privilege(r.oid, a.relid, 'INSERT, UPDATE, DELETE, TRUNCATE')
   ),
   writers as (
-    select * from grants
+    (select * from grants
+     except
+     select * from sanctioned)
     union
     select * from runtime
   ),
@@ -1703,7 +1726,10 @@ AS $function$
                      'present', t.present, 'enabled', t.enabled) order by t.tbl, t.trg) from triggers as t),
       'audit_tables', (select jsonb_agg(a.relid::regclass::text order by a.relid::regclass::text) from audit_tables as a),
       'write_privileges', coalesce((select jsonb_agg(jsonb_build_object('table', w.tbl, 'grantee', w.grantee, 'privilege', w.privilege_type)
-                     order by w.tbl, w.grantee, w.privilege_type) from writers as w), '[]'))
+                     order by w.tbl, w.grantee, w.privilege_type) from writers as w), '[]'),
+      'purge_privileges', coalesce((select jsonb_agg(jsonb_build_object('table', p.tbl, 'grantee', p.grantee, 'privilege', p.privilege_type,
+                     'why', 'the purge role: no login, no members, used only by shipslog.purge_audit_events()')
+                     order by p.tbl, p.privilege_type) from sanctioned as p), '[]'))
   from verdict as v
 $function$
 function shipslog.compliance_check_retention(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
@@ -4989,6 +5015,7 @@ grant EXECUTE on function is_resource_list(resources jsonb) to shipslog_app
 grant EXECUTE on function is_resource_list(resources jsonb) to shipslog_auditor
 grant EXECUTE on function is_resource_list(resources jsonb) to shipslog_reconciler
 grant EXECUTE on function is_row_change(action text) to shipslog_app
+grant EXECUTE on function is_row_change(action text) to shipslog_audit_retention
 grant EXECUTE on function is_row_change(action text) to shipslog_auditor
 grant EXECUTE on function is_row_change(action text) to shipslog_reconciler
 grant EXECUTE on function iso_utc(ts timestamp with time zone) to shipslog_agent_retention

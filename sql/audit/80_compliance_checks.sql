@@ -136,6 +136,27 @@ as $$
     where x.grantee <> c.relowner
       and x.privilege_type in ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE')
   ),
+  -- The purge's own role (sql/audit/85_retention.sql) may INSERT (the purge event) and DELETE
+  -- (expired prefixes) events, and nothing else: it is sanctioned only while no one can act as
+  -- it but shipslog.purge_audit_events(), which it owns: no login, no members.
+  purge_role as (
+    select r.oid, r.rolname
+    from pg_catalog.pg_roles as r
+    where r.rolname = 'shipslog_audit_retention'
+      and not r.rolcanlogin
+      and not exists (
+        select
+        from pg_catalog.pg_auth_members as m
+        where m.roleid = r.oid
+      )
+  ),
+  sanctioned as (
+    select g.*
+    from grants as g
+    where g.grantee in (select rolname from purge_role)
+      and g.tbl = 'shipslog.deployment_events'
+      and g.privilege_type in ('INSERT', 'DELETE')
+  ),
   runtime as (
     select a.relid::regclass::text as tbl, r.rolname as grantee, 'through membership' as privilege_type
     from audit_tables as a
@@ -144,7 +165,9 @@ as $$
       and has_table_privilege(r.oid, a.relid, 'INSERT, UPDATE, DELETE, TRUNCATE')
   ),
   writers as (
-    select * from grants
+    (select * from grants
+     except
+     select * from sanctioned)
     union
     select * from runtime
   ),
@@ -171,7 +194,10 @@ as $$
                      'present', t.present, 'enabled', t.enabled) order by t.tbl, t.trg) from triggers as t),
       'audit_tables', (select jsonb_agg(a.relid::regclass::text order by a.relid::regclass::text) from audit_tables as a),
       'write_privileges', coalesce((select jsonb_agg(jsonb_build_object('table', w.tbl, 'grantee', w.grantee, 'privilege', w.privilege_type)
-                     order by w.tbl, w.grantee, w.privilege_type) from writers as w), '[]'))
+                     order by w.tbl, w.grantee, w.privilege_type) from writers as w), '[]'),
+      'purge_privileges', coalesce((select jsonb_agg(jsonb_build_object('table', p.tbl, 'grantee', p.grantee, 'privilege', p.privilege_type,
+                     'why', 'the purge role: no login, no members, used only by shipslog.purge_audit_events()')
+                     order by p.tbl, p.privilege_type) from sanctioned as p), '[]'))
   from verdict as v
 $$;
 

@@ -33,6 +33,7 @@ grant execute
     shipslog.system_chain_id(),
     shipslog.audit_retention_cuts(timestamptz),
     shipslog.replay_state_from(jsonb, uuid, integer, integer),
+    shipslog.is_row_change(text),
     shipslog.anchor_message(uuid, integer, bytea, jsonb, boolean, timestamptz),
     shipslog.event_category(text),
     shipslog.event_hash(bytea, shipslog.deployment_events),

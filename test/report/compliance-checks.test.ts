@@ -209,6 +209,28 @@ describe('each check fails when its evidence is broken', () => {
     ]));
   });
 
+  it('immutable_storage: the purge role, sanctioned only while nobody can act as it', async () => {
+    const sound = check(await report(), 'immutable_storage');
+    expect(sound.status).toBe('pass');
+    expect(sound.evidence.purge_privileges).toEqual(expect.arrayContaining([
+      expect.objectContaining({ table: 'shipslog.deployment_events', grantee: 'shipslog_audit_retention', privilege: 'DELETE' }),
+    ]));
+    for (const how of ['alter role shipslog_audit_retention login', 'grant shipslog_audit_retention to shipslog_app'] as const) {
+      const c = check(await rolledBack(async (tx) => {
+        await tx.unsafe(how); // fixed text
+        return report(tx);
+      }), 'immutable_storage');
+      expect(c.status, how).toBe('fail');
+      expect(c.summary, how).toMatch(/DELETE on shipslog\.deployment_events to shipslog_audit_retention/);
+    }
+    const update = check(await rolledBack(async (tx) => {
+      await tx`grant update on shipslog.deployment_events to shipslog_audit_retention`;
+      return report(tx);
+    }), 'immutable_storage');
+    expect(update.status).toBe('fail');
+    expect(update.summary).toMatch(/UPDATE on shipslog\.deployment_events to shipslog_audit_retention/);
+  });
+
   it('chains_intact: an event edited by a superuser with triggers bypassed', async () => {
     const r = await rolledBack(async (tx) => {
       await tx`set local session_replication_role = replica`;
