@@ -4,6 +4,7 @@ table agent_message_retention_runs
 sequence agent_message_retention_runs_id_seq
 table agent_messages row level security forced
 table api_keys
+table audit_checkpoint_heads
 table audit_checkpoints
 sequence audit_checkpoints_id_seq
 table deployment_events row level security forced
@@ -88,6 +89,11 @@ column api_keys.created_at timestamp with time zone not null default now()
 column api_keys.revoked_at timestamp with time zone
 column api_keys.last_used_at timestamp with time zone
 column api_keys.expires_at timestamp with time zone
+column audit_checkpoint_heads.checkpoint_id bigint not null
+column audit_checkpoint_heads.leaf_index integer not null
+column audit_checkpoint_heads.deployment_id uuid not null
+column audit_checkpoint_heads.chain_index integer not null
+column audit_checkpoint_heads.hash bytea not null
 column audit_checkpoints.id bigint not null identity a
 column audit_checkpoints.created_at timestamp with time zone not null default clock_timestamp()
 column audit_checkpoints.snapshot pg_snapshot not null
@@ -97,6 +103,7 @@ column audit_checkpoints.digest bytea not null
 column audit_checkpoints.key_id text not null
 column audit_checkpoints.signature bytea not null
 column audit_checkpoints.created_by text not null default SESSION_USER
+column audit_checkpoints.version smallint not null
 column deployment_events.seq bigint not null identity a
 column deployment_events.deployment_id uuid not null
 column deployment_events.chain_index integer not null
@@ -281,8 +288,10 @@ constraint api_keys.api_keys_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9._
 constraint api_keys.api_keys_pkey PRIMARY KEY (id)
 constraint api_keys.api_keys_scopes_check CHECK ((((cardinality(scopes) >= 1) AND (cardinality(scopes) <= 4)) AND (scopes <@ ARRAY['read'::text, 'deploy'::text, 'audit'::text, 'admin'::text])))
 constraint api_keys.api_keys_tenant_check CHECK (shipslog.is_dns_label(tenant))
+constraint audit_checkpoint_heads.audit_checkpoint_heads_pkey PRIMARY KEY (checkpoint_id, leaf_index)
 constraint audit_checkpoints.audit_checkpoints_digest_check CHECK ((length(digest) = 32))
 constraint audit_checkpoints.audit_checkpoints_pkey PRIMARY KEY (id)
+constraint audit_checkpoints.audit_checkpoints_version_check CHECK ((version = ANY (ARRAY[1, 2])))
 constraint deployment_events.deployment_events_chain_key UNIQUE (deployment_id, chain_index)
 constraint deployment_events.deployment_events_pkey PRIMARY KEY (seq)
 constraint deployments.deployments_app_version_check CHECK ((app_version ~ '^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$'::text))
@@ -355,6 +364,8 @@ index CREATE UNIQUE INDEX agent_messages_pkey ON shipslog.agent_messages USING b
 index CREATE INDEX agent_messages_project_time_idx ON shipslog.agent_messages USING btree (tenant, project_id, created_at) INCLUDE (model, prompt_tokens, completion_tokens, total_tokens, prompt_cost, completion_cost, total_cost)
 index CREATE UNIQUE INDEX api_keys_key_hash_key ON shipslog.api_keys USING btree (key_hash)
 index CREATE UNIQUE INDEX api_keys_pkey ON shipslog.api_keys USING btree (id)
+index CREATE INDEX audit_checkpoint_heads_chain_idx ON shipslog.audit_checkpoint_heads USING btree (deployment_id, chain_index)
+index CREATE UNIQUE INDEX audit_checkpoint_heads_pkey ON shipslog.audit_checkpoint_heads USING btree (checkpoint_id, leaf_index)
 index CREATE UNIQUE INDEX audit_checkpoints_pkey ON shipslog.audit_checkpoints USING btree (id)
 index CREATE INDEX deployment_events_action_idx ON shipslog.deployment_events USING btree (action, occurred_at)
 index CREATE INDEX deployment_events_actor_idx ON shipslog.deployment_events USING btree (actor, occurred_at)
@@ -862,6 +873,48 @@ AS $function$
     (select count(*) from visible)
   from heads as h
 $function$
+function shipslog.checkpoint_digest(p_version smallint, p_snapshot pg_snapshot)
+CREATE OR REPLACE FUNCTION shipslog.checkpoint_digest(p_version smallint, p_snapshot pg_snapshot)
+ RETURNS bytea
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select case p_version
+    when 1 then (select d.digest from shipslog.chain_digest(p_snapshot) as d)
+    when 2 then (select r.root from shipslog.checkpoint_root(p_snapshot) as r)
+  end
+$function$
+function shipslog.checkpoint_heads(p_snapshot pg_snapshot)
+CREATE OR REPLACE FUNCTION shipslog.checkpoint_heads(p_snapshot pg_snapshot)
+ RETURNS TABLE(deployment_ids uuid[], chain_indexes integer[], hashes bytea[], event_count bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  with visible as (
+    select e.deployment_id, e.chain_index, e.hash
+    from shipslog.deployment_events as e
+    where pg_visible_in_snapshot(e.txid, p_snapshot)
+  ),
+  heads as (
+    select distinct on (v.deployment_id) v.deployment_id, v.chain_index, v.hash
+    from visible as v
+    order by v.deployment_id, v.chain_index desc
+  )
+  select
+    coalesce(array_agg(h.deployment_id order by h.deployment_id), '{}'),
+    coalesce(array_agg(h.chain_index order by h.deployment_id), '{}'),
+    coalesce(array_agg(h.hash order by h.deployment_id), '{}'),
+    (select count(*) from visible)
+  from heads as h
+$function$
+function shipslog.checkpoint_message(c shipslog.audit_checkpoints)
+CREATE OR REPLACE FUNCTION shipslog.checkpoint_message(c shipslog.audit_checkpoints)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN shipslog.checkpoint_message((c).version, (c).snapshot, (c).chain_count, (c).event_count, (c).digest)
 function shipslog.checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
 CREATE OR REPLACE FUNCTION shipslog.checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
  RETURNS text
@@ -872,6 +925,32 @@ RETURN (((((((('shipslog-checkpoint v1'::text || '
 '::text) || p_chain_count) || '
 '::text) || p_event_count) || '
 '::text) || encode(p_digest, 'hex'::text))
+function shipslog.checkpoint_message(p_version smallint, p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
+CREATE OR REPLACE FUNCTION shipslog.checkpoint_message(p_version smallint, p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN ((((((((('shipslog-checkpoint v'::text || p_version) || '
+'::text) || (p_snapshot)::text) || '
+'::text) || p_chain_count) || '
+'::text) || p_event_count) || '
+'::text) || encode(p_digest, 'hex'::text))
+function shipslog.checkpoint_root(p_snapshot pg_snapshot)
+CREATE OR REPLACE FUNCTION shipslog.checkpoint_root(p_snapshot pg_snapshot)
+ RETURNS TABLE(root bytea, chain_count bigint, event_count bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select
+    shipslog.merkle_root(array(
+      select shipslog.merkle_leaf(l.deployment_id, l.chain_index, l.hash)
+      from unnest(h.deployment_ids, h.chain_indexes, h.hashes) with ordinality as l(deployment_id, chain_index, hash, ord)
+      order by l.ord)),
+    cardinality(h.deployment_ids),
+    h.event_count
+  from shipslog.checkpoint_heads(p_snapshot) as h
+$function$
 function shipslog.context_setting(setting_name text)
 CREATE OR REPLACE FUNCTION shipslog.context_setting(setting_name text)
  RETURNS text
@@ -1394,6 +1473,48 @@ begin
   return result;
 end
 $function$
+function shipslog.merkle_leaf(p_deployment_id uuid, p_chain_index integer, p_hash bytea)
+CREATE OR REPLACE FUNCTION shipslog.merkle_leaf(p_deployment_id uuid, p_chain_index integer, p_hash bytea)
+ RETURNS bytea
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN convert_to((((((p_deployment_id)::text || ' '::text) || p_chain_index) || ' '::text) || encode(p_hash, 'hex'::text)), 'UTF8'::name)
+function shipslog.merkle_root(p_leaves bytea[])
+CREATE OR REPLACE FUNCTION shipslog.merkle_root(p_leaves bytea[])
+ RETURNS bytea
+ LANGUAGE plpgsql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+declare
+  level bytea[];
+  next bytea[];
+  n integer;
+  i integer;
+begin
+  select coalesce(array_agg(sha256('\x00'::bytea || l.leaf) order by l.ord), '{}')
+  into level
+  from unnest(p_leaves) with ordinality as l(leaf, ord);
+  n := cardinality(level);
+  if n = 0 then
+    return sha256(''::bytea);
+  end if;
+  while n > 1 loop
+    next := '{}';
+    i := 1;
+    while i < n loop
+      next := next || sha256('\x01'::bytea || level[i] || level[i + 1]);
+      i := i + 2;
+    end loop;
+    if i = n then
+      next := next || level[n];
+    end if;
+    level := next;
+    n := cardinality(level);
+  end loop;
+  return level[1];
+end
+$function$
 function shipslog.purge_agent_messages(p_older_than interval, p_kind text) owner shipslog_agent_retention
 CREATE OR REPLACE FUNCTION shipslog.purge_agent_messages(p_older_than interval, p_kind text DEFAULT 'manual'::text)
  RETURNS TABLE(outcome text, run_id bigint, deleted_count bigint, cutoff timestamp with time zone)
@@ -1589,18 +1710,35 @@ CREATE OR REPLACE FUNCTION shipslog.record_checkpoint(p_snapshot pg_snapshot, p_
  SET search_path TO ''
 AS $function$
 declare
-  computed record;
+  heads record;
+  lines text;
+  root bytea;
+  version smallint;
   result shipslog.audit_checkpoints;
 begin
-  select * into computed from shipslog.chain_digest(p_snapshot);
-  if computed.digest <> p_digest then
+  select * into heads from shipslog.checkpoint_heads(p_snapshot);
+  select
+    shipslog.merkle_root(coalesce(array_agg(shipslog.merkle_leaf(l.deployment_id, l.chain_index, l.hash) order by l.ord), '{}')),
+    coalesce(string_agg(l.deployment_id::text || ' ' || l.chain_index || ' ' || encode(l.hash, 'hex'), e'\n' order by l.ord), '')
+  into root, lines
+  from unnest(heads.deployment_ids, heads.chain_indexes, heads.hashes) with ordinality as l(deployment_id, chain_index, hash, ord);
+  if p_digest = root then
+    version := 2;
+  elsif p_digest = sha256(convert_to(lines, 'UTF8')) then
+    version := 1;
+  else
     raise exception 'checkpoint digest does not match the audit chains at snapshot %', p_snapshot
       using errcode = 'SL004',
-            hint = 'Compute the digest with shipslog.chain_digest() for the same snapshot.';
+            hint = 'Compute the digest with shipslog.checkpoint_root() (or, version 1, shipslog.chain_digest()) for the same snapshot.';
   end if;
-  insert into shipslog.audit_checkpoints (snapshot, chain_count, event_count, digest, key_id, signature)
-  values (p_snapshot, computed.chain_count, computed.event_count, p_digest, p_key_id, p_signature)
+  insert into shipslog.audit_checkpoints (version, snapshot, chain_count, event_count, digest, key_id, signature)
+  values (version, p_snapshot, cardinality(heads.deployment_ids), heads.event_count, p_digest, p_key_id, p_signature)
   returning * into result;
+  if version = 2 then
+    insert into shipslog.audit_checkpoint_heads (checkpoint_id, leaf_index, deployment_id, chain_index, hash)
+    select result.id, l.ord - 1, l.deployment_id, l.chain_index, l.hash
+    from unnest(heads.deployment_ids, heads.chain_indexes, heads.hashes) with ordinality as l(deployment_id, chain_index, hash, ord);
+  end if;
   return result;
 end
 $function$
@@ -1846,7 +1984,7 @@ CREATE OR REPLACE FUNCTION shipslog.tg_audit_checkpoints__append_only()
  SET search_path TO ''
 AS $function$
 begin
-  raise exception 'shipslog.audit_checkpoints is append-only: % refused', tg_op
+  raise exception 'shipslog.% is append-only: % refused', tg_table_name, tg_op
     using errcode = 'SL001',
           hint = 'Checkpoints cannot be changed or removed; take a new one instead.';
 end
@@ -2346,6 +2484,8 @@ trigger CREATE TRIGGER agent_messages_10_guard BEFORE INSERT OR DELETE OR UPDATE
 trigger CREATE TRIGGER agent_messages_daily AFTER INSERT OR UPDATE ON shipslog.agent_messages FOR EACH ROW EXECUTE FUNCTION shipslog.tg_agent_messages__daily()
 trigger CREATE TRIGGER agent_messages_daily_delete AFTER DELETE ON shipslog.agent_messages REFERENCING OLD TABLE AS removed FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_agent_messages__daily_delete()
 trigger CREATE TRIGGER agent_messages_no_truncate BEFORE TRUNCATE ON shipslog.agent_messages FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('Rows of shipslog.agent_messages are removed past retention only, by shipslog.purge_agent_messages(interval) or `shipslog agent-messages purge`.')
+trigger CREATE TRIGGER audit_checkpoint_heads_append_only BEFORE DELETE OR UPDATE ON shipslog.audit_checkpoint_heads FOR EACH ROW EXECUTE FUNCTION shipslog.tg_audit_checkpoints__append_only()
+trigger CREATE TRIGGER audit_checkpoint_heads_no_truncate BEFORE TRUNCATE ON shipslog.audit_checkpoint_heads FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_checkpoint_heads cannot be removed: inclusion proofs and exports read the signed leaves; take a new checkpoint instead (shipslog checkpoint).')
 trigger CREATE TRIGGER audit_checkpoints_append_only BEFORE DELETE OR UPDATE ON shipslog.audit_checkpoints FOR EACH ROW EXECUTE FUNCTION shipslog.tg_audit_checkpoints__append_only()
 trigger CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON shipslog.audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_checkpoints cannot be removed: verification checks its signed digests; take a new checkpoint instead (shipslog checkpoint).')
 trigger CREATE TRIGGER deployment_events_append_only BEFORE DELETE OR UPDATE ON shipslog.deployment_events FOR EACH ROW EXECUTE FUNCTION shipslog.tg_deployment_events__append_only()
@@ -2474,9 +2614,24 @@ grant EXECUTE on function audited_state(d shipslog.deployments) to shipslog_reco
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_app
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_auditor
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_reconciler
+grant EXECUTE on function checkpoint_digest(p_version smallint, p_snapshot pg_snapshot) to shipslog_app
+grant EXECUTE on function checkpoint_digest(p_version smallint, p_snapshot pg_snapshot) to shipslog_auditor
+grant EXECUTE on function checkpoint_digest(p_version smallint, p_snapshot pg_snapshot) to shipslog_reconciler
+grant EXECUTE on function checkpoint_heads(p_snapshot pg_snapshot) to shipslog_app
+grant EXECUTE on function checkpoint_heads(p_snapshot pg_snapshot) to shipslog_auditor
+grant EXECUTE on function checkpoint_heads(p_snapshot pg_snapshot) to shipslog_reconciler
+grant EXECUTE on function checkpoint_message(c shipslog.audit_checkpoints) to shipslog_app
+grant EXECUTE on function checkpoint_message(c shipslog.audit_checkpoints) to shipslog_auditor
+grant EXECUTE on function checkpoint_message(c shipslog.audit_checkpoints) to shipslog_reconciler
 grant EXECUTE on function checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_app
 grant EXECUTE on function checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_auditor
 grant EXECUTE on function checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_reconciler
+grant EXECUTE on function checkpoint_message(p_version smallint, p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_app
+grant EXECUTE on function checkpoint_message(p_version smallint, p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_auditor
+grant EXECUTE on function checkpoint_message(p_version smallint, p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_reconciler
+grant EXECUTE on function checkpoint_root(p_snapshot pg_snapshot) to shipslog_app
+grant EXECUTE on function checkpoint_root(p_snapshot pg_snapshot) to shipslog_auditor
+grant EXECUTE on function checkpoint_root(p_snapshot pg_snapshot) to shipslog_reconciler
 grant EXECUTE on function context_setting(setting_name text) to shipslog_agent_retention
 grant EXECUTE on function context_setting(setting_name text) to shipslog_app
 grant EXECUTE on function context_setting(setting_name text) to shipslog_auditor
@@ -2543,6 +2698,12 @@ grant EXECUTE on function jsonb_diff(old_value jsonb, new_value jsonb, OUT old_p
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_app
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_auditor
 grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipslog_reconciler
+grant EXECUTE on function merkle_leaf(p_deployment_id uuid, p_chain_index integer, p_hash bytea) to shipslog_app
+grant EXECUTE on function merkle_leaf(p_deployment_id uuid, p_chain_index integer, p_hash bytea) to shipslog_auditor
+grant EXECUTE on function merkle_leaf(p_deployment_id uuid, p_chain_index integer, p_hash bytea) to shipslog_reconciler
+grant EXECUTE on function merkle_root(p_leaves bytea[]) to shipslog_app
+grant EXECUTE on function merkle_root(p_leaves bytea[]) to shipslog_auditor
+grant EXECUTE on function merkle_root(p_leaves bytea[]) to shipslog_reconciler
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to postgres
 grant EXECUTE on function purge_agent_messages(p_older_than interval, p_kind text) to shipslog_reconciler
 grant EXECUTE on function readable_events(events shipslog.deployment_events[]) to shipslog_app
@@ -2588,6 +2749,9 @@ grant SELECT on table agent_message_daily to shipslog_auditor
 grant SELECT on table agent_message_retention_runs to shipslog_app
 grant SELECT on table agent_message_retention_runs to shipslog_auditor
 grant SELECT on table agent_messages to shipslog_auditor
+grant SELECT on table audit_checkpoint_heads to shipslog_app
+grant SELECT on table audit_checkpoint_heads to shipslog_auditor
+grant SELECT on table audit_checkpoint_heads to shipslog_reconciler
 grant SELECT on table audit_checkpoints to shipslog_app
 grant SELECT on table audit_checkpoints to shipslog_auditor
 grant SELECT on table audit_checkpoints to shipslog_reconciler
@@ -2621,6 +2785,7 @@ grant USAGE on schema shipslog to shipslog_agent_retention
 grant USAGE on schema shipslog to shipslog_app
 grant USAGE on schema shipslog to shipslog_auditor
 grant USAGE on schema shipslog to shipslog_reconciler
+comment on column audit_checkpoints.version is '1: digest = SHA-256 over "<id> <chain_index> <hash hex>" lines; 2: digest = RFC 9162 Merkle root over the same lines as leaves, heads kept in audit_checkpoint_heads.'
 comment on column reconcile_queue.lease_expires_at is 'The lease is held until then (database clock); the holder extends it while it works. After it, another replica may claim the row.'
 comment on column reconcile_queue.lease_holder is 'Worker id of the reconciler replica that holds this deployment (null: nobody). Set with lease_id and lease_expires_at.'
 comment on column reconcile_queue.lease_id is 'One id per claim (a health-check batch shares one over its rows): extensions and the final write name it, so a holder whose lease ran out and was taken over cannot touch the new holder''s.'
@@ -2628,6 +2793,7 @@ comment on table agent_message_daily is 'Daily sums of shipslog.agent_messages p
 comment on table agent_message_retention_runs is 'Append-only record of agent message retention runs. Written only by shipslog.purge_agent_messages.'
 comment on table agent_messages is 'Audit trail of the agent''s model calls. Finalised once; never changed; deleted only by shipslog.purge_agent_messages past retention.'
 comment on table api_keys is 'API keys (SHA-256 of the key only). Read by the service before it switches to shipslog_app.'
+comment on table audit_checkpoint_heads is 'Leaves (chain heads) of each version 2 checkpoint''s Merkle tree. Append-only; written by shipslog.record_checkpoint().'
 comment on table audit_checkpoints is 'Signed digests of all audit chain heads at a snapshot. Append-only; written by shipslog.record_checkpoint().'
 comment on table deployment_events is 'Append-only, hash-chained audit trail of shipslog.deployments. Written only by its trigger.'
 comment on table deployments is 'Desired and observed state of each app. Every insert, update and delete writes one row to shipslog.deployment_events.'
