@@ -5,7 +5,7 @@ import { createDb, type Db } from '../db/client.ts';
 import { createLog } from '../log.ts';
 import { openDatabase } from './database.ts';
 
-async function withDatabase(config: Config, applicationName: string, fn: (db: Db) => Promise<void>): Promise<void> {
+export async function withDatabase(config: Config, applicationName: string, fn: (db: Db) => Promise<void>): Promise<void> {
   const log = createLog(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const database = await openDatabase(config, log);
   const db = createDb(database.url, { max: 1, applicationName });
