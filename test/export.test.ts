@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSigningKey, takeCheckpoint, verifyCheckpoints, type CheckpointKeys } from '../src/audit/checkpoints.ts';
+import { filterSql } from '../src/audit/export.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { insertDeployment } from './support/fixtures.ts';
 import { joinLines, outcome, parseLines, shipslogEnv, verifyBoth, type Line } from './support/trail.ts';
@@ -196,6 +197,17 @@ describe('shipslog export', () => {
     const missing = await outcome(process.execPath, ['bin/shipslog.js', 'verify-export', path.join(dir, 'clean.jsonl')], env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/--public-key/);
+  });
+
+  it('writes the filter into its COPY only in the exact shapes it checked (COPY takes no bind parameters)', () => {
+    const none = { deployment: null, tenant: null, from: null, to: null };
+    expect(filterSql(none)).toBe('true');
+    expect(filterSql({ ...none, tenant: 'acme', from: '2026-01-01T00:00:00.000Z' })).toBe(
+      "e.tenant = 'acme' and e.occurred_at >= '2026-01-01T00:00:00.000Z'::timestamptz",
+    );
+    expect(() => filterSql({ ...none, tenant: "acme' or true --" })).toThrow(/unexpected shape/);
+    expect(() => filterSql({ ...none, deployment: "00000000-0000-0000-0000-000000000000'" })).toThrow(/unexpected shape/);
+    expect(() => filterSql({ ...none, to: "2026-01-01'" })).toThrow(/unexpected shape/);
   });
 
   it('`shipslog public-key` prints the PEM whose fingerprint the checkpoints carry', async () => {

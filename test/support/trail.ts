@@ -40,7 +40,7 @@ export async function verifyBoth(
 ): Promise<{ cli: Outcome; tool: Outcome }> {
   const file = path.join(dir, name);
   await writeFile(file, text);
-  const env = { ...process.env, LOG_LEVEL: 'error' };
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'error' };
   delete env.DATABASE_URL;
   const cliArgs = opts.proof
     ? ['bin/shipslog.js', 'verify-proof', file, '--public-key', publicKeyFile, ...(opts.args ?? [])]
