@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSigningKey, takeCheckpoint, verifyCheckpoints, type CheckpointKeys } from '../src/audit/checkpoints.ts';
-import { filterSql } from '../src/audit/export.ts';
+import { exportTrail, filterSql } from '../src/audit/export.ts';
+import { TrailVerifier } from '../src/audit/trail-verify.ts';
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { insertDeployment } from './support/fixtures.ts';
 import { joinLines, outcome, parseLines, shipslogEnv, verifyBoth, type Line } from './support/trail.ts';
@@ -53,7 +56,7 @@ beforeAll(async () => {
   expect(r.stderr).toMatch(/exported 17 event\(s\) of 4 chain\(s\) with 1 signed checkpoint\(s\)/);
   expect(r.code).toBe(0);
   clean = r.stdout;
-});
+}, 120_000);
 afterAll(async () => {
   await t?.drop();
   await rm(dir, { recursive: true, force: true });
@@ -89,7 +92,7 @@ describe('shipslog export', () => {
     const rows = await t.db<{ seq: string; payload: string }[]>`select seq, shipslog.event_payload(e)::text as payload from shipslog.deployment_events as e order by seq`;
     expect(lines.filter((l) => l.type === 'event').map((l) => l.payload)).toEqual(rows.map((r) => r.payload));
     expect(clean).toContain('grüße 🚢');
-  });
+  }, 120_000);
 
   it('a clean export verifies with both verifiers, with no database', async () => {
     const r = await verifyBoth(dir, 'clean.jsonl', clean, publicKey);
@@ -98,7 +101,7 @@ describe('shipslog export', () => {
       expect(out).toMatch(/checked 1 checkpoint\(s\), 4 chain segment\(s\), 17 event\(s\)/);
       expect(out).toMatch(/17 event\(s\) covered by a signed checkpoint, 0 after/);
     }
-  });
+  }, 120_000);
 
   it('a tampered byte in an event payload', async () => {
     const lines = parseLines(clean);
@@ -107,7 +110,7 @@ describe('shipslog export', () => {
     const at = p.indexOf('Gi') - 1;
     lines[i] = { ...lines[i]!, payload: `${p.slice(0, at)}${p[at] === '1' ? '2' : '1'}${p.slice(at + 1)}` };
     expectBothBroken(await verifyBoth(dir, 'byte.jsonl', joinLines(lines), publicKey), /#2 of .* does not match its hash/);
-  });
+  }, 120_000);
 
   it('a reordered line (two events of a chain swapped)', async () => {
     const lines = parseLines(clean);
@@ -115,7 +118,7 @@ describe('shipslog export', () => {
     const b = eventAt(lines, ids.cache!, 4);
     [lines[a], lines[b]] = [lines[b]!, lines[a]!];
     expectBothBroken(await verifyBoth(dir, 'reorder.jsonl', joinLines(lines), publicKey), /reordered/);
-  });
+  }, 120_000);
 
   it('a removed event, in the middle of a chain or its signed head, even with the end line adjusted', async () => {
     const lines = parseLines(clean);
@@ -124,7 +127,7 @@ describe('shipslog export', () => {
     const head = parseLines(clean);
     head.splice(eventAt(head, ids.other!, 5), 1);
     expectBothBroken(await verifyBoth(dir, 'removed-head.jsonl', joinLines(withEnd(head)), publicKey), /signed head .* which is not in the export/);
-  });
+  }, 120_000);
 
   it('a whole chain left out of a complete export, and a file cut short', async () => {
     const lines = parseLines(clean).filter((l) => l.deployment_id !== ids.gone);
@@ -132,7 +135,7 @@ describe('shipslog export', () => {
     checkpoint.heads = (checkpoint.heads as { deployment_id: string }[]).filter((h) => h.deployment_id !== ids.gone);
     expectBothBroken(await verifyBoth(dir, 'chain-gone.jsonl', joinLines(withEnd(lines)), publicKey), /lists 3 of its 4 chain head/);
     expectBothBroken(await verifyBoth(dir, 'cut.jsonl', joinLines(parseLines(clean).slice(0, -1)), publicKey), /ends without its end line/);
-  });
+  }, 120_000);
 
   it('a forged checkpoint signature, and a checkpoint re-signed with another key', async () => {
     const lines = parseLines(clean);
@@ -145,11 +148,11 @@ describe('shipslog export', () => {
     const message = `shipslog-checkpoint v2\n${String(c.snapshot)}\n${String(c.chain_count)}\n${String(c.event_count)}\n${String(c.root)}`;
     c.signature = sign(null, Buffer.from(message), forger.privateKey).toString('hex');
     expectBothBroken(await verifyBoth(dir, 'resigned.jsonl', joinLines(lines), publicKey), /signature does not verify/);
-  });
+  }, 120_000);
 
   it('the wrong public key', async () => {
     expectBothBroken(await verifyBoth(dir, 'wrong-key.jsonl', clean, otherKey), /wrong key/);
-  });
+  }, 120_000);
 
   it('a time window and one deployment: segments start from the previous hash, signed where a checkpoint has it', async () => {
     const window = await outcome(process.execPath, ['bin/shipslog.js', 'export', '--from', middle], env);
@@ -173,7 +176,7 @@ describe('shipslog export', () => {
     const one = await outcome(process.execPath, ['bin/shipslog.js', 'export', '--deployment', ids.cache!, '--tenant', 'acme'], env);
     expect(parseLines(one.stdout).filter((l) => l.type === 'event').map((l) => l.chain_index)).toEqual([1, 2, 3, 4, 5]);
     expectBothOk(await verifyBoth(dir, 'one.jsonl', one.stdout, publicKey));
-  });
+  }, 120_000);
 
   it('events newer than every checkpoint fail unless --allow-uncovered, and say so', async () => {
     await t.db`update shipslog.deployments set app_version = '18' where id = ${ids.db!}`;
@@ -181,7 +184,7 @@ describe('shipslog export', () => {
     const strict = await verifyBoth(dir, 'uncovered.jsonl', r.stdout, publicKey);
     expectBothBroken(strict, /NOT COVERED: 1 event/);
     expectBothOk(await verifyBoth(dir, 'uncovered.jsonl', r.stdout, publicKey, { args: ['--allow-uncovered'] }));
-  });
+  }, 120_000);
 
   it('refuses a bad filter with exit 2 and a clear message, writing nothing', async () => {
     for (const [args, message] of [
@@ -197,7 +200,61 @@ describe('shipslog export', () => {
     const missing = await outcome(process.execPath, ['bin/shipslog.js', 'verify-export', path.join(dir, 'clean.jsonl')], env);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/--public-key/);
-  });
+  }, 120_000);
+
+  it('two readers in one snapshot, small chunks: the same lines, none written meanwhile, all verified', async () => {
+    let text = '';
+    let writes = 0;
+    let wrote!: () => void;
+    const started = new Promise<void>((r) => (wrote = r));
+    // A slow reader of the output: the export is still running while other transactions commit.
+    const out = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        text += chunk.toString();
+        if (++writes === 2) wrote();
+        setTimeout(done, 20);
+      },
+    });
+    // A transaction takes a seq, then a later one commits: the export's snapshot sees the later
+    // event and not the earlier one, which commits while the second reader is still reading.
+    const holder = t.connect(1);
+    let commit!: () => void;
+    const held = new Promise<void>((r) => (commit = r));
+    let updated!: () => void;
+    const didUpdate = new Promise<void>((r) => (updated = r));
+    const open = holder.begin(async (sql) => {
+      await sql`update shipslog.deployments set app_version = '19' where id = ${ids.cache!}`;
+      updated();
+      await held;
+    });
+    await didUpdate;
+    await t.db`update shipslog.deployments set app_version = '16.9' where id = ${ids.other!}`;
+    const pool = t.connect(2);
+    const running = exportTrail(pool, out, { filter: { deployment: null, tenant: null, from: null, to: null }, publicKeyFingerprint: null, chunkEvents: 2 });
+    await started;
+    commit();
+    await open;
+    await holder.end();
+    await insertDeployment(t.db, { tenant: 'acme', name: 'late' });
+    const summary = await running;
+    await pool.end();
+    out.end();
+    await once(out, 'finish');
+    const lines = parseLines(text);
+    expect(summary.events).toBe(lines.filter((l) => l.type === 'event').length);
+    expect(lines.at(-1)).toEqual({ type: 'end', chains: lines[0]!.chains, events: lines[0]!.events });
+    expect(text).not.toContain('"name": "late"');
+    expect(text).toContain('\\"app_version\\": \\"16.9\\"');
+    expect(text).not.toContain('\\"app_version\\": \\"19\\"');
+    // Event lines are those of the CLI's export of the same moment, in seq order.
+    const seqs = lines.filter((l) => l.type === 'event').map((l) => (JSON.parse(l.payload as string) as { seq: number }).seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    const v = new TrailVerifier(keys.publicKey);
+    text.trimEnd().split('\n').forEach((l, i) => v.line(l, i + 1));
+    const report = v.finish();
+    expect(report.problems).toEqual([]);
+    expect(report.events).toBe(summary.events);
+  }, 120_000);
 
   it('writes the filter into its COPY only in the exact shapes it checked (COPY takes no bind parameters)', () => {
     const none = { deployment: null, tenant: null, from: null, to: null };
@@ -208,13 +265,13 @@ describe('shipslog export', () => {
     expect(() => filterSql({ ...none, tenant: "acme' or true --" })).toThrow(/unexpected shape/);
     expect(() => filterSql({ ...none, deployment: "00000000-0000-0000-0000-000000000000'" })).toThrow(/unexpected shape/);
     expect(() => filterSql({ ...none, to: "2026-01-01'" })).toThrow(/unexpected shape/);
-  });
+  }, 120_000);
 
   it('`shipslog public-key` prints the PEM whose fingerprint the checkpoints carry', async () => {
     const r = await outcome(process.execPath, ['bin/shipslog.js', 'public-key'], env);
     expect(r.stdout).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/);
     expect(r.stderr).toContain(keys.keyId);
-  });
+  }, 120_000);
 });
 
 describe('checkpoint versions and stored heads', () => {
@@ -229,7 +286,7 @@ describe('checkpoint versions and stored heads', () => {
     expect((await verifyCheckpoints(t.db, keys.publicKey, true)).findings).toEqual([]);
     const [heads] = await t.db<{ n: number }[]>`select count(*)::int as n from shipslog.audit_checkpoint_heads where checkpoint_id = ${c!.id}`;
     expect(heads!.n).toBe(0);
-  });
+  }, 120_000);
 
   it('stored heads are append-only, and altering them (as a superuser past the guards) is found by verify and refused by export', async () => {
     await expect(t.db`update shipslog.audit_checkpoint_heads set chain_index = 1`).rejects.toMatchObject({ code: 'SL001' });
@@ -244,5 +301,5 @@ describe('checkpoint versions and stored heads', () => {
     const r = await outcome(process.execPath, ['bin/shipslog.js', 'export'], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/the stored heads of checkpoint #\d+ no longer give its signed root/);
-  });
+  }, 120_000);
 });

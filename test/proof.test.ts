@@ -40,7 +40,7 @@ beforeAll(async () => {
   await t.db`update shipslog.deployments set app_version = '18' where id = ${id}`;
   const [row] = await t.db<{ seq: string }[]>`select seq from shipslog.deployment_events where deployment_id = ${id} and chain_index = 2`;
   seqOf2 = row!.seq;
-});
+}, 120_000);
 afterAll(async () => {
   await t?.drop();
   await rm(dir, { recursive: true, force: true });
@@ -75,14 +75,14 @@ describe('shipslog prove', () => {
     expect(p.checkpoint.heads[0]).toMatchObject({ deployment_id: id, chain_index: 4, hash: p.events.at(-1)!.hash });
     expect(p.checkpoint.heads[0]!.audit_path.length).toBeGreaterThan(0);
     expectBothOk(await verifyBoth(dir, 'proof.json', proofText(p), publicKey, { proof: true, args: ['--event', `${id}:2`] }));
-  });
+  }, 120_000);
 
   it('an event that is itself the signed head needs no chain: one event', async () => {
     const p = await prove(`${id}:5`);
     expect(p.checkpoint.id).toBe(2);
     expect(p.events.map((e) => e.chain_index)).toEqual([5]);
     expectBothOk(await verifyBoth(dir, 'head.json', proofText(p), publicKey, { proof: true }));
-  });
+  }, 120_000);
 
   it('an event newer than every checkpoint has no proof yet: exit 1 and what to do', async () => {
     const r = await outcome(process.execPath, ['bin/shipslog.js', 'prove', `${id}:6`], env);
@@ -93,7 +93,7 @@ describe('shipslog prove', () => {
     const none = await outcome(process.execPath, ['bin/shipslog.js', 'prove', '999999'], env);
     expect(none).toMatchObject({ code: 1, stdout: '' });
     expect(none.stderr).toMatch(/no audit event 999999/);
-  });
+  }, 120_000);
 
   it('a proof for a different event: asked about another, or with another event put in', async () => {
     const p = await prove(seqOf2);
@@ -105,7 +105,7 @@ describe('shipslog prove', () => {
     // Or relabelled as #2 with its payload: the payload names #1.
     const relabelled = { ...p, events: [{ ...q.events[0]!, chain_index: 2, prev_hash: p.events[0]!.prev_hash }, ...p.events.slice(1)] };
     expectBothBroken(await verifyBoth(dir, 'relabelled.json', proofText(relabelled), publicKey, { proof: true }), /does not match its hash|moved/);
-  });
+  }, 120_000);
 
   it('a tampered payload, a tampered audit path, a forged signature, the wrong key', async () => {
     const p = await prove(seqOf2);
@@ -128,5 +128,5 @@ describe('shipslog prove', () => {
     // Cut short of the signed head: the event is then not shown to be covered.
     const short = { ...p, events: p.events.slice(0, -1) };
     expectBothBroken(await verifyBoth(dir, 'short.json', proofText(short), publicKey, { proof: true }), /not covered|not in the export/);
-  });
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { Db, Tx } from '../db/client.ts';
+import type { Db, Queryable, Tx } from '../db/client.ts';
 import { signedCheckpoint } from './signed-heads.ts';
 import { TRAIL_FORMAT, type TrailCheckpoint, type TrailEnd, type TrailFilter, type TrailHeader } from './trail-format.ts';
 
@@ -29,6 +29,8 @@ export interface ExportOptions {
   /** Fingerprint of the public key the checkpoints should verify with, when this side knows it. */
   publicKeyFingerprint: string | null;
   onProgress?: (events: number, total: number) => void;
+  /** Events per COPY (default 20,000); tests make it small so both readers take turns. */
+  chunkEvents?: number;
 }
 
 async function write(out: Writable, data: string | Buffer): Promise<void> {
@@ -64,14 +66,18 @@ interface Segments {
   /** The hash before each segment that starts after #1. */
   prevHash: Map<string, string>;
   events: number;
+  /** The seq range the events lie in, cut into chunks for the two readers. */
+  minSeq: number;
+  maxSeq: number;
 }
 
 async function segments(tx: Tx, where: string): Promise<Segments> {
   // The filter as in the COPY below, inlined the same way (see filterSql).
-  const rows = await tx.unsafe<{ deployment_id: string; first: number; last: number; count: string; prev_hash: string | null }[]>(`
-    select r.deployment_id, r.first, r.last, r.count, encode(p.hash, 'hex') as prev_hash
+  const rows = await tx.unsafe<{ deployment_id: string; first: number; last: number; count: string; min_seq: string; max_seq: string; prev_hash: string | null }[]>(`
+    select r.deployment_id, r.first, r.last, r.count, r.min_seq, r.max_seq, encode(p.hash, 'hex') as prev_hash
     from (
-        select e.deployment_id, min(e.chain_index) as first, max(e.chain_index) as last, count(*) as count
+        select e.deployment_id, min(e.chain_index) as first, max(e.chain_index) as last, count(*) as count,
+          min(e.seq) as min_seq, max(e.seq) as max_seq
         from shipslog.deployment_events as e
         where ${where}
         group by e.deployment_id
@@ -80,8 +86,10 @@ async function segments(tx: Tx, where: string): Promise<Segments> {
       on p.deployment_id = r.deployment_id
       and p.chain_index = r.first - 1
     order by r.deployment_id`);
-  const s: Segments = { ids: [], firsts: [], lasts: [], prevHash: new Map(), events: 0 };
+  const s: Segments = { ids: [], firsts: [], lasts: [], prevHash: new Map(), events: 0, minSeq: Infinity, maxSeq: 0 };
   for (const r of rows) {
+    s.minSeq = Math.min(s.minSeq, Number(r.min_seq));
+    s.maxSeq = Math.max(s.maxSeq, Number(r.max_seq));
     s.ids.push(r.deployment_id);
     s.firsts.push(r.first);
     s.lasts.push(r.last);
@@ -161,34 +169,101 @@ function eventLines(rows: string, prevHash: Map<string, string>): string {
   return out;
 }
 
-async function streamEvents(tx: Tx, where: string, out: Writable, s: Segments, onProgress?: ExportOptions['onProgress']): Promise<number> {
+/** Events per COPY: two are read at once and at most a third waits, so memory stays near 3 x 20,000 rows. */
+const CHUNK_EVENTS = 20_000;
+
+/** One chunk of events (a seq range, in seq order) as COPY sends it: fields split by 0x01, one row a line. */
+async function copyChunk(sql: Queryable, where: string, fromSeq: number, toSeq: number): Promise<Buffer[]> {
   // CSV with a delimiter (0x01) and a quote character (0x02) that jsonb text, uuids and hex
   // never hold raw (JSON escapes every control character), and no field is empty or null: so
   // COPY writes each field exactly as it is. Text format would double every backslash.
-  const copy = await tx.unsafe(`
+  // Numbers and the checked filter only (see filterSql): COPY takes no bind parameters.
+  const copy = await sql.unsafe(`
     copy (
       select e.deployment_id, e.chain_index, encode(e.hash, 'hex'), shipslog.event_payload(e)::text
       from shipslog.deployment_events as e
-      where ${where}
+      where e.seq between ${Math.trunc(fromSeq)} and ${Math.trunc(toSeq)}
+        and ${where}
       order by e.seq
     ) to stdout with (format csv, delimiter e'\\x01', quote e'\\x02')`).readable();
+  const chunks: Buffer[] = [];
+  for await (const chunk of copy as AsyncIterable<Buffer>) chunks.push(chunk);
+  return chunks;
+}
+
+/**
+ * The events, read by two connections that share the export's snapshot (pg_export_snapshot),
+ * each taking every other seq range, and written here in seq order. The server's work per
+ * event (the payload) is most of an export's cost, so two backends nearly halve it on two
+ * cores (101,000 events under load: 8.0-8.9 s with one COPY, 3.7-5.6 s with two).
+ */
+async function streamEvents(tx: Tx, other: Queryable, where: string, out: Writable, s: Segments, opts: ExportOptions): Promise<number> {
+  if (s.events === 0) return 0;
+  const count = Math.ceil(s.events / (opts.chunkEvents ?? CHUNK_EVENTS));
+  const span = Math.ceil((s.maxSeq - s.minSeq + 1) / count);
+  const written: Promise<void>[] = [];
+  const release: (() => void)[] = [];
+  for (let i = 0; i < count; i++) written.push(new Promise<void>((r) => (release[i] = r)));
+  const read = (i: number): Promise<Buffer[]> => copyChunk(i % 2 === 0 ? tx : other, where, s.minSeq + i * span, Math.min(s.maxSeq, s.minSeq + (i + 1) * span - 1));
+  // Each connection reads its chunks in turn, and starts chunk i only once chunk i - 2 is written.
+  const results: Promise<Buffer[]>[] = [];
+  for (let i = 0; i < count; i++) {
+    results.push(i < 2 ? read(i) : results[i - 2]!.then(() => written[i - 2]!).then(() => read(i)));
+    results[i]!.catch(() => {}); // awaited in order below; a failure read ahead is not unhandled meanwhile
+  }
   const prevHash = new Map(s.prevHash);
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  let carry = '';
   let lines = 0;
-  for await (const chunk of copy as AsyncIterable<Buffer>) {
-    const text = carry + decoder.decode(chunk, { stream: true });
-    const cut = text.lastIndexOf('\n') + 1;
-    carry = text.slice(cut);
-    const batch = eventLines(text.slice(0, cut), prevHash);
-    for (let i = batch.indexOf('\n'); i !== -1; i = batch.indexOf('\n', i + 1)) lines++;
-    onProgress?.(lines, s.events);
-    await write(out, batch);
+  try {
+    for (let i = 0; i < count; i++) {
+      const chunks = await results[i]!;
+      let carry = '';
+      for (const chunk of chunks) {
+        const text = carry + decoder.decode(chunk, { stream: true });
+        const cut = text.lastIndexOf('\n') + 1;
+        carry = text.slice(cut);
+        const batch = eventLines(text.slice(0, cut), prevHash);
+        for (let j = batch.indexOf('\n'); j !== -1; j = batch.indexOf('\n', j + 1)) lines++;
+        await write(out, batch);
+      }
+      if (carry + decoder.decode() !== '') throw new Error('the event stream ended in the middle of a row');
+      release[i]!();
+      opts.onProgress?.(lines, s.events);
+    }
+  } finally {
+    // A failure must not leave a reader waiting for a chunk that will never be written.
+    release.forEach((r) => r());
+    await Promise.allSettled(results);
   }
-  if (carry + decoder.decode() !== '') throw new Error('the event stream ended in the middle of a row');
   return lines;
 }
 
+/** The second reader: a connection of its own in the export's snapshot. */
+async function joinSnapshot(db: Db, tx: Tx): Promise<{ sql: Queryable; done: () => Promise<void> }> {
+  const [{ snapshot } = { snapshot: '' }] = await tx<{ snapshot: string }[]>`select pg_export_snapshot() as snapshot`;
+  // SET TRANSACTION SNAPSHOT takes a literal; an exported snapshot id is hex digits and dashes.
+  if (!/^[0-9A-F-]+$/i.test(snapshot)) throw new Error(`unexpected snapshot id ${JSON.stringify(snapshot)}`);
+  const reserved = await db.reserve();
+  try {
+    await reserved`begin isolation level repeatable read read only`;
+    await reserved.unsafe(`set transaction snapshot '${snapshot}'`);
+  } catch (err) {
+    reserved.release();
+    throw err;
+  }
+  return {
+    sql: reserved,
+    done: async () => {
+      try {
+        await reserved`rollback`;
+      } finally {
+        reserved.release();
+      }
+    },
+  };
+}
+
+/** Needs a pool of at least two connections: the export's transaction and a second reader. */
 export async function exportTrail(db: Db, out: Writable, opts: ExportOptions): Promise<ExportSummary> {
   const f = opts.filter;
   const complete = !f.deployment && !f.tenant && !f.from && !f.to;
@@ -210,7 +285,13 @@ export async function exportTrail(db: Db, out: Writable, opts: ExportOptions): P
     };
     await write(out, `${JSON.stringify(header)}\n`);
     for (const c of signed) await write(out, `${JSON.stringify(c)}\n`);
-    const events = await streamEvents(tx, where, out, segs, opts.onProgress);
+    const other = await joinSnapshot(db, tx);
+    let events: number;
+    try {
+      events = await streamEvents(tx, other.sql, where, out, segs, opts);
+    } finally {
+      await other.done();
+    }
     const end: TrailEnd = { type: 'end', chains: segs.ids.length, events };
     await write(out, `${JSON.stringify(end)}\n`);
     return { chains: segs.ids.length, events, checkpoints: signed.length };

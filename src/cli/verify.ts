@@ -5,10 +5,10 @@ import { createDb, type Db } from '../db/client.ts';
 import { createLog } from '../log.ts';
 import { openDatabase } from './database.ts';
 
-export async function withDatabase(config: Config, applicationName: string, fn: (db: Db) => Promise<void>): Promise<void> {
+export async function withDatabase(config: Config, applicationName: string, fn: (db: Db) => Promise<void>, connections = 1): Promise<void> {
   const log = createLog(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const database = await openDatabase(config, log);
-  const db = createDb(database.url, { max: 1, applicationName });
+  const db = createDb(database.url, { max: connections, applicationName });
   try {
     await fn(db);
   } finally {
