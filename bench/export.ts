@@ -119,9 +119,9 @@ async function seed(db: postgres.Sql): Promise<void> {
 }
 
 /** Runs argv with stdout to a file; wall seconds, peak RSS (kB) and the backend's CPU seconds. */
-async function timed(argv: string[], outFile: string, env: NodeJS.ProcessEnv, db: postgres.Sql | null, applicationName: string): Promise<{ wall: number; rssKb: number; backendCpu: number | null; stdout: string }> {
+async function timed(argv: string[], outFile: string, env: NodeJS.ProcessEnv, db: postgres.Sql | null, applicationName: string): Promise<{ wall: number; rssKb: number; cpu: number; backendCpu: number | null; stdout: string }> {
   const t0 = process.hrtime.bigint();
-  const child = spawn('/usr/bin/time', ['-f', '%M', 'sh', '-c', `exec "$@" > ${JSON.stringify(outFile)}`, 'sh', ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/usr/bin/time', ['-f', '%M %U %S', 'sh', '-c', `exec "$@" > ${JSON.stringify(outFile)}`, 'sh', ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   // Every backend of the command (the export reads with two): the last CPU time seen of each.
@@ -145,7 +145,8 @@ async function timed(argv: string[], outFile: string, env: NodeJS.ProcessEnv, db
   const lines = stderr.trim().split('\n');
   if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}: ${stderr}`);
   const backendCpu = cpu.size > 0 ? [...cpu.values()].reduce((a, b) => a + b, 0) : null;
-  return { wall, rssKb: Number(lines.at(-1)), backendCpu, stdout: existsSync(outFile) && statSync(outFile).size < 1 << 20 ? readFileSync(outFile, 'utf8') : '' };
+  const [rss, user, sys] = (lines.at(-1) ?? '').split(' ').map(Number);
+  return { wall, rssKb: rss!, cpu: user! + sys!, backendCpu, stdout: existsSync(outFile) && statSync(outFile).size < 1 << 20 ? readFileSync(outFile, 'utf8') : '' };
 }
 
 const bench = await benchDatabase('export');
@@ -172,12 +173,12 @@ try {
   const exp = await timed([process.execPath, path.join(repo, 'bin/shipslog.js'), 'export'], trail, env, db, 'shipslog export');
   const bytes = statSync(trail).size;
   const events = Number(execFileSync('wc', ['-l', trail], { encoding: 'utf8' }).trim().split(' ')[0]) - 3;
-  console.log(`export: ${events} events, ${(bytes / 1e6).toFixed(0)} MB in ${exp.wall.toFixed(1)} s wall (${Math.round(events / exp.wall)} events/s); peak RSS ${Math.round(exp.rssKb / 1024)} MB; PostgreSQL backends' CPU ${exp.backendCpu?.toFixed(1) ?? 'n/a'} s`);
+  console.log(`export: ${events} events, ${(bytes / 1e6).toFixed(0)} MB in ${exp.wall.toFixed(1)} s wall (${Math.round(events / exp.wall)} events/s); peak RSS ${Math.round(exp.rssKb / 1024)} MB; CPU ${exp.cpu.toFixed(1)} s in the CLI, PostgreSQL backends' ${exp.backendCpu?.toFixed(1) ?? 'n/a'} s`);
 
   const cli = await timed([process.execPath, path.join(repo, 'bin/shipslog.js'), 'verify-export', trail, '--public-key', pub], path.join(dir, 'verify.txt'), env, null, '');
-  console.log(`shipslog verify-export: ${cli.wall.toFixed(1)} s wall, peak RSS ${Math.round(cli.rssKb / 1024)} MB: ${cli.stdout.trim().split('\n').at(-1)}`);
+  console.log(`shipslog verify-export: ${cli.wall.toFixed(1)} s wall, CPU ${cli.cpu.toFixed(1)} s, peak RSS ${Math.round(cli.rssKb / 1024)} MB: ${cli.stdout.trim().split('\n').at(-1)}`);
   const tool = await timed([process.execPath, path.join(repo, 'tools/verify-trail.mjs'), trail, '--public-key', pub], path.join(dir, 'tool.txt'), env, null, '');
-  console.log(`tools/verify-trail.mjs: ${tool.wall.toFixed(1)} s wall, peak RSS ${Math.round(tool.rssKb / 1024)} MB: ${tool.stdout.trim().split('\n').at(-1)}`);
+  console.log(`tools/verify-trail.mjs: ${tool.wall.toFixed(1)} s wall, CPU ${tool.cpu.toFixed(1)} s, peak RSS ${Math.round(tool.rssKb / 1024)} MB: ${tool.stdout.trim().split('\n').at(-1)}`);
 } finally {
   await db.end();
   await bench.close();

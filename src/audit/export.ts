@@ -206,17 +206,19 @@ async function streamEvents(tx: Tx, other: Queryable, where: string, out: Writab
   for (let i = 0; i < count; i++) written.push(new Promise<void>((r) => (release[i] = r)));
   const read = (i: number): Promise<Buffer[]> => copyChunk(i % 2 === 0 ? tx : other, where, s.minSeq + i * span, Math.min(s.maxSeq, s.minSeq + (i + 1) * span - 1));
   // Each connection reads its chunks in turn, and starts chunk i only once chunk i - 2 is written.
-  const results: Promise<Buffer[]>[] = [];
+  // A chunk's rows are dropped from this map once written: memory holds at most three chunks.
+  const results = new Map<number, Promise<Buffer[]>>();
   for (let i = 0; i < count; i++) {
-    results.push(i < 2 ? read(i) : results[i - 2]!.then(() => written[i - 2]!).then(() => read(i)));
-    results[i]!.catch(() => {}); // awaited in order below; a failure read ahead is not unhandled meanwhile
+    const result = i < 2 ? read(i) : results.get(i - 2)!.then(() => written[i - 2]!).then(() => read(i));
+    result.catch(() => {}); // awaited in order below; a failure read ahead is not unhandled meanwhile
+    results.set(i, result);
   }
   const prevHash = new Map(s.prevHash);
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let lines = 0;
   try {
     for (let i = 0; i < count; i++) {
-      const chunks = await results[i]!;
+      const chunks = await results.get(i)!;
       let carry = '';
       for (const chunk of chunks) {
         const text = carry + decoder.decode(chunk, { stream: true });
@@ -227,13 +229,14 @@ async function streamEvents(tx: Tx, other: Queryable, where: string, out: Writab
         await write(out, batch);
       }
       if (carry + decoder.decode() !== '') throw new Error('the event stream ended in the middle of a row');
+      results.delete(i);
       release[i]!();
       opts.onProgress?.(lines, s.events);
     }
   } finally {
     // A failure must not leave a reader waiting for a chunk that will never be written.
     release.forEach((r) => r());
-    await Promise.allSettled(results);
+    await Promise.allSettled(results.values());
   }
   return lines;
 }
