@@ -13,6 +13,7 @@ table approval_requests row level security forced
 table audit_chain_anchors
 sequence audit_chain_anchors_id_seq
 view audit_chain_starts
+table audit_checkpoint_heads
 table audit_checkpoints
 sequence audit_checkpoints_id_seq
 table audit_purges
@@ -165,6 +166,11 @@ column audit_chain_starts.hash bytea
 column audit_chain_starts.state jsonb
 column audit_chain_starts.removed boolean
 column audit_chain_starts.anchor_id bigint
+column audit_checkpoint_heads.checkpoint_id bigint not null
+column audit_checkpoint_heads.leaf_index integer not null
+column audit_checkpoint_heads.deployment_id uuid not null
+column audit_checkpoint_heads.chain_index integer not null
+column audit_checkpoint_heads.hash bytea not null
 column audit_checkpoints.id bigint not null identity a
 column audit_checkpoints.created_at timestamp with time zone not null default clock_timestamp()
 column audit_checkpoints.snapshot pg_snapshot not null
@@ -174,6 +180,7 @@ column audit_checkpoints.digest bytea not null
 column audit_checkpoints.key_id text not null
 column audit_checkpoints.signature bytea not null
 column audit_checkpoints.created_by text not null default SESSION_USER
+column audit_checkpoints.version smallint not null
 column audit_purges.id bigint not null identity a
 column audit_purges.purged_at timestamp with time zone not null default clock_timestamp()
 column audit_purges.chain_count integer not null
@@ -448,8 +455,10 @@ constraint audit_chain_anchors.audit_chain_anchors_chain_index_check CHECK ((cha
 constraint audit_chain_anchors.audit_chain_anchors_cut_key UNIQUE (deployment_id, chain_index)
 constraint audit_chain_anchors.audit_chain_anchors_hash_check CHECK ((length(hash) = 32))
 constraint audit_chain_anchors.audit_chain_anchors_pkey PRIMARY KEY (id)
+constraint audit_checkpoint_heads.audit_checkpoint_heads_pkey PRIMARY KEY (checkpoint_id, leaf_index)
 constraint audit_checkpoints.audit_checkpoints_digest_check CHECK ((length(digest) = 32))
 constraint audit_checkpoints.audit_checkpoints_pkey PRIMARY KEY (id)
+constraint audit_checkpoints.audit_checkpoints_version_check CHECK ((version = ANY (ARRAY[1, 2])))
 constraint audit_purges.audit_purges_pkey PRIMARY KEY (id)
 constraint audit_retention.audit_retention_category_check CHECK ((category = ANY (ARRAY['deployment_lifecycle'::text, 'configuration'::text, 'state_change'::text, 'approval_workflow'::text, 'compliance_gate'::text, 'rollback'::text, 'security'::text, 'system'::text])))
 constraint audit_retention.audit_retention_keep_for_check CHECK ((keep_for >= '1 day'::interval))
@@ -544,6 +553,8 @@ index CREATE UNIQUE INDEX approval_requests_pkey ON shipslog.approval_requests U
 index CREATE INDEX approval_requests_tenant_state_idx ON shipslog.approval_requests USING btree (tenant, state, requested_at)
 index CREATE UNIQUE INDEX audit_chain_anchors_cut_key ON shipslog.audit_chain_anchors USING btree (deployment_id, chain_index)
 index CREATE UNIQUE INDEX audit_chain_anchors_pkey ON shipslog.audit_chain_anchors USING btree (id)
+index CREATE INDEX audit_checkpoint_heads_chain_idx ON shipslog.audit_checkpoint_heads USING btree (deployment_id, chain_index)
+index CREATE UNIQUE INDEX audit_checkpoint_heads_pkey ON shipslog.audit_checkpoint_heads USING btree (checkpoint_id, leaf_index)
 index CREATE UNIQUE INDEX audit_checkpoints_pkey ON shipslog.audit_checkpoints USING btree (id)
 index CREATE UNIQUE INDEX audit_purges_pkey ON shipslog.audit_purges USING btree (id)
 index CREATE UNIQUE INDEX audit_retention_changes_pkey ON shipslog.audit_retention_changes USING btree (id)
@@ -1393,6 +1404,48 @@ begin
   end if;
 end
 $function$
+function shipslog.checkpoint_digest(p_version smallint, p_snapshot pg_snapshot)
+CREATE OR REPLACE FUNCTION shipslog.checkpoint_digest(p_version smallint, p_snapshot pg_snapshot)
+ RETURNS bytea
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select case p_version
+    when 1 then (select d.digest from shipslog.chain_digest(p_snapshot) as d)
+    when 2 then (select r.root from shipslog.checkpoint_root(p_snapshot) as r)
+  end
+$function$
+function shipslog.checkpoint_heads(p_snapshot pg_snapshot)
+CREATE OR REPLACE FUNCTION shipslog.checkpoint_heads(p_snapshot pg_snapshot)
+ RETURNS TABLE(deployment_ids uuid[], chain_indexes integer[], hashes bytea[], event_count bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  with visible as (
+    select e.deployment_id, e.chain_index, e.hash
+    from shipslog.deployment_events as e
+    where pg_visible_in_snapshot(e.txid, p_snapshot)
+  ),
+  heads as (
+    select distinct on (v.deployment_id) v.deployment_id, v.chain_index, v.hash
+    from visible as v
+    order by v.deployment_id, v.chain_index desc
+  )
+  select
+    coalesce(array_agg(h.deployment_id order by h.deployment_id), '{}'),
+    coalesce(array_agg(h.chain_index order by h.deployment_id), '{}'),
+    coalesce(array_agg(h.hash order by h.deployment_id), '{}'),
+    (select count(*) from visible)
+  from heads as h
+$function$
+function shipslog.checkpoint_message(c shipslog.audit_checkpoints)
+CREATE OR REPLACE FUNCTION shipslog.checkpoint_message(c shipslog.audit_checkpoints)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN shipslog.checkpoint_message((c).version, (c).snapshot, (c).chain_count, (c).event_count, (c).digest)
 function shipslog.checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
 CREATE OR REPLACE FUNCTION shipslog.checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
  RETURNS text
@@ -1403,6 +1456,32 @@ RETURN (((((((('shipslog-checkpoint v1'::text || '
 '::text) || p_chain_count) || '
 '::text) || p_event_count) || '
 '::text) || encode(p_digest, 'hex'::text))
+function shipslog.checkpoint_message(p_version smallint, p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
+CREATE OR REPLACE FUNCTION shipslog.checkpoint_message(p_version smallint, p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN ((((((((('shipslog-checkpoint v'::text || p_version) || '
+'::text) || (p_snapshot)::text) || '
+'::text) || p_chain_count) || '
+'::text) || p_event_count) || '
+'::text) || encode(p_digest, 'hex'::text))
+function shipslog.checkpoint_root(p_snapshot pg_snapshot)
+CREATE OR REPLACE FUNCTION shipslog.checkpoint_root(p_snapshot pg_snapshot)
+ RETURNS TABLE(root bytea, chain_count bigint, event_count bigint)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  select
+    shipslog.merkle_root(array(
+      select shipslog.merkle_leaf(l.deployment_id, l.chain_index, l.hash)
+      from unnest(h.deployment_ids, h.chain_indexes, h.hashes) with ordinality as l(deployment_id, chain_index, hash, ord)
+      order by l.ord)),
+    cardinality(h.deployment_ids),
+    h.event_count
+  from shipslog.checkpoint_heads(p_snapshot) as h
+$function$
 function shipslog.close_approval_request(r shipslog.approval_requests, p_state text, p_because text)
 CREATE OR REPLACE FUNCTION shipslog.close_approval_request(r shipslog.approval_requests, p_state text, p_because text)
  RETURNS shipslog.approval_requests
@@ -2801,6 +2880,48 @@ AS $function$
   order by e.chain_index desc
   limit 1
 $function$
+function shipslog.merkle_leaf(p_deployment_id uuid, p_chain_index integer, p_hash bytea)
+CREATE OR REPLACE FUNCTION shipslog.merkle_leaf(p_deployment_id uuid, p_chain_index integer, p_hash bytea)
+ RETURNS bytea
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN convert_to((((((p_deployment_id)::text || ' '::text) || p_chain_index) || ' '::text) || encode(p_hash, 'hex'::text)), 'UTF8'::name)
+function shipslog.merkle_root(p_leaves bytea[])
+CREATE OR REPLACE FUNCTION shipslog.merkle_root(p_leaves bytea[])
+ RETURNS bytea
+ LANGUAGE plpgsql
+ IMMUTABLE PARALLEL SAFE
+ SET search_path TO ''
+AS $function$
+declare
+  level bytea[];
+  next bytea[];
+  n integer;
+  i integer;
+begin
+  select coalesce(array_agg(sha256('\x00'::bytea || l.leaf) order by l.ord), '{}')
+  into level
+  from unnest(p_leaves) with ordinality as l(leaf, ord);
+  n := cardinality(level);
+  if n = 0 then
+    return sha256(''::bytea);
+  end if;
+  while n > 1 loop
+    next := '{}';
+    i := 1;
+    while i < n loop
+      next := next || sha256('\x01'::bytea || level[i] || level[i + 1]);
+      i := i + 2;
+    end loop;
+    if i = n then
+      next := next || level[n];
+    end if;
+    level := next;
+    n := cardinality(level);
+  end loop;
+  return level[1];
+end
+$function$
 function shipslog.missing_gates(p_deployment_id uuid, p_generation bigint)
 CREATE OR REPLACE FUNCTION shipslog.missing_gates(p_deployment_id uuid, p_generation bigint)
  RETURNS text[]
@@ -3202,18 +3323,35 @@ CREATE OR REPLACE FUNCTION shipslog.record_checkpoint(p_snapshot pg_snapshot, p_
  SET search_path TO ''
 AS $function$
 declare
-  computed record;
+  heads record;
+  lines text;
+  root bytea;
+  version smallint;
   result shipslog.audit_checkpoints;
 begin
-  select * into computed from shipslog.chain_digest(p_snapshot);
-  if computed.digest <> p_digest then
+  select * into heads from shipslog.checkpoint_heads(p_snapshot);
+  select
+    shipslog.merkle_root(coalesce(array_agg(shipslog.merkle_leaf(l.deployment_id, l.chain_index, l.hash) order by l.ord), '{}')),
+    coalesce(string_agg(l.deployment_id::text || ' ' || l.chain_index || ' ' || encode(l.hash, 'hex'), e'\n' order by l.ord), '')
+  into root, lines
+  from unnest(heads.deployment_ids, heads.chain_indexes, heads.hashes) with ordinality as l(deployment_id, chain_index, hash, ord);
+  if p_digest = root then
+    version := 2;
+  elsif p_digest = sha256(convert_to(lines, 'UTF8')) then
+    version := 1;
+  else
     raise exception 'checkpoint digest does not match the audit chains at snapshot %', p_snapshot
       using errcode = 'SL004',
-            hint = 'Compute the digest with shipslog.chain_digest() for the same snapshot.';
+            hint = 'Compute the digest with shipslog.checkpoint_root() (or, version 1, shipslog.chain_digest()) for the same snapshot.';
   end if;
-  insert into shipslog.audit_checkpoints (snapshot, chain_count, event_count, digest, key_id, signature)
-  values (p_snapshot, computed.chain_count, computed.event_count, p_digest, p_key_id, p_signature)
+  insert into shipslog.audit_checkpoints (version, snapshot, chain_count, event_count, digest, key_id, signature)
+  values (version, p_snapshot, cardinality(heads.deployment_ids), heads.event_count, p_digest, p_key_id, p_signature)
   returning * into result;
+  if version = 2 then
+    insert into shipslog.audit_checkpoint_heads (checkpoint_id, leaf_index, deployment_id, chain_index, hash)
+    select result.id, l.ord - 1, l.deployment_id, l.chain_index, l.hash
+    from unnest(heads.deployment_ids, heads.chain_indexes, heads.hashes) with ordinality as l(deployment_id, chain_index, hash, ord);
+  end if;
   return result;
 end
 $function$
@@ -3994,7 +4132,7 @@ CREATE OR REPLACE FUNCTION shipslog.tg_audit_checkpoints__append_only()
  SET search_path TO ''
 AS $function$
 begin
-  raise exception 'shipslog.audit_checkpoints is append-only: % refused', tg_op
+  raise exception 'shipslog.% is append-only: % refused', tg_table_name, tg_op
     using errcode = 'SL001',
           hint = 'Checkpoints cannot be changed or removed; take a new one instead.';
 end
@@ -4699,6 +4837,8 @@ trigger CREATE TRIGGER approval_requests_no_delete BEFORE DELETE ON shipslog.app
 trigger CREATE TRIGGER approval_requests_no_truncate BEFORE TRUNCATE ON shipslog.approval_requests FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate()
 trigger CREATE TRIGGER audit_chain_anchors_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.audit_chain_anchors FOR EACH ROW EXECUTE FUNCTION shipslog.tg_retention_records__append_only()
 trigger CREATE TRIGGER audit_chain_anchors_no_truncate BEFORE TRUNCATE ON shipslog.audit_chain_anchors FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_chain_anchors are where purged chains start; verification needs them.')
+trigger CREATE TRIGGER audit_checkpoint_heads_append_only BEFORE DELETE OR UPDATE ON shipslog.audit_checkpoint_heads FOR EACH ROW EXECUTE FUNCTION shipslog.tg_audit_checkpoints__append_only()
+trigger CREATE TRIGGER audit_checkpoint_heads_no_truncate BEFORE TRUNCATE ON shipslog.audit_checkpoint_heads FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_checkpoint_heads cannot be removed: inclusion proofs and exports read the signed leaves; take a new checkpoint instead (shipslog checkpoint).')
 trigger CREATE TRIGGER audit_checkpoints_append_only BEFORE DELETE OR UPDATE ON shipslog.audit_checkpoints FOR EACH ROW EXECUTE FUNCTION shipslog.tg_audit_checkpoints__append_only()
 trigger CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON shipslog.audit_checkpoints FOR EACH STATEMENT EXECUTE FUNCTION shipslog.tg_audit_records__no_truncate('shipslog.audit_checkpoints cannot be removed: verification checks its signed digests; take a new checkpoint instead (shipslog checkpoint).')
 trigger CREATE TRIGGER audit_purges_append_only BEFORE INSERT OR DELETE OR UPDATE ON shipslog.audit_purges FOR EACH ROW EXECUTE FUNCTION shipslog.tg_retention_records__append_only()
@@ -4900,9 +5040,24 @@ grant EXECUTE on function caused_by(p_correlation_id text) to shipslog_reconcile
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_app
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_auditor
 grant EXECUTE on function chain_digest(p_snapshot pg_snapshot) to shipslog_reconciler
+grant EXECUTE on function checkpoint_digest(p_version smallint, p_snapshot pg_snapshot) to shipslog_app
+grant EXECUTE on function checkpoint_digest(p_version smallint, p_snapshot pg_snapshot) to shipslog_auditor
+grant EXECUTE on function checkpoint_digest(p_version smallint, p_snapshot pg_snapshot) to shipslog_reconciler
+grant EXECUTE on function checkpoint_heads(p_snapshot pg_snapshot) to shipslog_app
+grant EXECUTE on function checkpoint_heads(p_snapshot pg_snapshot) to shipslog_auditor
+grant EXECUTE on function checkpoint_heads(p_snapshot pg_snapshot) to shipslog_reconciler
+grant EXECUTE on function checkpoint_message(c shipslog.audit_checkpoints) to shipslog_app
+grant EXECUTE on function checkpoint_message(c shipslog.audit_checkpoints) to shipslog_auditor
+grant EXECUTE on function checkpoint_message(c shipslog.audit_checkpoints) to shipslog_reconciler
 grant EXECUTE on function checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_app
 grant EXECUTE on function checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_auditor
 grant EXECUTE on function checkpoint_message(p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_reconciler
+grant EXECUTE on function checkpoint_message(p_version smallint, p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_app
+grant EXECUTE on function checkpoint_message(p_version smallint, p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_auditor
+grant EXECUTE on function checkpoint_message(p_version smallint, p_snapshot pg_snapshot, p_chain_count bigint, p_event_count bigint, p_digest bytea) to shipslog_reconciler
+grant EXECUTE on function checkpoint_root(p_snapshot pg_snapshot) to shipslog_app
+grant EXECUTE on function checkpoint_root(p_snapshot pg_snapshot) to shipslog_auditor
+grant EXECUTE on function checkpoint_root(p_snapshot pg_snapshot) to shipslog_reconciler
 grant EXECUTE on function compliance_check_approvals(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_app
 grant EXECUTE on function compliance_check_approvals(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_auditor
 grant EXECUTE on function compliance_check_chains(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_app
@@ -5032,6 +5187,12 @@ grant EXECUTE on function jsonb_merge_patch(target jsonb, patch jsonb) to shipsl
 grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_app
 grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_auditor
 grant EXECUTE on function latest_rollout(p_deployment_id uuid) to shipslog_reconciler
+grant EXECUTE on function merkle_leaf(p_deployment_id uuid, p_chain_index integer, p_hash bytea) to shipslog_app
+grant EXECUTE on function merkle_leaf(p_deployment_id uuid, p_chain_index integer, p_hash bytea) to shipslog_auditor
+grant EXECUTE on function merkle_leaf(p_deployment_id uuid, p_chain_index integer, p_hash bytea) to shipslog_reconciler
+grant EXECUTE on function merkle_root(p_leaves bytea[]) to shipslog_app
+grant EXECUTE on function merkle_root(p_leaves bytea[]) to shipslog_auditor
+grant EXECUTE on function merkle_root(p_leaves bytea[]) to shipslog_reconciler
 grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigint) to shipslog_app
 grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigint) to shipslog_auditor
 grant EXECUTE on function missing_gates(p_deployment_id uuid, p_generation bigint) to shipslog_reconciler
@@ -5136,6 +5297,9 @@ grant SELECT on table approval_requests to shipslog_reconciler
 grant SELECT on table audit_chain_anchors to shipslog_app
 grant SELECT on table audit_chain_anchors to shipslog_auditor
 grant SELECT on table audit_chain_anchors to shipslog_reconciler
+grant SELECT on table audit_checkpoint_heads to shipslog_app
+grant SELECT on table audit_checkpoint_heads to shipslog_auditor
+grant SELECT on table audit_checkpoint_heads to shipslog_reconciler
 grant SELECT on table audit_checkpoints to shipslog_app
 grant SELECT on table audit_checkpoints to shipslog_auditor
 grant SELECT on table audit_checkpoints to shipslog_reconciler
@@ -5191,6 +5355,7 @@ grant USAGE on schema shipslog to shipslog_audit_retention
 grant USAGE on schema shipslog to shipslog_auditor
 grant USAGE on schema shipslog to shipslog_reconciler
 grant USAGE on sequence deployment_events_seq to shipslog_audit_retention
+comment on column audit_checkpoints.version is '1: digest = SHA-256 over "<id> <chain_index> <hash hex>" lines; 2: digest = RFC 9162 Merkle root over the same lines as leaves, heads kept in audit_checkpoint_heads.'
 comment on column reconcile_queue.lease_expires_at is 'The lease is held until then (database clock); the holder extends it while it works. After it, another replica may claim the row.'
 comment on column reconcile_queue.lease_holder is 'Worker id of the reconciler replica that holds this deployment (null: nobody). Set with lease_id and lease_expires_at.'
 comment on column reconcile_queue.lease_id is 'One id per claim (a health-check batch shares one over its rows): extensions and the final write name it, so a holder whose lease ran out and was taken over cannot touch the new holder''s.'
@@ -5204,6 +5369,7 @@ comment on table agent_messages is 'Audit trail of the agent''s model calls. Fin
 comment on table api_keys is 'API keys (SHA-256 of the key only). Read by the service before it switches to shipslog_app.'
 comment on table approval_policies is 'What an environment requires before a generation is applied: N approvals from distinct approvers (expiring) and named gates. Changed only through shipslog.set_approval_policy(); every change is in approval_policy_changes.'
 comment on table audit_chain_anchors is 'Signed start of each purged audit chain: deployment, index and hash of the last purged event, and the state it leaves. Append-only; written by shipslog.record_chain_anchor().'
+comment on table audit_checkpoint_heads is 'Leaves (chain heads) of each version 2 checkpoint''s Merkle tree. Append-only; written by shipslog.record_checkpoint().'
 comment on table audit_checkpoints is 'Signed digests of all audit chain heads at a snapshot. Append-only; written by shipslog.record_checkpoint().'
 comment on table audit_purges is 'Every purge of audit events: how many chains and events, under which retention. Append-only; written by shipslog.purge_audit_events().'
 comment on table audit_retention is 'Minimum time an audit event of each category is kept (null: forever). Every change is recorded in shipslog.audit_retention_changes.'

@@ -39,6 +39,7 @@ const audited: { table: string; referencedBy?: string }[] = [
   { table: 'deployments', referencedBy: 'reconcile_queue' },
   { table: 'deployment_events' },
   { table: 'audit_checkpoints' },
+  { table: 'audit_checkpoint_heads' },
   { table: 'agent_messages' },
   { table: 'projects', referencedBy: 'agent_messages' },
   { table: 'agent_message_retention_runs' },

@@ -1,7 +1,8 @@
 -- Which signed checkpoints were recorded, and does the history they cover still match?
 -- Newest first: when, by which login, how many chains and events, the digest, the id of the
 -- signing key; for the newest `recheck` of them the digest is recomputed from the events as
--- of the checkpoint's snapshot (shipslog.chain_digest): false means the history it covers
+-- of the checkpoint's snapshot (shipslog.checkpoint_digest: the Merkle root of the chain heads
+-- for version 2, the digest of version 1): false means the history it covers
 -- was rewritten since. Signatures need the public key, which is not in the database: run
 -- `shipslog verify` with it.
 --
@@ -18,6 +19,7 @@
 
 select
   c.id,
+  c.version,
   c.created_at,
   c.created_by,
   c.chain_count,
@@ -27,8 +29,7 @@ select
   c.snapshot,
   case
     when c.newest_rank <= :'recheck'::int then (
-      select d.digest = c.digest
-      from shipslog.chain_digest(c.snapshot) as d
+      select shipslog.checkpoint_digest(c.version, c.snapshot) = c.digest
     )
   end as digest_matches
 from (

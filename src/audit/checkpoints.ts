@@ -60,6 +60,11 @@ export async function loadSigningKey(configured: string | undefined, dataDir: st
   return { privateKey, publicKey, keyId: keyIdOf(publicKey) };
 }
 
+/** The public key as PEM (SubjectPublicKeyInfo), to hand to an auditor: `shipslog public-key`. */
+export function publicKeyPem(publicKey: KeyObject): string {
+  return publicKey.export({ type: 'spki', format: 'pem' }).toString();
+}
+
 /** The verification key: SHIPSLOG_CHECKPOINT_PUBLIC_KEY (PEM or a path), else the data dir's key pair if present. */
 export async function loadVerifyKey(configured: string | undefined, dataDir: string): Promise<KeyObject | undefined> {
   if (configured) return createPublicKey(await pemFrom(configured));
@@ -85,14 +90,18 @@ const toCheckpoint = (r: CheckpointRow): Checkpoint => ({
   keyId: r.key_id,
 });
 
-/** Takes a checkpoint of every chain as committed now, signs it and records it. */
+/**
+ * Takes a checkpoint of every chain as committed now, signs it and records it: version 2, a
+ * Merkle root over the chain heads (RFC 9162), so that one event's inclusion can be proven
+ * with a short audit path (`shipslog prove`).
+ */
 export async function takeCheckpoint(db: Queryable, keys: CheckpointKeys): Promise<Checkpoint> {
-  // One statement: the digest and the snapshot it was computed in are the same moment.
+  // One statement: the root and the snapshot it was computed in are the same moment.
   const [state] = await db<{ snapshot: string; digest: Buffer; message: string }[]>`
-    select s.snapshot::text as snapshot, d.digest,
-           shipslog.checkpoint_message(s.snapshot, d.chain_count, d.event_count, d.digest) as message
+    select s.snapshot::text as snapshot, r.root as digest,
+           shipslog.checkpoint_message(2::smallint, s.snapshot, r.chain_count, r.event_count, r.root) as message
     from (select pg_current_snapshot() as snapshot) as s
-    cross join lateral shipslog.chain_digest(s.snapshot) as d
+    cross join lateral shipslog.checkpoint_root(s.snapshot) as r
   `;
   if (!state) throw new Error('could not compute the chain digest');
   const signature = sign(null, Buffer.from(state.message, 'utf8'), keys.privateKey);
@@ -130,7 +139,7 @@ export interface CheckpointReport {
 export async function verifyCheckpoints(db: Queryable, publicKey: KeyObject | undefined, all = false): Promise<CheckpointReport> {
   const rows = await db<(CheckpointRow & { signature: Buffer; message: string; latest: boolean; before_purge: boolean })[]>`
     select c.id, c.created_at, c.chain_count, c.event_count, c.digest, c.key_id, c.signature,
-           shipslog.checkpoint_message(c.snapshot, c.chain_count, c.event_count, c.digest) as message,
+           shipslog.checkpoint_message(c) as message,
            c.id = max(c.id) over () as latest,
            exists (select from shipslog.audit_chain_anchors as a where a.judged_at > c.created_at) as before_purge
     from shipslog.audit_checkpoints as c
@@ -158,12 +167,33 @@ export async function verifyCheckpoints(db: Queryable, publicKey: KeyObject | un
       continue;
     }
     recomputed++;
-    const [now] = await db<{ digest: Buffer; chain_count: string; event_count: string }[]>`
-      select d.digest, d.chain_count, d.event_count
+    const [now] = await db<{ digest: Buffer; chain_count: string; event_count: string; heads_root: Buffer | null }[]>`
+      select d.digest, d.chain_count, d.event_count, h.root as heads_root
       from shipslog.audit_checkpoints as c
-      cross join lateral shipslog.chain_digest(c.snapshot) as d
+      cross join lateral (
+        select x.digest, x.chain_count, x.event_count
+        from shipslog.chain_digest(c.snapshot) as x
+        where c.version = 1
+        union all
+        select x.root, x.chain_count, x.event_count
+        from shipslog.checkpoint_root(c.snapshot) as x
+        where c.version = 2
+      ) as d
+      left join lateral (
+        -- A version 2 checkpoint's stored leaves (what proofs and exports are built from) must give its root.
+        select shipslog.merkle_root(array(
+            select shipslog.merkle_leaf(l.deployment_id, l.chain_index, l.hash)
+            from shipslog.audit_checkpoint_heads as l
+            where l.checkpoint_id = c.id
+            order by l.leaf_index)) as root
+        where c.version = 2
+      ) as h
+        on true
       where c.id = ${r.id}
     `;
+    if (now?.heads_root && !now.heads_root.equals(r.digest)) {
+      findings.push({ ...at, problem: 'its stored chain heads (shipslog.audit_checkpoint_heads) no longer give its signed root: altered' });
+    }
     if (!now || !now.digest.equals(r.digest)) {
       findings.push({
         ...at,

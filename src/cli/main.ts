@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.ts';
 import { addAgentMessagesCommand } from './agent-messages.ts';
+import { addExportCommands } from './export.ts';
 import { LoginError } from '../db/logins.ts';
 import { DatabaseConfigError } from './database.ts';
 import { migrateCommand } from './migrate.ts';
@@ -60,6 +61,7 @@ export async function main(argv: string[]): Promise<void> {
     .description('run only the reconciler: apply deployments to Kubernetes (plan only without KUBECONFIG); replicas are safe')
     .action(async () => (await import('./reconciler.ts')).reconcilerCommand(config()));
 
+  addExportCommands(program, config);
   addAgentMessagesCommand(program, config);
   addKeysCommand(program, config);
   addLoginsCommand(program, config);

@@ -7,11 +7,10 @@ import { createDb, type Db } from '../db/client.ts';
 import { createLog } from '../log.ts';
 import { openDatabase } from './database.ts';
 
-async function withDatabase(config: Config, applicationName: string, fn: (db: Db) => Promise<void>): Promise<void> {
+export async function withDatabase(config: Config, applicationName: string, fn: (db: Db) => Promise<void>, connections = 1): Promise<void> {
   const log = createLog(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const database = await openDatabase(config, log);
-  // Two connections: verification streams two ranges of chains side by side.
-  const db = createDb(database.url, { max: 2, applicationName });
+  const db = createDb(database.url, { max: connections, applicationName });
   try {
     await fn(db);
   } finally {
@@ -57,7 +56,7 @@ export async function verifyCommand(config: Config, opts: { deploymentId?: strin
       out('checkpoint and anchor signatures not checked: no public key (set SHIPSLOG_CHECKPOINT_PUBLIC_KEY)');
     }
     if (findings.length > 0 || report.findings.length > 0 || anchors.findings.length > 0) process.exitCode = 1;
-  });
+  }, 2); // two connections: verification streams two ranges of chains side by side
 }
 
 /** `shipslog checkpoint`: prints one line to keep outside the database (a log, a ticket, a bucket). */
