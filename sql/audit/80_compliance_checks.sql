@@ -287,7 +287,8 @@ begin
     return;
   end if;
   perform set_config('shipslog.tenant', '', true);
-  select d.digest into digest_now from shipslog.chain_digest(newest.snapshot) as d;
+  -- The digest of the checkpoint's own version (1: chain_digest, 2: the heads' Merkle root).
+  digest_now := shipslog.checkpoint_digest(newest.version, newest.snapshot);
   perform set_config('shipslog.tenant', coalesce(caller_tenant, ''), true);
   age := clock_timestamp() - newest.created_at;
   if digest_now is distinct from newest.digest then
@@ -316,7 +317,8 @@ begin
         'digest', encode(newest.digest, 'hex'),
         'digest_matches', digest_now is not distinct from newest.digest,
         'key_id', newest.key_id,
-        'message', shipslog.checkpoint_message(newest.snapshot, newest.chain_count, newest.event_count, newest.digest),
+        'version', newest.version,
+        'message', shipslog.checkpoint_message(newest),
         'signature', encode(newest.signature, 'base64')),
       'signature_checked', false);
 end

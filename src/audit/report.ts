@@ -113,7 +113,7 @@ export async function complianceReport(db: Queryable, scope: ReportScope, public
 async function checkSignatures(db: Queryable, check: ReportCheck, publicKey: KeyObject | undefined): Promise<void> {
   const rows = await db<{ id: string; key_id: string; signature: Buffer; message: string }[]>`
     select c.id, c.key_id, c.signature,
-           shipslog.checkpoint_message(c.snapshot, c.chain_count, c.event_count, c.digest) as message
+           shipslog.checkpoint_message(c) as message
     from shipslog.audit_checkpoints as c
     order by c.id
   `;

@@ -297,13 +297,13 @@ describe('each check fails when its evidence is broken', () => {
     const forged = check(await rolledBack(async (tx) => {
       const other = generateKeyPairSync('ed25519');
       const [s] = await tx<{ snapshot: string; digest: Buffer; chain_count: string; event_count: string; message: string }[]>`
-        select s.snapshot::text as snapshot, d.digest, d.chain_count, d.event_count,
-               shipslog.checkpoint_message(s.snapshot, d.chain_count, d.event_count, d.digest) as message
-        from (select pg_current_snapshot() as snapshot) as s cross join lateral shipslog.chain_digest(s.snapshot) as d`;
+        select s.snapshot::text as snapshot, d.root as digest, d.chain_count, d.event_count,
+               shipslog.checkpoint_message(2::smallint, s.snapshot, d.chain_count, d.event_count, d.root) as message
+        from (select pg_current_snapshot() as snapshot) as s cross join lateral shipslog.checkpoint_root(s.snapshot) as d`;
       const signature = sign(null, Buffer.from(s!.message), other.privateKey);
       // A superuser's direct insert (no role holds INSERT; no trigger guards inserts here).
-      await tx`insert into shipslog.audit_checkpoints (snapshot, chain_count, event_count, digest, key_id, signature)
-               values (${s!.snapshot}::pg_snapshot, ${s!.chain_count}, ${s!.event_count}, ${s!.digest}, ${keyIdOf(other.publicKey)}, ${signature})`;
+      await tx`insert into shipslog.audit_checkpoints (version, snapshot, chain_count, event_count, digest, key_id, signature)
+               values (2, ${s!.snapshot}::pg_snapshot, ${s!.chain_count}, ${s!.event_count}, ${s!.digest}, ${keyIdOf(other.publicKey)}, ${signature})`;
       return report(tx);
     }), 'checkpoints');
     expect(forged.status).toBe('fail');
