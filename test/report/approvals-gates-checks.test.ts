@@ -4,6 +4,7 @@ import { complianceReport } from '../../src/audit/report.ts';
 import { setActorContext } from '../../src/db/actor.ts';
 import type { Tx } from '../../src/db/client.ts';
 import { beginRollout, finishRollout, releaseCheck, setRunContext } from '../../src/db/rollouts.ts';
+import { finishRun, insertRun } from '../../src/db/runs.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { insertDeployment } from '../support/fixtures.ts';
 
@@ -166,6 +167,28 @@ describe('approvals_complete and gates_passed on changes made through the reconc
     expect(r.checks.filter((c) => ['approvals_complete', 'gates_passed'].includes(c.check)).map((c) => c.status)).toEqual(['pass', 'pass']);
   });
 
+  it('read what a tenant\'s API transaction and an auditor\'s login may read', async () => {
+    const asTenant = await rolledBack(async (tx) => {
+      await tx`set local role shipslog_app`;
+      await tx`select set_config('shipslog.tenant', 'bank', true)`;
+      return checks(tx);
+    });
+    expect([asTenant.approvals.status, asTenant.gates.status]).toEqual(['pass', 'pass']);
+    expect(asTenant.approvals.evidence).toMatchObject({ applied_changes: 2, production_changes: 1 });
+    const otherTenant = await rolledBack(async (tx) => {
+      await tx`set local role shipslog_app`;
+      await tx`select set_config('shipslog.tenant', 'other', true)`;
+      return checks(tx, { tenant: 'bank' });
+    });
+    // Row-level security: another tenant's key sees none of bank's changes or policies.
+    expect(otherTenant.approvals).toMatchObject({ status: 'not_applicable', evidence: expect.objectContaining({ applied_changes: 0 }) });
+    const asAuditor = await rolledBack(async (tx) => {
+      await tx`set local role shipslog_auditor`;
+      return checks(tx);
+    });
+    expect(asAuditor.approvals.evidence).toMatchObject({ applied_changes: 2, production_changes: 1 });
+  });
+
   it('are not applicable where no policy ever required approvals or gates', async () => {
     const { approvals, gates } = await checks(t.db, { tenant: 'other' });
     expect(approvals).toMatchObject({ status: 'not_applicable', summary: expect.stringMatching(/no approval policy in scope requires approvals/) });
@@ -222,6 +245,24 @@ describe('approvals_complete fails when a production change lacked its approvals
     ]);
     // The gate was passed: that check has nothing to say.
     expect(c.gates.status).toBe('pass');
+  });
+
+  it('a Completed run alone (a reconciler that wrote no rollout events and left observed_generation) is an apply too', async () => {
+    const c = await rolledBack(async (tx) => {
+      await change(tx, ledger, '32Gi');
+      const runId = randomUUID();
+      await setRunContext(tx, { actor: 'reconciler-0', deploymentId: ledger, runId });
+      await insertRun(tx, {
+        id: runId, deploymentId: ledger, tenant: 'bank', name: 'ledger', generation: await generationOf(tx, ledger),
+        configHash: `sha256:${'0'.repeat(64)}`, target: 'test-cluster', phase: 'Running', workerId: 'reconciler-0', correlationId: null,
+      });
+      await finishRun(tx, runId, { phase: 'Completed', outcome: 'Applied' });
+      return checks(tx);
+    });
+    expect(c.approvals.evidence.violations).toEqual([expect.objectContaining({
+      generation: 2, applied_by: 'reconciler-0', applied_evidence: ['run_completed', 'run_started'], problem: 'no approval request for this generation',
+    })]);
+    expect(c.gates.status).toBe('fail');
   });
 
   it('approvals recorded after the apply began', async () => {
