@@ -1,8 +1,8 @@
 -- The compliance report's checks (shipslog.compliance_report(), 85_compliance_report.sql).
 --
 -- One function per check, all with the same signature, so that a check can be added or
--- rewritten on its own (the approvals, gates and retention checks are completed by the work
--- that creates their tables):
+-- rewritten on its own (the retention check is completed by the work that creates its table;
+-- approvals and gates read the tables of migrations/0017):
 --
 --   shipslog.compliance_check_<name>(
 --     p_from timestamptz,        -- window start, inclusive

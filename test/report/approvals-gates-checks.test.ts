@@ -247,6 +247,51 @@ describe('approvals_complete fails when a production change lacked its approvals
     expect(c.gates.status).toBe('pass');
   });
 
+  it('a grant by the change\'s own author, forged with its event and the request\'s record, is listed and not counted', async () => {
+    const c = await rolledBack(async (tx) => {
+      await change(tx, ledger, '32Gi');
+      expect(await reconcile(tx, ledger)).toBe('AwaitingApproval');
+      const request = await pendingRequest(tx, ledger);
+      await grant(tx, request, 'bob');
+      // The owner writes alice's grant as decide_approval() would have, event included.
+      await as(tx, 'alice');
+      const [ev] = await tx<{ seq: string }[]>`
+        select (shipslog.append_event(${ledger}, 'approval_granted', jsonb_build_object(
+          'approval_id', ${request}::uuid, 'generation', 2, 'approver', 'alice', 'approvals', 2, 'required_approvals', 2,
+          'parent_seq', (select requested_seq from shipslog.approval_requests where id = ${request})))).seq`;
+      await tx`insert into shipslog.approval_decisions (request_id, tenant, approver, decision, event_seq)
+               values (${request}, 'bank', 'alice', 'granted', ${ev!.seq})`;
+      // And blanks the author the request recorded: the chain still names alice as the author.
+      await tx`update shipslog.approval_requests set change_actor = null where id = ${request}`;
+      await gate(tx, ledger, 'passed');
+      expect(await reconcile(tx, ledger, { skipReleaseCheck: true })).toBeNull();
+      return checks(tx);
+    });
+    expect(c.approvals.status).toBe('fail');
+    expect(c.approvals.evidence.violations[0].approvers.map((a: { approver: string; not_counted_because: string | null }) => [a.approver, a.not_counted_because]))
+      .toEqual([['bob', null], ['alice', 'by the requester or the change\'s author']]);
+  });
+
+  it('a grant the data shows made after its request expired is not counted', async () => {
+    const c = await rolledBack(async (tx) => {
+      await change(tx, ledger, '32Gi');
+      expect(await reconcile(tx, ledger)).toBe('AwaitingApproval');
+      const request = await pendingRequest(tx, ledger);
+      await grant(tx, request, 'bob');
+      await grant(tx, request, 'carol');
+      // The request's expiry, as the data now shows it, fell between the two grants.
+      await tx`update shipslog.approval_requests set expires_at = (
+                 select decided_at from shipslog.approval_decisions where request_id = ${request} and approver = 'carol')
+               where id = ${request}`;
+      await gate(tx, ledger, 'passed');
+      expect(await reconcile(tx, ledger)).toBeNull();
+      return checks(tx);
+    });
+    expect(c.approvals.status).toBe('fail');
+    expect(c.approvals.evidence.violations[0].approvers.map((a: { approver: string; not_counted_because: string | null }) => [a.approver, a.not_counted_because]))
+      .toEqual([['bob', null], ['carol', 'made after the request expired']]);
+  });
+
   it('a Completed run alone (a reconciler that wrote no rollout events and left observed_generation) is an apply too', async () => {
     const c = await rolledBack(async (tx) => {
       await change(tx, ledger, '32Gi');
