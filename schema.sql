@@ -1504,6 +1504,113 @@ begin
   return r;
 end
 $function$
+function shipslog.compliance_applied_changes(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
+CREATE OR REPLACE FUNCTION shipslog.compliance_applied_changes(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
+ RETURNS TABLE(deployment_id uuid, tenant text, name text, generation bigint, environment text, author text, applied_at timestamp with time zone, first_applied_at timestamp with time zone, applied_by text, evidence text[], required_approvals integer, required_gates text[], policy_since timestamp with time zone)
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  with scope as materialized (
+    -- Not narrowed by environment here: a deployment's environment now need not be the one
+    -- a generation was made for; the generation's own environment is compared below.
+    select s.deployment_id
+    from shipslog.compliance_deployments(p_tenant, p_deployment_id, null) as s
+  ),
+  records as materialized (
+    select e.deployment_id, e.tenant, e.name, (e.new_state -> 'details' ->> 'generation')::bigint as generation,
+           e.occurred_at as at, e.action = 'deployment_completed' as completes, e.action as source, e.actor
+    from shipslog.deployment_events as e
+    where e.deployment_id in (select s.deployment_id from scope as s)
+      and e.occurred_at < p_to
+      and e.action in ('deployment_started', 'deployment_completed')
+    union all
+    select e.deployment_id, e.tenant, e.name, (e.new_state ->> 'observed_generation')::bigint,
+           e.occurred_at, true, 'observed_generation', e.actor
+    from shipslog.deployment_events as e
+    where e.deployment_id in (select s.deployment_id from scope as s)
+      and e.occurred_at < p_to
+      and shipslog.is_row_change(e.action)
+      and e.action not in ('created', 'removed')
+      and e.new_state ? 'observed_generation'
+      and (e.new_state ->> 'observed_generation')::bigint > 0
+    union all
+    select r.deployment_id, r.tenant, r.name, r.generation, r.started_at, false, 'run_started', r.worker_id
+    from shipslog.reconcile_runs as r
+    where r.deployment_id in (select s.deployment_id from scope as s)
+      and r.started_at < p_to
+      and r.phase = 'Completed' and r.outcome in ('Applied', 'Unchanged') and not r.dry_run
+    union all
+    select r.deployment_id, r.tenant, r.name, r.generation, r.completed_at, true, 'run_completed', r.worker_id
+    from shipslog.reconcile_runs as r
+    where r.deployment_id in (select s.deployment_id from scope as s)
+      and r.started_at < p_to
+      and r.completed_at < p_to
+      and r.phase = 'Completed' and r.outcome in ('Applied', 'Unchanged') and not r.dry_run
+  ),
+  applied as materialized (
+    select
+      x.deployment_id, min(x.tenant) as tenant, min(x.name) as name, x.generation,
+      min(x.at) filter (where x.completes) as applied_at,
+      min(x.at) as first_applied_at,
+      (array_agg(x.actor order by x.at) filter (where x.completes))[1] as applied_by,
+      array_agg(distinct x.source order by x.source) as evidence
+    from records as x
+    where x.generation is not null
+    group by x.deployment_id, x.generation
+    having min(x.at) filter (where x.completes) >= p_from
+  ),
+  -- Generation N of a deployment: its N-th desired-state event (see above).
+  made as (
+    select e.deployment_id, e.chain_index, e.actor, e.new_state ->> 'environment' as environment,
+           row_number() over (partition by e.deployment_id order by e.chain_index) as generation,
+           count(e.new_state -> 'environment') over (partition by e.deployment_id order by e.chain_index) as environment_group
+    from shipslog.deployment_events as e
+    where e.deployment_id in (select a.deployment_id from applied as a)
+      and shipslog.is_row_change(e.action)
+      and (e.action = 'created'
+           or e.new_state ?| array['environment', 'app_version', 'config', 'secrets_ref', 'secrets_fingerprint',
+                                   'depends_on', 'restarted_at', 'deletion_requested_at'])
+  ),
+  generations as (
+    select m.deployment_id, m.generation, m.actor as author,
+           first_value(m.environment) over (partition by m.deployment_id, m.environment_group order by m.chain_index) as environment
+    from made as m
+  )
+  select a.deployment_id, a.tenant, a.name, a.generation, g.environment, g.author,
+         a.applied_at, a.first_applied_at, a.applied_by, a.evidence,
+         coalesce(p.required_approvals, 0), coalesce(p.required_gates, '{}'), p.since
+  from applied as a
+    left join generations as g
+      on g.deployment_id = a.deployment_id
+     and g.generation = a.generation
+    left join lateral (
+      select case when c.change = 'set' then (c.new_policy ->> 'required_approvals')::integer end as required_approvals,
+             case when c.change = 'set' then array(select jsonb_array_elements_text(c.new_policy -> 'required_gates')) end as required_gates,
+             c.occurred_at as since
+      from shipslog.approval_policy_changes as c
+      where c.tenant = a.tenant
+        and c.environment = g.environment
+        and c.occurred_at <= a.first_applied_at
+      order by c.id desc
+      limit 1
+    ) as recorded on true
+    left join lateral (
+      select recorded.required_approvals, recorded.required_gates, recorded.since
+      where recorded.since is not null
+      union all
+      select ap.required_approvals, ap.required_gates, ap.updated_at
+      from shipslog.approval_policies as ap
+      where ap.tenant = a.tenant
+        and ap.environment = g.environment
+        and ap.updated_at <= a.first_applied_at
+        and not exists (
+          select from shipslog.approval_policy_changes as c
+          where c.tenant = ap.tenant and c.environment = ap.environment)
+    ) as p on true
+  where p_environment is null
+    or g.environment = p_environment
+$function$
 function shipslog.compliance_check_approvals(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
 CREATE OR REPLACE FUNCTION shipslog.compliance_check_approvals(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
  RETURNS TABLE("check" text, status text, summary text, evidence jsonb)
@@ -1511,14 +1618,114 @@ CREATE OR REPLACE FUNCTION shipslog.compliance_check_approvals(p_from timestamp 
  STABLE
  SET search_path TO ''
 AS $function$
+  with changes as materialized (
+    select c.*
+    from shipslog.compliance_applied_changes(p_from, p_to, p_tenant, p_deployment_id, p_environment) as c
+  ),
+  production as (
+    select c.* from changes as c where c.required_approvals > 0
+  ),
+  grants as (
+    select
+      c.deployment_id, c.generation, x.approver, x.decided_at, r.id as request_id,
+      case
+        when x.decided_at > c.first_applied_at then 'recorded after the apply began'
+        when x.decided_at >= r.expires_at then 'made after the request expired'
+        when x.approver in (r.requested_by, coalesce(c.author, ''), coalesce(r.change_actor, '')) then 'by the requester or the change''s author'
+        when ev.seq is null then 'no approval_granted event on the chain'
+      end as not_counted
+    from production as c
+      join shipslog.approval_requests as r
+        on r.deployment_id = c.deployment_id
+       and r.generation = c.generation
+      join shipslog.approval_decisions as x
+        on x.request_id = r.id
+       and x.decision = 'granted'
+      left join shipslog.deployment_events as ev
+        on ev.seq = x.event_seq
+       and ev.deployment_id = c.deployment_id
+       and ev.action = 'approval_granted'
+       and ev.new_state -> 'details' ->> 'approver' = x.approver
+       and ev.new_state -> 'details' ->> 'approval_id' = r.id::text
+  ),
+  judged as (
+    select
+      c.*,
+      coalesce((
+        select max(n.approvers)
+        from (select count(distinct g.approver) as approvers
+              from grants as g
+              where g.deployment_id = c.deployment_id and g.generation = c.generation and g.not_counted is null
+              group by g.request_id) as n), 0) as approvals,
+      coalesce((
+        select jsonb_agg(jsonb_build_object('approver', g.approver, 'decided_at', shipslog.iso_utc(g.decided_at),
+                 'request_id', g.request_id, 'counted', g.not_counted is null, 'not_counted_because', g.not_counted)
+               order by g.decided_at)
+        from grants as g
+        where g.deployment_id = c.deployment_id and g.generation = c.generation), '[]') as approvers,
+      (select count(*) from shipslog.approval_requests as r
+       where r.deployment_id = c.deployment_id and r.generation = c.generation) as requests
+    from production as c
+  ),
+  violations as (
+    select j.*
+    from judged as j
+    where j.approvals < j.required_approvals
+  ),
+  counts as (
+    select
+      (select count(*) from changes) as applied,
+      (select count(*) from judged) as production,
+      (select count(*) from violations) as violated,
+      (select count(*) from shipslog.compliance_policies_in_scope(p_to, p_tenant, p_deployment_id, p_environment) as p
+       where p.required_approvals > 0) as policies
+  )
   select
     'approvals_complete',
-    case when to_regclass('shipslog.approval_requests') is null then 'not_applicable' else 'fail' end,
-    case when to_regclass('shipslog.approval_requests') is null
-      then 'approvals are not recorded by this version of shipslog (no table shipslog.approval_requests): no production change can be checked against an approval policy'
-      else 'shipslog.approval_requests exists but this check does not read it yet: complete shipslog.compliance_check_approvals()'
+    case
+      when n.violated > 0 then 'fail'
+      when n.production = 0 and n.policies = 0 then 'not_applicable'
+      else 'pass'
     end,
-    jsonb_build_object('table', 'shipslog.approval_requests', 'exists', to_regclass('shipslog.approval_requests') is not null)
+    case
+      when n.violated > 0 then format('%s of %s production change(s) applied without the approvals their policy required; first: %s',
+        n.violated, n.production,
+        (select format('%s/%s generation %s in %s: %s of %s approval(s) before it was applied at %s', v.tenant, v.name, v.generation,
+                       v.environment, v.approvals, v.required_approvals, shipslog.iso_utc(v.first_applied_at))
+         from violations as v order by v.first_applied_at, v.deployment_id limit 1))
+      when n.production = 0 and n.policies = 0 then
+        'no approval policy in scope requires approvals: no change needed any'
+      else format('%s production change(s) applied in the window, each with the distinct approvals its environment''s policy required before it was applied (%s other applied change(s) needed none)',
+        n.production, n.applied - n.production)
+    end,
+    jsonb_build_object(
+      'applied_changes', n.applied,
+      'production_changes', n.production,
+      'policies_requiring_approvals', n.policies,
+      'changes', coalesce((
+        select jsonb_agg(jsonb_build_object(
+                 'deployment_id', j.deployment_id, 'tenant', j.tenant, 'name', j.name, 'environment', j.environment,
+                 'generation', j.generation, 'author', j.author, 'applied_at', shipslog.iso_utc(j.first_applied_at),
+                 'applied_by', j.applied_by, 'applied_evidence', to_jsonb(j.evidence),
+                 'required_approvals', j.required_approvals, 'policy_since', shipslog.iso_utc(j.policy_since),
+                 'approvals', j.approvals, 'requests', j.requests, 'approvers', j.approvers)
+               order by j.first_applied_at desc, j.deployment_id)
+        from (select * from judged order by first_applied_at desc, deployment_id limit 200) as j), '[]'),
+      'violations', coalesce((
+        select jsonb_agg(jsonb_build_object(
+                 'deployment_id', v.deployment_id, 'tenant', v.tenant, 'name', v.name, 'environment', v.environment,
+                 'generation', v.generation, 'applied_at', shipslog.iso_utc(v.first_applied_at), 'applied_by', v.applied_by,
+                 'applied_evidence', to_jsonb(v.evidence), 'required_approvals', v.required_approvals, 'approvals', v.approvals,
+                 'problem', case
+                   when v.requests = 0 then 'no approval request for this generation'
+                   when jsonb_array_length(v.approvers) = 0 then 'no approval granted'
+                   else format('%s of %s counted approval(s) before the apply began', v.approvals, v.required_approvals)
+                 end,
+                 'approvers', v.approvers)
+               order by v.first_applied_at, v.deployment_id)
+        from (select * from violations order by first_applied_at, deployment_id limit 200) as v), '[]'),
+      'method', 'each generation applied in the window (deployment_completed event, observed_generation set, or a Completed run), its environment and author from the chain, the policy in force when its apply began (approval_policy_changes), and the distinct granted approvals of its requests made before that, before expiry, by others than the requester and author, each with its approval_granted event')
+  from counts as n
 $function$
 function shipslog.compliance_check_chains(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
 CREATE OR REPLACE FUNCTION shipslog.compliance_check_chains(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
@@ -1688,14 +1895,98 @@ CREATE OR REPLACE FUNCTION shipslog.compliance_check_gates(p_from timestamp with
  STABLE
  SET search_path TO ''
 AS $function$
+  with changes as materialized (
+    select c.*
+    from shipslog.compliance_applied_changes(p_from, p_to, p_tenant, p_deployment_id, p_environment) as c
+    where cardinality(c.required_gates) > 0
+  ),
+  gates as materialized (
+    select
+      c.deployment_id, c.generation, g.gate,
+      before.result, before.reported_at, before.evidence_url, before.reported_by,
+      before.event_ok,
+      (select r.result || ' at ' || shipslog.iso_utc(r.reported_at)
+       from shipslog.gate_results as r
+       where r.deployment_id = c.deployment_id and r.generation = c.generation and r.gate = g.gate
+         and r.reported_at > c.first_applied_at
+       order by r.id
+       limit 1) as reported_after_apply
+    from changes as c
+      cross join lateral unnest(c.required_gates) as g(gate)
+      left join lateral (
+        select r.result, r.reported_at, r.evidence_url, r.reported_by,
+               exists (select from shipslog.deployment_events as ev
+                       where ev.seq = r.event_seq and ev.deployment_id = r.deployment_id
+                         and ev.action = 'gate_' || r.result
+                         and ev.new_state -> 'details' ->> 'gate' = r.gate) as event_ok
+        from shipslog.gate_results as r
+        where r.deployment_id = c.deployment_id
+          and r.generation = c.generation
+          and r.gate = g.gate
+          and r.reported_at <= c.first_applied_at
+        order by r.id desc
+        limit 1
+      ) as before on true
+  ),
+  judged as (
+    select
+      g.*,
+      case
+        when g.result is null and g.reported_after_apply is not null then 'reported only after the apply began: ' || g.reported_after_apply
+        when g.result is null then 'no result reported'
+        when g.result not in ('passed', 'warned') then 'newest result before the apply: ' || g.result
+        when not g.event_ok then 'no gate_' || g.result || ' event on the chain'
+      end as problem
+    from gates as g
+  ),
+  counts as (
+    select
+      (select count(*) from changes) as gated,
+      (select count(*) from judged where problem is not null) as failed,
+      (select count(distinct (j.deployment_id, j.generation)) from judged as j where j.problem is not null) as failed_changes,
+      (select count(*) from shipslog.compliance_policies_in_scope(p_to, p_tenant, p_deployment_id, p_environment) as p
+       where cardinality(p.required_gates) > 0) as policies
+  )
   select
     'gates_passed',
-    case when to_regclass('shipslog.gate_results') is null then 'not_applicable' else 'fail' end,
-    case when to_regclass('shipslog.gate_results') is null
-      then 'gates are not recorded by this version of shipslog (no table shipslog.gate_results): no change can be checked against a gate policy'
-      else 'shipslog.gate_results exists but this check does not read it yet: complete shipslog.compliance_check_gates()'
+    case
+      when n.failed > 0 then 'fail'
+      when n.gated = 0 and n.policies = 0 then 'not_applicable'
+      else 'pass'
     end,
-    jsonb_build_object('table', 'shipslog.gate_results', 'exists', to_regclass('shipslog.gate_results') is not null)
+    case
+      when n.failed > 0 then format('%s of %s gated change(s) applied without every required gate passed (%s gate result(s) missing or failing); first: %s',
+        n.failed_changes, n.gated, n.failed,
+        (select format('%s/%s generation %s gate %s: %s', c.tenant, c.name, c.generation, j.gate, j.problem)
+         from judged as j join changes as c on c.deployment_id = j.deployment_id and c.generation = j.generation
+         where j.problem is not null
+         order by c.first_applied_at, c.deployment_id, j.gate limit 1))
+      when n.gated = 0 and n.policies = 0 then 'no approval policy in scope requires gates: no change needed any'
+      else format('%s gated change(s) applied in the window, each with every required gate passed (or warned) before it was applied', n.gated)
+    end,
+    jsonb_build_object(
+      'gated_changes', n.gated,
+      'policies_requiring_gates', n.policies,
+      'changes', coalesce((
+        select jsonb_agg(jsonb_build_object(
+                 'deployment_id', c.deployment_id, 'tenant', c.tenant, 'name', c.name, 'environment', c.environment,
+                 'generation', c.generation, 'applied_at', shipslog.iso_utc(c.first_applied_at), 'applied_by', c.applied_by,
+                 'applied_evidence', to_jsonb(c.evidence), 'required_gates', to_jsonb(c.required_gates),
+                 'policy_since', shipslog.iso_utc(c.policy_since),
+                 'gates', (select jsonb_agg(jsonb_build_object('gate', j.gate, 'result', j.result, 'reported_at', shipslog.iso_utc(j.reported_at),
+                             'reported_by', j.reported_by, 'evidence_url', j.evidence_url, 'passed', j.problem is null, 'problem', j.problem) order by j.gate)
+                           from judged as j where j.deployment_id = c.deployment_id and j.generation = c.generation))
+               order by c.first_applied_at desc, c.deployment_id)
+        from (select * from changes order by first_applied_at desc, deployment_id limit 200) as c), '[]'),
+      'failures', coalesce((
+        select jsonb_agg(jsonb_build_object(
+                 'deployment_id', c.deployment_id, 'tenant', c.tenant, 'name', c.name, 'environment', c.environment,
+                 'generation', c.generation, 'applied_at', shipslog.iso_utc(c.first_applied_at), 'gate', j.gate, 'problem', j.problem)
+               order by c.first_applied_at, c.deployment_id, j.gate)
+        from judged as j join changes as c on c.deployment_id = j.deployment_id and c.generation = j.generation
+        where j.problem is not null), '[]'),
+      'method', 'each generation applied in the window (deployment_completed event, observed_generation set, or a Completed run), the gates its environment''s policy required when its apply began, and each gate''s newest result reported before that (passed or warned counts), with its gate_* event on the chain')
+  from counts as n
 $function$
 function shipslog.compliance_check_immutable_storage(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
 CREATE OR REPLACE FUNCTION shipslog.compliance_check_immutable_storage(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
@@ -1866,6 +2157,33 @@ AS $function$
     ) as env
   where p_environment is null
     or env.environment = p_environment
+$function$
+function shipslog.compliance_policies_in_scope(p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
+CREATE OR REPLACE FUNCTION shipslog.compliance_policies_in_scope(p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
+ RETURNS TABLE(tenant text, environment text, required_approvals integer, required_gates text[])
+ LANGUAGE sql
+ STABLE
+ SET search_path TO ''
+AS $function$
+  with tenants as (
+    select distinct s.tenant
+    from shipslog.compliance_deployments(p_tenant, p_deployment_id, null) as s
+    union
+    select p_tenant where p_tenant is not null and p_deployment_id is null
+  )
+  select c.tenant, c.environment, (c.new_policy ->> 'required_approvals')::integer,
+         array(select jsonb_array_elements_text(c.new_policy -> 'required_gates'))
+  from shipslog.approval_policy_changes as c
+  where c.change = 'set'
+    and c.occurred_at < p_to
+    and c.tenant in (select t.tenant from tenants as t)
+    and (p_environment is null or c.environment = p_environment)
+  union
+  select ap.tenant, ap.environment, ap.required_approvals, ap.required_gates
+  from shipslog.approval_policies as ap
+  where ap.updated_at < p_to
+    and ap.tenant in (select t.tenant from tenants as t)
+    and (p_environment is null or ap.environment = p_environment)
 $function$
 function shipslog.compliance_report(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text)
 CREATE OR REPLACE FUNCTION shipslog.compliance_report(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text DEFAULT NULL::text, p_deployment_id uuid DEFAULT NULL::uuid, p_environment text DEFAULT NULL::text)
@@ -5060,6 +5378,8 @@ grant EXECUTE on function checkpoint_message(p_version smallint, p_snapshot pg_s
 grant EXECUTE on function checkpoint_root(p_snapshot pg_snapshot) to shipslog_app
 grant EXECUTE on function checkpoint_root(p_snapshot pg_snapshot) to shipslog_auditor
 grant EXECUTE on function checkpoint_root(p_snapshot pg_snapshot) to shipslog_reconciler
+grant EXECUTE on function compliance_applied_changes(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_app
+grant EXECUTE on function compliance_applied_changes(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_auditor
 grant EXECUTE on function compliance_check_approvals(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_app
 grant EXECUTE on function compliance_check_approvals(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_auditor
 grant EXECUTE on function compliance_check_chains(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_app
@@ -5076,6 +5396,8 @@ grant EXECUTE on function compliance_check_retention(p_from timestamp with time 
 grant EXECUTE on function compliance_check_retention(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_auditor
 grant EXECUTE on function compliance_deployments(p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_app
 grant EXECUTE on function compliance_deployments(p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_auditor
+grant EXECUTE on function compliance_policies_in_scope(p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_app
+grant EXECUTE on function compliance_policies_in_scope(p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_auditor
 grant EXECUTE on function compliance_report(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_app
 grant EXECUTE on function compliance_report(p_from timestamp with time zone, p_to timestamp with time zone, p_tenant text, p_deployment_id uuid, p_environment text) to shipslog_auditor
 grant EXECUTE on function compliance_window_check(p_from timestamp with time zone, p_to timestamp with time zone) to shipslog_app
