@@ -48,7 +48,8 @@ function makeVerifier(publicKey) {
   const problems = [];
   const signed = new Map(); // "<deployment id> <chain_index>" -> [{ hash, checkpoint, matched }]
   const chains = new Map(); // deployment id -> { first, last, lastHash, lastAction, lastSigned }
-  const count = { checkpoints: 0, chains: 0, events: 0, covered: 0, uncovered: 0, midChain: 0, anchored: 0 };
+  const anchors = new Map(); // deployment id -> its valid signed anchor with the highest chain_index
+  const count = { checkpoints: 0, anchors: 0, chains: 0, events: 0, covered: 0, uncovered: 0, midChain: 0, anchored: 0, purged: 0 };
   let complete = false;
   let newest = null;
   let lastSeq = 0;
@@ -107,7 +108,29 @@ function makeVerifier(publicKey) {
     if (!newest || c.id > newest.id) newest = c;
   }
 
-  // Step 3: an event: its place in its chain, its hash, its link, and any signed head there.
+  // Step 3: a purged chain's anchor: its key, its Ed25519 signature over the rebuilt anchor message.
+  function anchor(a, where) {
+    if (count.events > 0) broken(`${where}: anchor after the events`);
+    count.anchors++;
+    if (!Number.isInteger(a.chain_index) || a.chain_index < 1 || !HEX64.test(String(a.hash)) || !(a.state_sha256 === 'null' || HEX64.test(String(a.state_sha256)))
+      || typeof a.removed !== 'boolean' || typeof a.judged_at !== 'string' || !/^[0-9a-f]{128}$/.test(String(a.signature))) {
+      broken(`${where}: anchor #${a.id} is malformed`);
+      return;
+    }
+    if (a.key_id !== fingerprint) {
+      broken(`${where}: anchor #${a.id} names signing key ${a.key_id}, not the given public key ${fingerprint}: wrong key or forged`);
+      return;
+    }
+    const message = `shipslog-anchor v1\n${a.deployment_id}\n${a.chain_index}\n${a.hash}\n${a.state_sha256}\n${a.removed ? 'removed' : 'open'}\n${a.judged_at}`;
+    if (!verify(null, Buffer.from(message, 'utf8'), publicKey, Buffer.from(a.signature, 'hex'))) {
+      broken(`${where}: anchor #${a.id}'s signature does not verify with the given public key: forged or altered`);
+      return;
+    }
+    const held = anchors.get(a.deployment_id);
+    if (!held || a.chain_index > held.chain_index) anchors.set(a.deployment_id, a);
+  }
+
+  // Step 4: an event: its place in its chain, its hash, its link, and any signed head there.
   function event(e, where) {
     count.events++;
     if (!HEX64.test(String(e.hash)) || !(e.prev_hash === '' || HEX64.test(String(e.prev_hash))) || typeof e.payload !== 'string' || !Number.isInteger(e.chain_index)) {
@@ -124,8 +147,15 @@ function makeVerifier(publicKey) {
       if (e.chain_index > 1) {
         count.midChain++;
         if (e.prev_hash === '') broken(`${where}: event ${id} starts mid-chain without the previous hash`);
-        if (complete) broken(`${where}: a complete export, but chain ${e.deployment_id} starts at #${e.chain_index}: its first events are missing`);
-        if (matchSigned(e.deployment_id, e.chain_index - 1, e.prev_hash, where)) {
+        // A purged prefix: the chain's signed anchor names the last removed event and its hash.
+        const a = anchors.get(e.deployment_id);
+        const purged = a !== undefined && a.chain_index === e.chain_index - 1;
+        if (purged && a.hash !== e.prev_hash) broken(`${where}: event ${id} names previous hash ${e.prev_hash}, but anchor #${a.id} signed #${a.chain_index} as ${a.hash}: altered`);
+        else if (purged) {
+          count.purged++;
+          if (a.removed) s.lastAction = 'removed';
+        } else if (complete) broken(`${where}: a complete export, but chain ${e.deployment_id} starts at #${e.chain_index} with no signed anchor before it: its first events are missing`);
+        if (matchSigned(e.deployment_id, e.chain_index - 1, e.prev_hash, where) || purged) {
           count.anchored++;
           s.lastSigned = e.chain_index - 1;
         }
@@ -147,7 +177,8 @@ function makeVerifier(publicKey) {
     if (p.deployment_id !== e.deployment_id || p.chain_index !== e.chain_index) broken(`${where}: event ${id}'s payload is #${p.chain_index} of ${p.deployment_id}: moved`);
     if (typeof p.seq !== 'number' || p.seq <= lastSeq) broken(`${where}: event ${id} has seq ${p.seq} after seq ${lastSeq}: lines reordered`);
     if (typeof p.seq === 'number') lastSeq = Math.max(lastSeq, p.seq);
-    if (e.chain_index === 1 && p.action !== 'created') broken(`${where}: event ${id} is ${p.action}, not created`);
+    // shipslog's own system chain (all-zero id: purge records) has no deployment to create.
+    if (e.chain_index === 1 && p.action !== 'created' && e.deployment_id !== '00000000-0000-0000-0000-000000000000') broken(`${where}: event ${id} is ${p.action}, not created`);
     if (s.lastAction === 'removed') broken(`${where}: event ${id} follows the chain's removed event`);
     if (matchSigned(e.deployment_id, e.chain_index, e.hash, where)) s.lastSigned = e.chain_index;
     s.last = e.chain_index;
@@ -168,6 +199,7 @@ function makeVerifier(publicKey) {
     if (sawEnd) broken(`line ${n}: follows the end line`);
     if (v.type === 'header') header(v);
     else if (v.type === 'checkpoint') checkpoint(v, `line ${n}`);
+    else if (v.type === 'anchor') anchor(v, `line ${n}`);
     else if (v.type === 'event') event(v, `line ${n}`);
     else if (v.type === 'end') {
       sawEnd = true;
@@ -175,11 +207,22 @@ function makeVerifier(publicKey) {
     } else broken(`line ${n}: unknown line type ${JSON.stringify(v.type)}`);
   }
 
-  // Step 4: after the last line.
+  // Step 5: after the last line.
   function finish(requireEnd) {
     if (requireEnd && !sawEnd) broken('the file ends without its end line: cut short');
     for (const [key, heads] of signed) {
-      for (const s of heads) if (!s.matched) broken(`checkpoint #${s.checkpoint} signed head ${key.replace(' ', ' #')} (${s.hash}), which is not in the export: events removed`);
+      const [deploymentId, index] = key.split(' ');
+      const a = anchors.get(deploymentId);
+      for (const s of heads) {
+        if (s.matched) continue;
+        // A head inside a purged prefix: gone with it. The anchor's own place must hold the anchor's hash.
+        if (a && Number(index) < a.chain_index) continue;
+        if (a && Number(index) === a.chain_index) {
+          if (s.hash !== a.hash) broken(`checkpoint #${s.checkpoint} signed head ${key.replace(' ', ' #')} as ${s.hash}, but anchor #${a.id} signed it as ${a.hash}: altered`);
+          continue;
+        }
+        broken(`checkpoint #${s.checkpoint} signed head ${key.replace(' ', ' #')} (${s.hash}), which is not in the export: events removed`);
+      }
     }
     if (complete && newest && new Set(newest.heads.map((h) => h.leaf_index)).size !== newest.chain_count) {
       broken(`a complete export, but the newest checkpoint #${newest.id} lists ${newest.heads.length} of its ${newest.chain_count} chain heads`);
@@ -230,7 +273,7 @@ if (publicKey.asymmetricKeyType !== 'ed25519') usage('the public key must be Ed2
 const v = makeVerifier(publicKey);
 
 if (proofFile) {
-  // A proof: its checkpoint (step 2), its events from the proven one to the signed head (step 3).
+  // A proof: its checkpoint (step 2), its events from the proven one to the signed head (step 4).
   if (args.length > 0) usage(`unexpected ${args.join(' ')}`);
   let proof;
   try {
@@ -265,8 +308,9 @@ if (proofFile) {
   const { problems, count, fingerprint } = v.finish(n > 0);
   if (n === 0) problems.push('the file is empty');
   for (const p of problems) console.log(`BROKEN ${p}`);
+  if (count.anchors > 0) console.log(`checked ${count.anchors} signed anchor(s) of purged chain prefixes`);
   console.log(`checked ${count.checkpoints} checkpoint(s), ${count.chains} chain segment(s), ${count.events} event(s) with key ${fingerprint}`);
-  if (count.midChain > 0) console.log(`${count.midChain} segment(s) start mid-chain: ${count.anchored} from a signed head, ${count.midChain - count.anchored} from an unsigned previous hash`);
+  if (count.midChain > 0) console.log(`${count.midChain} segment(s) start mid-chain: ${count.anchored} from a signed head or anchor (${count.purged} after a purge), ${count.midChain - count.anchored} from an unsigned previous hash`);
   console.log(`${count.covered} event(s) covered by a signed checkpoint, ${count.uncovered} after the last signed head of their chain`);
   if (problems.length > 0) process.exit(1);
   if (count.uncovered > 0 && !allowUncovered) {

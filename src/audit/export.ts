@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Db, Queryable, Tx } from '../db/client.ts';
 import { signedCheckpoint } from './signed-heads.ts';
-import { TRAIL_FORMAT, type TrailCheckpoint, type TrailEnd, type TrailFilter, type TrailHeader } from './trail-format.ts';
+import { anchorMessage, TRAIL_FORMAT, type TrailAnchor, type TrailCheckpoint, type TrailEnd, type TrailFilter, type TrailHeader } from './trail-format.ts';
 
 /**
  * `shipslog export`: the trail as JSON lines (docs/offline-verification.md). One repeatable-read
@@ -74,7 +74,7 @@ interface Segments {
 async function segments(tx: Tx, where: string): Promise<Segments> {
   // The filter as in the COPY below, inlined the same way (see filterSql).
   const rows = await tx.unsafe<{ deployment_id: string; first: number; last: number; count: string; min_seq: string; max_seq: string; prev_hash: string | null }[]>(`
-    select r.deployment_id, r.first, r.last, r.count, r.min_seq, r.max_seq, encode(p.hash, 'hex') as prev_hash
+    select r.deployment_id, r.first, r.last, r.count, r.min_seq, r.max_seq, encode(coalesce(p.hash, a.hash), 'hex') as prev_hash
     from (
         select e.deployment_id, min(e.chain_index) as first, max(e.chain_index) as last, count(*) as count,
           min(e.seq) as min_seq, max(e.seq) as max_seq
@@ -85,6 +85,10 @@ async function segments(tx: Tx, where: string): Promise<Segments> {
     left join shipslog.deployment_events as p
       on p.deployment_id = r.deployment_id
       and p.chain_index = r.first - 1
+    -- A purged prefix: the event before the segment is gone, its signed anchor holds its hash.
+    left join shipslog.audit_chain_anchors as a
+      on a.deployment_id = r.deployment_id
+      and a.chain_index = r.first - 1
     order by r.deployment_id`);
   const s: Segments = { ids: [], firsts: [], lasts: [], prevHash: new Map(), events: 0, minSeq: Infinity, maxSeq: 0 };
   for (const r of rows) {
@@ -150,6 +154,42 @@ async function checkpoints(tx: Tx, s: Segments, complete: boolean): Promise<Trai
   const result: TrailCheckpoint[] = [];
   for (const id of [...leaves.keys()].sort((a, b) => a - b)) result.push(await signedCheckpoint(tx, id, leaves.get(id)!));
   return result;
+}
+
+/**
+ * The signed anchors to carry (sql/audit/85_retention.sql): per segment, the anchor right before
+ * its first event (a purged chain's retained part starts there); a complete export carries the
+ * newest anchor of every chain, so the verifier can tell a purged prefix (and signed heads inside
+ * it) from a missing one. Each line holds the fields shipslog.anchor_message signs; the rebuilt
+ * message is compared with the database's own before it is written.
+ */
+async function anchors(tx: Tx, s: Segments, complete: boolean): Promise<TrailAnchor[]> {
+  const rows = await tx<{ id: string; deployment_id: string; chain_index: number; hash: string; state_sha256: string; removed: boolean; judged_at: string; key_id: string; signature: string; message: string }[]>`
+    with picked as (
+      select a.id
+      from unnest(${s.ids}::uuid[], ${s.firsts}::int[]) as s(deployment_id, first)
+      join shipslog.audit_chain_anchors as a on a.deployment_id = s.deployment_id and a.chain_index = s.first - 1
+      union
+      select n.id
+      from (
+          select distinct on (a.deployment_id) a.id
+          from shipslog.audit_chain_anchors as a
+          where ${complete}
+          order by a.deployment_id, a.chain_index desc
+        ) as n
+    )
+    select a.id, a.deployment_id, a.chain_index, encode(a.hash, 'hex') as hash,
+      coalesce(encode(sha256(convert_to(a.state::text, 'UTF8')), 'hex'), 'null') as state_sha256,
+      a.removed, shipslog.iso_utc(a.judged_at) as judged_at, a.key_id, encode(a.signature, 'hex') as signature,
+      shipslog.anchor_message(a.deployment_id, a.chain_index, a.hash, a.state, a.removed, a.judged_at) as message
+    from shipslog.audit_chain_anchors as a
+    where a.id in (select id from picked)
+    order by a.id`;
+  return rows.map(({ message, ...r }) => {
+    const a: TrailAnchor = { type: 'anchor', ...r, id: Number(r.id) };
+    if (anchorMessage(a) !== message) throw new Error(`anchor #${a.id}: the exported fields do not rebuild its signed message`);
+    return a;
+  });
 }
 
 /** Turns COPY's rows (fields split by 0x01) into event lines, linking each to the previous hash of its chain. */
@@ -274,6 +314,7 @@ export async function exportTrail(db: Db, out: Writable, opts: ExportOptions): P
   return db.begin('isolation level repeatable read read only', async (tx) => {
     const segs = await segments(tx, where);
     const signed = await checkpoints(tx, segs, complete);
+    const anchored = await anchors(tx, segs, complete);
     const [now] = await tx<{ now: Date }[]>`select statement_timestamp() as now`;
     const header: TrailHeader = {
       type: 'header',
@@ -288,6 +329,7 @@ export async function exportTrail(db: Db, out: Writable, opts: ExportOptions): P
     };
     await write(out, `${JSON.stringify(header)}\n`);
     for (const c of signed) await write(out, `${JSON.stringify(c)}\n`);
+    for (const a of anchored) await write(out, `${JSON.stringify(a)}\n`);
     const other = await joinSnapshot(db, tx);
     let events: number;
     try {

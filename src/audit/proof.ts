@@ -46,13 +46,17 @@ export async function buildProof(db: Db, ref: EventRef): Promise<InclusionProof>
         'event' as type,
         e.deployment_id,
         e.chain_index,
-        encode(coalesce(lag(e.hash) over (order by e.chain_index), p.hash, ''::bytea), 'hex') as prev_hash,
+        encode(coalesce(lag(e.hash) over (order by e.chain_index), p.hash, a.hash, ''::bytea), 'hex') as prev_hash,
         encode(e.hash, 'hex') as hash,
         shipslog.event_payload(e)::text as payload
       from shipslog.deployment_events as e
       left join shipslog.deployment_events as p
         on p.deployment_id = e.deployment_id
         and p.chain_index = ${event.chain_index} - 1
+      -- The first event after a purged prefix: the event before it is gone, its signed anchor holds its hash.
+      left join shipslog.audit_chain_anchors as a
+        on a.deployment_id = e.deployment_id
+        and a.chain_index = ${event.chain_index} - 1
       where e.deployment_id = ${event.deployment_id}
         and e.chain_index between ${event.chain_index} and ${head.chain_index}
       order by e.chain_index`;

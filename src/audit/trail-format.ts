@@ -52,6 +52,25 @@ export interface TrailCheckpoint {
   heads: SignedHead[];
 }
 
+/**
+ * A purged chain's signed anchor (shipslog.audit_chain_anchors): its retained part starts after
+ * #chain_index, whose hash was `hash`. The fields are those of shipslog.anchor_message, so a
+ * verifier rebuilds the signed message exactly (anchorMessage); `state_sha256` is the SHA-256 of
+ * the replayed state's jsonb text, or "null".
+ */
+export interface TrailAnchor {
+  type: 'anchor';
+  id: number;
+  deployment_id: string;
+  chain_index: number;
+  hash: string;
+  state_sha256: string;
+  removed: boolean;
+  judged_at: string;
+  key_id: string;
+  signature: string;
+}
+
 /** One event: `payload` is the exact text whose UTF-8 bytes were hashed (hash = SHA-256(prev_hash bytes || payload bytes)). */
 export interface TrailEvent {
   type: 'event';
@@ -69,7 +88,7 @@ export interface TrailEnd {
   events: number;
 }
 
-export type TrailLine = TrailHeader | TrailCheckpoint | TrailEvent | TrailEnd;
+export type TrailLine = TrailHeader | TrailCheckpoint | TrailAnchor | TrailEvent | TrailEnd;
 
 /** `shipslog prove`: one checkpoint, and the events from the proven one to the head it signed. */
 export interface InclusionProof {
@@ -82,4 +101,9 @@ export interface InclusionProof {
 /** What a checkpoint's Ed25519 signature covers (shipslog.checkpoint_message in SQL). */
 export function checkpointMessage(c: Pick<TrailCheckpoint, 'version' | 'snapshot' | 'chain_count' | 'event_count' | 'root'>): string {
   return `shipslog-checkpoint v${c.version}\n${c.snapshot}\n${c.chain_count}\n${c.event_count}\n${c.root}`;
+}
+
+/** What an anchor's Ed25519 signature covers (shipslog.anchor_message in SQL): seven lines, UTF-8. */
+export function anchorMessage(a: Pick<TrailAnchor, 'deployment_id' | 'chain_index' | 'hash' | 'state_sha256' | 'removed' | 'judged_at'>): string {
+  return `shipslog-anchor v1\n${a.deployment_id}\n${a.chain_index}\n${a.hash}\n${a.state_sha256}\n${a.removed ? 'removed' : 'open'}\n${a.judged_at}`;
 }

@@ -1,7 +1,7 @@
 import { createHash, verify, type KeyObject } from 'node:crypto';
 import { keyIdOf } from './checkpoints.ts';
 import { leafBytes, verifyAuditPath } from './merkle.ts';
-import { checkpointMessage, PROOF_FORMAT, TRAIL_FORMAT, type InclusionProof, type TrailCheckpoint, type TrailEvent } from './trail-format.ts';
+import { anchorMessage, checkpointMessage, PROOF_FORMAT, TRAIL_FORMAT, type InclusionProof, type TrailAnchor, type TrailCheckpoint, type TrailEvent } from './trail-format.ts';
 
 /**
  * Checks an exported trail (or an inclusion proof) with no database: every hash recomputed
@@ -22,14 +22,18 @@ export interface TrailReport {
   covered: number;
   /** Events after the last signed head of their segment: only linked, not yet signed. */
   uncovered: number;
-  /** Segments that start after #1, and how many of those start at a signed head. */
+  /** Segments that start after #1, and how many of those start at a signed head or a signed anchor. */
   midChainStarts: number;
   anchoredStarts: number;
+  /** Signed anchors read, and how many segments start right after one (a purged prefix). */
+  anchors: number;
+  purgedStarts: number;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MAX_PROBLEMS = 1000;
+const SYSTEM_CHAIN = '00000000-0000-0000-0000-000000000000';
 
 interface Signed {
   hash: string;
@@ -47,7 +51,7 @@ interface Segment {
 
 export class TrailVerifier {
   readonly report: TrailReport = {
-    problems: [], moreProblems: 0, chains: 0, events: 0, checkpoints: 0, covered: 0, uncovered: 0, midChainStarts: 0, anchoredStarts: 0,
+    problems: [], moreProblems: 0, chains: 0, events: 0, checkpoints: 0, covered: 0, uncovered: 0, midChainStarts: 0, anchoredStarts: 0, anchors: 0, purgedStarts: 0,
   };
   private readonly fingerprint: string;
   private readonly signed = new Map<string, Signed[]>();
@@ -58,6 +62,8 @@ export class TrailVerifier {
   private sawEnd = false;
   private complete = false;
   private newest: TrailCheckpoint | undefined;
+  /** Per chain: its valid signed anchor (the newest one given), where its retained part starts. */
+  private readonly anchors = new Map<string, TrailAnchor>();
 
   private readonly publicKey: KeyObject;
 
@@ -86,6 +92,7 @@ export class TrailVerifier {
     if (this.sawEnd) this.problem(`line ${n}: follows the end line`);
     if (type === 'header') this.header(value as Record<string, unknown>, n);
     else if (type === 'checkpoint') this.checkpoint(value as TrailCheckpoint, `line ${n}`);
+    else if (type === 'anchor') this.anchor(value as TrailAnchor, `line ${n}`);
     else if (type === 'event') this.event(value as TrailEvent, `line ${n}`);
     else if (type === 'end') this.end(value as Record<string, unknown>, n);
     else this.problem(`line ${n}: unknown line type ${JSON.stringify(type)}`);
@@ -133,6 +140,30 @@ export class TrailVerifier {
     if (!this.newest || c.id > this.newest.id) this.newest = c;
   }
 
+  /** A purged chain's signed anchor: its key, its Ed25519 signature over the rebuilt anchor message. */
+  anchor(a: TrailAnchor, where: string): void {
+    if (this.report.events > 0) this.problem(`${where}: anchor after the events (anchors come before them)`);
+    this.report.anchors++;
+    const shapeOk = Number.isSafeInteger(a.id) && UUID.test(String(a.deployment_id)) && Number.isSafeInteger(a.chain_index) && a.chain_index >= 1
+      && HEX64.test(String(a.hash)) && (a.state_sha256 === 'null' || HEX64.test(String(a.state_sha256))) && typeof a.removed === 'boolean'
+      && typeof a.judged_at === 'string' && /^[0-9a-f]{128}$/.test(String(a.signature));
+    if (!shapeOk) {
+      this.problem(`${where}: anchor #${String(a.id)} is malformed (deployment_id, chain_index, hash, state_sha256, removed, judged_at, key_id, signature expected)`);
+      return;
+    }
+    const name = `anchor #${a.id} (#${a.chain_index} of ${a.deployment_id})`;
+    if (a.key_id !== this.fingerprint) {
+      this.problem(`${where}: ${name} names signing key ${String(a.key_id)}, not the given public key ${this.fingerprint}: wrong key or forged`);
+      return;
+    }
+    if (!verify(null, Buffer.from(anchorMessage(a), 'utf8'), this.publicKey, Buffer.from(a.signature, 'hex'))) {
+      this.problem(`${where}: ${name}'s signature does not verify with the given public key: forged or altered`);
+      return;
+    }
+    const held = this.anchors.get(a.deployment_id);
+    if (!held || a.chain_index > held.chain_index) this.anchors.set(a.deployment_id, a);
+  }
+
   /** A signed head at this place, if any: each one must hold this hash. */
   private matchSigned(deploymentId: string, chainIndex: number, hash: string, where: string): boolean {
     const heads = this.signed.get(`${deploymentId} ${chainIndex}`);
@@ -164,9 +195,18 @@ export class TrailVerifier {
       if (e.chain_index === 1 && e.prev_hash !== '') this.problem(`${where}: event ${id} is a chain's first but names a previous hash`);
       if (e.chain_index > 1) {
         if (e.prev_hash === '') this.problem(`${where}: event ${id} starts mid-chain without the previous hash`);
-        if (this.complete) this.problem(`${where}: a complete export, but chain ${e.deployment_id} starts at #${e.chain_index}: its first events are missing`);
+        const anchor = this.anchors.get(e.deployment_id);
+        const purged = anchor?.chain_index === e.chain_index - 1;
+        if (purged && anchor.hash !== e.prev_hash) {
+          this.problem(`${where}: event ${id} names previous hash ${e.prev_hash}, but anchor #${anchor.id} signed #${anchor.chain_index} as ${anchor.hash}: altered`);
+        } else if (purged) {
+          this.report.purgedStarts++;
+          if (anchor.removed) s.lastAction = 'removed';
+        } else if (this.complete) {
+          this.problem(`${where}: a complete export, but chain ${e.deployment_id} starts at #${e.chain_index} with no signed anchor before it: its first events are missing`);
+        }
         this.report.midChainStarts++;
-        if (this.matchSigned(e.deployment_id, e.chain_index - 1, e.prev_hash, where)) {
+        if (this.matchSigned(e.deployment_id, e.chain_index - 1, e.prev_hash, where) || purged) {
           this.report.anchoredStarts++;
           s.lastSigned = e.chain_index - 1;
         }
@@ -193,7 +233,8 @@ export class TrailVerifier {
       this.problem(`${where}: event ${id} has seq ${String(payload.seq)} after seq ${this.lastSeq}: lines reordered`);
     }
     if (typeof payload.seq === 'number') this.lastSeq = Math.max(this.lastSeq, payload.seq);
-    if (e.chain_index === 1 && payload.action !== 'created') this.problem(`${where}: event ${id} is ${String(payload.action)}, not created`);
+    // shipslog's own system chain (all-zero id: purge records) has no deployment to create.
+    if (e.chain_index === 1 && payload.action !== 'created' && e.deployment_id !== SYSTEM_CHAIN) this.problem(`${where}: event ${id} is ${String(payload.action)}, not created`);
     if (s.lastAction === 'removed') this.problem(`${where}: event ${id} follows the chain's removed event`);
     if (this.matchSigned(e.deployment_id, e.chain_index, e.hash, where)) s.lastSigned = e.chain_index;
     s.last = e.chain_index;
@@ -224,8 +265,17 @@ export class TrailVerifier {
     this.closeSegments();
     if (requireEnd && !this.sawEnd) this.problem('the file ends without its end line: cut short');
     for (const [key, heads] of this.signed) {
+      const [deploymentId, index] = key.split(' ') as [string, string];
+      const anchor = this.anchors.get(deploymentId);
       for (const s of heads) {
-        if (!s.matched) this.problem(`checkpoint #${s.checkpointId} signed head ${key.replace(' ', ' #')} (${s.hash}), which is not in the export: events removed`);
+        if (s.matched) continue;
+        // A head inside a purged prefix: the anchor signs where the prefix ended (and its hash); earlier ones are gone with it.
+        if (anchor && Number(index) < anchor.chain_index) continue;
+        if (anchor && Number(index) === anchor.chain_index) {
+          if (s.hash !== anchor.hash) this.problem(`checkpoint #${s.checkpointId} signed head ${key.replace(' ', ' #')} as ${s.hash}, but anchor #${anchor.id} signed it as ${anchor.hash}: altered`);
+          continue;
+        }
+        this.problem(`checkpoint #${s.checkpointId} signed head ${key.replace(' ', ' #')} (${s.hash}), which is not in the export: events removed`);
       }
     }
     if (this.complete && this.newest && new Set(this.newest.heads.map((h) => h.leaf_index)).size !== this.newest.chain_count) {

@@ -73,8 +73,9 @@ function printReport(r: TrailReport, allowUncovered: boolean, fingerprint: strin
   if (r.moreProblems > 0) out(`BROKEN and ${r.moreProblems} more problem(s)`);
   out(`checked ${r.checkpoints} checkpoint(s), ${r.chains} chain segment(s), ${r.events} event(s) with key ${fingerprint}`);
   if (r.midChainStarts > 0) {
-    out(`${r.midChainStarts} segment(s) start mid-chain: ${r.anchoredStarts} from a signed head, ${r.midChainStarts - r.anchoredStarts} from a stated previous hash that nothing here signs`);
+    out(`${r.midChainStarts} segment(s) start mid-chain: ${r.anchoredStarts} from a signed head or anchor (${r.purgedStarts} after a purge), ${r.midChainStarts - r.anchoredStarts} from a stated previous hash that nothing here signs`);
   }
+  if (r.anchors > 0) out(`checked ${r.anchors} signed anchor(s) of purged chain prefixes`);
   out(`${r.covered} event(s) covered by a signed checkpoint, ${r.uncovered} after the last signed head of their chain`);
   if (r.problems.length > 0) out(`FAILED: ${r.problems.length + r.moreProblems} problem(s)`);
   else if (r.uncovered > 0 && !allowUncovered) out(`NOT COVERED: ${r.uncovered} event(s) are linked but no checkpoint here signs them (take a checkpoint, export again; or --allow-uncovered)`);
