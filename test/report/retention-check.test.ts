@@ -43,8 +43,10 @@ async function retention(db: Tx | TestDatabase['db'] = t.db, scope: { tenant?: s
 }
 
 class Rollback extends Error {
-  constructor(readonly value: unknown) {
+  readonly value: unknown;
+  constructor(value: unknown) {
     super('rollback');
+    this.value = value;
   }
 }
 
@@ -70,7 +72,7 @@ async function backdate(id: string, age: string) {
       select chain_index from shipslog.deployment_events where deployment_id = ${id} order by chain_index`;
     let prev: Buffer | null = null;
     for (const e of events) {
-      const [h] = await tx<{ hash: Buffer }[]>`
+      const [h]: { hash: Buffer }[] = await tx<{ hash: Buffer }[]>`
         update shipslog.deployment_events as e set hash = shipslog.event_hash(${prev}::bytea, e)
         where deployment_id = ${id} and chain_index = ${e.chain_index} returning hash`;
       prev = h!.hash;
