@@ -1863,29 +1863,45 @@ begin
       and (unscoped or jsonb_array_length(a.chains) > 0)
   ),
   -- Per purge and category: the period it applied (absent or null: forever), the one in force
-  -- when it judged (the last change before, else the first change's previous value, else the
-  -- table as it is), and the minimum.
-  applied as (
-    select
-      p.id,
-      m.category,
-      (p.retention ->> m.category)::interval as applied,
-      (coalesce(
-        (select jsonb_build_object('v', c.new_keep_for) from shipslog.audit_retention_changes as c
-         where c.category = m.category and c.changed_at <= coalesce(p.judged_at, p.purged_at) order by c.id desc limit 1),
-        (select jsonb_build_object('v', c.previous_keep_for) from shipslog.audit_retention_changes as c
-         where c.category = m.category and c.changed_at > coalesce(p.judged_at, p.purged_at) order by c.id limit 1),
-        (select jsonb_build_object('v', r.keep_for) from shipslog.audit_retention as r where r.category = m.category),
-        jsonb_build_object('v', null)) ->> 'v')::interval as in_force,
-      m.keep_for as minimum
+  -- (the last change before, else the first change's previous value, else the table as it
+  -- is) when it judged and when it ran, and the minimum. A change made while a purge ran may
+  -- fall between the two: the purge is held to the longer of them only when it applied less
+  -- than both.
+  moments as (
+    select p.id, p.retention, m.category, m.keep_for as minimum, x.moment, x.kind
     from purges as p
       cross join shipslog.audit_retention_minimums() as m
+      cross join lateral (values (coalesce(p.judged_at, p.purged_at), 'judged'), (p.purged_at, 'ran')) as x(moment, kind)
+  ),
+  in_force as (
+    select
+      o.id, o.category, o.minimum, o.kind,
+      (o.retention ->> o.category)::interval as applied,
+      (coalesce(
+        (select jsonb_build_object('v', c.new_keep_for) from shipslog.audit_retention_changes as c
+         where c.category = o.category and c.changed_at <= o.moment order by c.id desc limit 1),
+        (select jsonb_build_object('v', c.previous_keep_for) from shipslog.audit_retention_changes as c
+         where c.category = o.category and c.changed_at > o.moment order by c.id limit 1),
+        (select jsonb_build_object('v', r.keep_for) from shipslog.audit_retention as r where r.category = o.category),
+        jsonb_build_object('v', null)) ->> 'v')::interval as keep_for
+    from moments as o
+  ),
+  applied as (
+    select
+      j.id, j.category, j.applied, j.minimum,
+      j.keep_for as in_force,
+      j.applied is not null
+        and (j.keep_for is null or j.applied < j.keep_for)
+        and (r.keep_for is null or j.applied < r.keep_for) as shorter
+    from in_force as j
+      join in_force as r on r.id = j.id and r.category = j.category and r.kind = 'ran'
+    where j.kind = 'judged'
   ),
   findings as (
     select a.id, format('purge #%s applied %s to %s while %s was in force (shipslog.audit_retention_changes)',
       a.id, a.applied, a.category, coalesce(a.in_force::text, 'forever')) as problem
     from applied as a
-    where a.applied is not null and (a.in_force is null or a.applied < a.in_force)
+    where a.shorter
     union all
     select a.id, format('purge #%s applied %s to %s, below the specification''s minimum (%s)',
       a.id, a.applied, a.category, coalesce(a.minimum::text, 'forever'))

@@ -158,6 +158,21 @@ describe('retention_met', () => {
     ]));
     expect(forged.summary).toContain('purge #1000 applied 1 day to deployment_lifecycle while 7 years was in force');
 
+    // The periods in force are replayed from the changes: a purge after configuration went to
+    // 10 years may not apply 7, while the real purge, before that change, rightly applied 7.
+    const lengthened = await rolledBack(async (tx) => {
+      await tx`update shipslog.audit_retention set keep_for = interval '10 years' where category = 'configuration'`;
+      await tx`set local session_replication_role = replica`;
+      await tx`
+        insert into shipslog.audit_purges (id, chain_count, event_count, retention, event_chain_index, event_hash)
+        overriding system value
+        select 1001, 0, 0, retention, 98, ${Buffer.alloc(32)} from shipslog.audit_purges where id = 1`;
+      return retention(tx);
+    });
+    expect(lengthened.evidence.purges.find((p) => p.id === 1)!.problems).toEqual([]);
+    expect(lengthened.evidence.purges.find((p) => p.id === 1001)!.problems).toContain(
+      'purge #1001 applied 7 years to configuration while 10 years was in force (shipslog.audit_retention_changes)');
+
     // An anchor slipped in under the real purge: the purge's record no longer accounts for it.
     const slipped = await rolledBack(async (tx) => {
       await tx`set local session_replication_role = replica`;
