@@ -114,6 +114,7 @@ try {
     await time('  check immutable_storage', check('immutable_storage')),
     await time('  check approvals_complete', check('approvals')),
     await time('  check gates_passed', check('gates')),
+    await time('  check retention_met (every event judged)', check('retention')),
   ];
   const fmt = (n: number | null) => (n === null ? '-' : n.toFixed(0)).padStart(8);
   console.log(`\n${RUNS} runs each, ms (load average ${loadavg()[0]!.toFixed(1)})`.padEnd(52), '  median      max  server CPU');

@@ -1,8 +1,8 @@
 -- The compliance report's checks (shipslog.compliance_report(), 85_compliance_report.sql).
 --
 -- One function per check, all with the same signature, so that a check can be added or
--- rewritten on its own (the retention check is completed by the work that creates its table;
--- approvals and gates read the tables of migrations/0017):
+-- rewritten on its own (approvals and gates read the tables of migrations/0017, retention
+-- those of 0035):
 --
 --   shipslog.compliance_check_<name>(
 --     p_from timestamptz,        -- window start, inclusive
@@ -724,25 +724,346 @@ as $$
   from counts as n
 $$;
 
--- Retention met: nothing older than its period remains, nothing inside it was purged.
--- Retention by category is issue 12 item 1; the same rule until shipslog.event_retention
--- (the periods by category) exists.
+-- The specification's retention periods (seed 002, "Audit Trail Retention"; migration 0035's
+-- defaults of shipslog.audit_retention) as the minimums a compliant trail keeps: a period may
+-- be lengthened, never set below these. null: forever.
+create or replace function shipslog.audit_retention_minimums()
+returns table (category text, keep_for interval)
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  values
+    ('approval_workflow', null::interval),
+    ('compliance_gate', interval '7 years'),
+    ('configuration', interval '7 years'),
+    ('deployment_lifecycle', interval '7 years'),
+    ('rollback', interval '7 years'),
+    ('security', null::interval),
+    ('state_change', interval '1 year'),
+    ('system', interval '90 days')
+$$;
+
+grant execute
+  on function shipslog.audit_retention_minimums()
+  to shipslog_app, shipslog_auditor;
+
+-- Retention met (sql/audit/85_retention.sql; docs/audit.md "Retention"; the rules are in
+-- docs/compliance-report.md). Fails when
+--   1. an event is overdue: past its category's period (shipslog.audit_retention, as now) by
+--      more than a grace, and at the front of its chain, where a purge would have removed it.
+--      The grace (setting shipslog.retention_grace, default 2 days) is the daily purge of
+--      `serve` (every 24 hours) plus one run that failed or was missed. An expired event behind
+--      a retained one of its chain is kept by design (a purge removes whole prefixes only):
+--      it is counted as held, never failed.
+--   2. a purge in the window may have removed events still inside their period: the periods it
+--      applied (shipslog.audit_purges.retention) are shorter than those in force when it judged
+--      (replayed from shipslog.audit_retention_changes) or than the specification's minimums;
+--      or its anchors disagree with its record (count, judged outside the day before it ran);
+--      or its events_purged event, while the system chain still holds it, disagrees with the
+--      record; or an anchor in scope names no recorded purge.
+--   3. a period is below the specification's minimum (seed 002, "Audit Trail Retention"), now
+--      or set so by a change in the window. Other changes in the window are listed, not failed.
+-- The events are removed by then, so a purge is judged by its records: what it applied, under
+-- which settings, sealed by which anchors. A purge that applied the periods in force can only
+-- have removed what shipslog.audit_retention_cuts() computes (purge_audit_events refuses any
+-- other cut); a forged record or anchor is what this check, and `shipslog verify`'s check of
+-- the anchors' signatures, catch.
 create or replace function shipslog.compliance_check_retention(
   p_from timestamptz, p_to timestamptz, p_tenant text, p_deployment_id uuid, p_environment text)
 returns table ("check" text, status text, summary text, evidence jsonb)
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
+declare
+  grace interval := coalesce(nullif(current_setting('shipslog.retention_grace', true), '')::interval, interval '2 days');
+  -- No narrowing: every chain the caller sees, shipslog's system chain and every purge.
+  unscoped boolean := p_tenant is null and p_deployment_id is null and p_environment is null;
+  system_id constant uuid := shipslog.system_chain_id();
+  -- A tenant's key does not see the system chain (tenant _system): a purge's event is then
+  -- not compared rather than reported missing.
+  sees_system boolean;
+  system_start integer;
+  v_categories jsonb;
+  v_overdue bigint;
+  v_held bigint;
+  v_awaiting bigint;
+  v_overdue_list jsonb;
+  v_purges jsonb;
+  v_purge_count bigint;
+  v_purge_problems text[];
+  v_orphans jsonb;
+  v_changes jsonb;
+  v_change_count bigint;
+  v_below_now text[];
+  v_below_changed text[];
+  problems text[] := '{}';
+begin
+  perform shipslog.compliance_window_check(p_from, p_to);
+  sees_system := exists (select from shipslog.deployment_events as e where e.deployment_id = system_id);
+  select s.chain_index into system_start from shipslog.audit_chain_starts as s where s.deployment_id = system_id;
+
+  -- 1. What remains: every event of the chains in scope, judged as of now and as of now - grace.
+  with scope as materialized (
+    select s.deployment_id
+    from shipslog.compliance_deployments(p_tenant, p_deployment_id, p_environment) as s
+    union
+    select system_id
+    where unscoped
+  ),
+  events as materialized (
+    select
+      e.deployment_id, e.tenant, e.name, e.chain_index, e.action, e.occurred_at, c.category, r.keep_for,
+      coalesce(e.occurred_at < now() - r.keep_for, false) as expired,
+      coalesce(e.occurred_at < now() - grace - r.keep_for, false) as expired_past_grace
+    from shipslog.deployment_events as e
+      cross join lateral (select shipslog.event_category(e.action) as category) as c
+      left join shipslog.audit_retention as r on r.category = c.category
+    where e.deployment_id in (select s.deployment_id from scope as s)
+  ),
+  -- A purge cuts a chain before its first event still inside its period.
+  fronts as (
+    select
+      e.deployment_id,
+      min(e.chain_index) filter (where not e.expired) as first_kept,
+      min(e.chain_index) filter (where not e.expired_past_grace) as first_kept_past_grace
+    from events as e
+    group by e.deployment_id
+  ),
+  judged as materialized (
+    select
+      e.*,
+      e.chain_index < coalesce(f.first_kept_past_grace, 2147483647) as overdue,
+      e.chain_index < coalesce(f.first_kept, 2147483647) as due
+    from events as e
+      join fronts as f on f.deployment_id = e.deployment_id
+  ),
+  per_category as (
+    select
+      j.category,
+      count(*) as events,
+      min(j.occurred_at) as oldest,
+      count(*) filter (where j.expired) as expired,
+      count(*) filter (where j.expired and not j.due) as held,
+      count(*) filter (where j.due and not j.overdue) as awaiting,
+      count(*) filter (where j.overdue) as overdue
+    from judged as j
+    group by j.category
+  ),
+  listed as (
+    select j.*
+    from judged as j
+    where j.overdue
+    order by j.occurred_at, j.deployment_id, j.chain_index
+    limit 100
+  )
   select
-    'retention_met',
-    case when to_regclass('shipslog.event_retention') is null then 'not_applicable' else 'fail' end,
-    case when to_regclass('shipslog.event_retention') is null
-      then 'no retention periods are defined by this version of shipslog (no table shipslog.event_retention): every event is kept and none was purged'
-      else 'shipslog.event_retention exists but this check does not read it yet: complete shipslog.compliance_check_retention()'
+    (select jsonb_object_agg(m.category, jsonb_build_object(
+        'keep_for', r.keep_for::text,
+        'minimum', m.keep_for::text,
+        'events', coalesce(p.events, 0),
+        'oldest', shipslog.iso_utc(p.oldest),
+        'expired', coalesce(p.expired, 0),
+        'held', coalesce(p.held, 0),
+        'awaiting_purge', coalesce(p.awaiting, 0),
+        'overdue', coalesce(p.overdue, 0)) order by m.category)
+     from shipslog.audit_retention_minimums() as m
+       left join shipslog.audit_retention as r on r.category = m.category
+       left join per_category as p on p.category = m.category),
+    (select coalesce(sum(p.overdue), 0) from per_category as p),
+    (select coalesce(sum(p.held), 0) from per_category as p),
+    (select coalesce(sum(p.awaiting), 0) from per_category as p),
+    (select coalesce(jsonb_agg(jsonb_build_object(
+        'deployment_id', l.deployment_id, 'tenant', l.tenant, 'name', l.name, 'chain_index', l.chain_index,
+        'action', l.action, 'category', l.category, 'occurred_at', shipslog.iso_utc(l.occurred_at),
+        'keep_for', l.keep_for::text, 'expired_at', shipslog.iso_utc(l.occurred_at + l.keep_for))
+        order by l.occurred_at, l.deployment_id, l.chain_index), '[]')
+     from listed as l)
+  into v_categories, v_overdue, v_held, v_awaiting, v_overdue_list;
+  if v_overdue > 0 then
+    problems := problems || format('%s event(s) past their retention period by more than the %s grace remain at the front of their chains (the oldest: %s)',
+      v_overdue, grace, v_overdue_list -> 0 ->> 'occurred_at');
+  end if;
+
+  -- 2. The purges of the window, against the settings in force when each judged.
+  with scope as materialized (
+    select s.deployment_id
+    from shipslog.compliance_deployments(p_tenant, p_deployment_id, p_environment) as s
+  ),
+  purges as materialized (
+    select p.*, a.anchors, a.judged_at, a.judged_last, a.chains
+    from shipslog.audit_purges as p
+      cross join lateral (
+        select
+          count(*) as anchors,
+          min(a.judged_at) as judged_at,
+          max(a.judged_at) as judged_last,
+          coalesce(jsonb_agg(jsonb_build_object('deployment_id', a.deployment_id, 'chain_index', a.chain_index, 'removed', a.removed)
+            order by a.deployment_id) filter (where unscoped or a.deployment_id in (select s.deployment_id from scope as s)), '[]') as chains
+        from shipslog.audit_chain_anchors as a
+        where a.purge_id = p.id
+      ) as a
+    where p.purged_at >= p_from
+      and p.purged_at < p_to
+      and (unscoped or jsonb_array_length(a.chains) > 0)
+  ),
+  -- Per purge and category: the period it applied (absent or null: forever), the one in force
+  -- (the last change before, else the first change's previous value, else the table as it
+  -- is) when it judged and when it ran, and the minimum. A change made while a purge ran may
+  -- fall between the two: the purge is held to the longer of them only when it applied less
+  -- than both.
+  moments as (
+    select p.id, p.retention, m.category, m.keep_for as minimum, x.moment, x.kind
+    from purges as p
+      cross join shipslog.audit_retention_minimums() as m
+      cross join lateral (values (coalesce(p.judged_at, p.purged_at), 'judged'), (p.purged_at, 'ran')) as x(moment, kind)
+  ),
+  in_force as (
+    select
+      o.id, o.category, o.minimum, o.kind,
+      (o.retention ->> o.category)::interval as applied,
+      (coalesce(
+        (select jsonb_build_object('v', c.new_keep_for) from shipslog.audit_retention_changes as c
+         where c.category = o.category and c.changed_at <= o.moment order by c.id desc limit 1),
+        (select jsonb_build_object('v', c.previous_keep_for) from shipslog.audit_retention_changes as c
+         where c.category = o.category and c.changed_at > o.moment order by c.id limit 1),
+        (select jsonb_build_object('v', r.keep_for) from shipslog.audit_retention as r where r.category = o.category),
+        jsonb_build_object('v', null)) ->> 'v')::interval as keep_for
+    from moments as o
+  ),
+  applied as (
+    select
+      j.id, j.category, j.applied, j.minimum,
+      j.keep_for as in_force,
+      j.applied is not null
+        and (j.keep_for is null or j.applied < j.keep_for)
+        and (r.keep_for is null or j.applied < r.keep_for) as shorter
+    from in_force as j
+      join in_force as r on r.id = j.id and r.category = j.category and r.kind = 'ran'
+    where j.kind = 'judged'
+  ),
+  findings as (
+    select a.id, format('purge #%s applied %s to %s while %s was in force (shipslog.audit_retention_changes)',
+      a.id, a.applied, a.category, coalesce(a.in_force::text, 'forever')) as problem
+    from applied as a
+    where a.shorter
+    union all
+    select a.id, format('purge #%s applied %s to %s, below the specification''s minimum (%s)',
+      a.id, a.applied, a.category, coalesce(a.minimum::text, 'forever'))
+    from applied as a
+    where a.applied is not null and (a.minimum is null or a.applied < a.minimum)
+    union all
+    select p.id, format('purge #%s records %s chain(s) but %s anchor(s) name it', p.id, p.chain_count, p.anchors)
+    from purges as p
+    where p.anchors <> p.chain_count
+    union all
+    select p.id, format('purge #%s ran at %s but its anchors were judged at %s to %s, not within the day before',
+      p.id, shipslog.iso_utc(p.purged_at), shipslog.iso_utc(p.judged_at), shipslog.iso_utc(p.judged_last))
+    from purges as p
+    where p.judged_at < p.purged_at - interval '1 day' or p.judged_last > p.purged_at
+    union all
+    select p.id, case
+        when e.seq is null then format('purge #%s: its events_purged event #%s is missing from the system chain', p.id, p.event_chain_index)
+        else format('purge #%s: its events_purged event #%s on the system chain does not match its record', p.id, p.event_chain_index)
+      end
+    from purges as p
+      left join shipslog.deployment_events as e
+        on e.deployment_id = system_id
+       and e.chain_index = p.event_chain_index
+    where sees_system
+      and p.event_chain_index > coalesce(system_start, 0)
+      and (e.seq is null
+        or e.hash is distinct from p.event_hash
+        or e.action is distinct from 'events_purged'
+        or e.new_state ->> 'purge_id' is distinct from p.id::text
+        or e.new_state -> 'retention' is distinct from p.retention
+        or e.new_state ->> 'judged_at' is distinct from shipslog.iso_utc(p.judged_at))
+  )
+  select
+    (select count(*) from purges),
+    (select coalesce(array_agg(f.problem order by f.id, f.problem), '{}') from findings as f),
+    (select coalesce(jsonb_agg(jsonb_build_object(
+        'id', p.id, 'purged_at', shipslog.iso_utc(p.purged_at), 'judged_at', shipslog.iso_utc(p.judged_at),
+        'chain_count', p.chain_count, 'event_count', p.event_count, 'retention', p.retention,
+        'actor', p.actor, 'db_user', p.db_user, 'anchors', p.chains,
+        'problems', coalesce((select jsonb_agg(f.problem order by f.problem) from findings as f where f.id = p.id), '[]'))
+        order by p.id), '[]')
+     from purges as p)
+  into v_purge_count, v_purge_problems, v_purges;
+  problems := problems || v_purge_problems;
+
+  -- Anchors in scope made in the window that no purge record stands behind.
+  with scope as materialized (
+    select s.deployment_id
+    from shipslog.compliance_deployments(p_tenant, p_deployment_id, p_environment) as s
+  )
+  select coalesce(jsonb_agg(jsonb_build_object(
+      'id', a.id, 'deployment_id', a.deployment_id, 'chain_index', a.chain_index,
+      'judged_at', shipslog.iso_utc(a.judged_at), 'purge_id', a.purge_id) order by a.id), '[]')
+  into v_orphans
+  from shipslog.audit_chain_anchors as a
+  where a.created_at >= p_from
+    and a.created_at < p_to
+    and (unscoped or a.deployment_id in (select s.deployment_id from scope as s))
+    and not exists (select from shipslog.audit_purges as p where p.id = a.purge_id);
+  if jsonb_array_length(v_orphans) > 0 then
+    problems := problems || format('%s anchor(s) name no recorded purge (the first: anchor #%s of %s at event #%s, purge #%s)',
+      jsonb_array_length(v_orphans), v_orphans -> 0 ->> 'id', v_orphans -> 0 ->> 'deployment_id',
+      v_orphans -> 0 ->> 'chain_index', v_orphans -> 0 ->> 'purge_id');
+  end if;
+
+  -- 3. The settings: below the minimums now, and every change in the window.
+  select coalesce(array_agg(format('%s is kept %s, below the specification''s minimum (%s)',
+      m.category, r.keep_for, coalesce(m.keep_for::text, 'forever')) order by m.category), '{}')
+  into v_below_now
+  from shipslog.audit_retention_minimums() as m
+    join shipslog.audit_retention as r on r.category = m.category
+  where r.keep_for is not null
+    and (m.keep_for is null or r.keep_for < m.keep_for);
+  problems := problems || v_below_now;
+
+  select
+    count(*),
+    coalesce(jsonb_agg(jsonb_build_object(
+      'id', c.id, 'changed_at', shipslog.iso_utc(c.changed_at), 'category', c.category, 'operation', c.operation,
+      'previous_keep_for', c.previous_keep_for::text, 'new_keep_for', c.new_keep_for::text,
+      'minimum', m.keep_for::text,
+      'below_minimum', c.new_keep_for is not null and (m.keep_for is null or c.new_keep_for < m.keep_for),
+      'actor', c.actor, 'reason', c.reason, 'db_user', c.db_user, 'db_role', c.db_role) order by c.id), '[]'),
+    coalesce(array_agg(format('change #%s set %s to %s at %s, below the specification''s minimum (%s)',
+      c.id, c.category, c.new_keep_for, shipslog.iso_utc(c.changed_at), coalesce(m.keep_for::text, 'forever')) order by c.id)
+      filter (where c.new_keep_for is not null and (m.keep_for is null or c.new_keep_for < m.keep_for)), '{}')
+  into v_change_count, v_changes, v_below_changed
+  from shipslog.audit_retention_changes as c
+    left join shipslog.audit_retention_minimums() as m on m.category = c.category
+  where c.changed_at >= p_from
+    and c.changed_at < p_to;
+  problems := problems || v_below_changed;
+
+  return query select
+    'retention_met'::text,
+    case when cardinality(problems) = 0 then 'pass' else 'fail' end,
+    case when cardinality(problems) = 0
+      then format('no event past its retention period by more than the %s grace remains at the front of its chain (%s expired event(s) held behind retained ones of their chains, %s awaiting the next purge); %s purge(s) in the window applied the periods in force, none below the specification''s minimums; %s change(s) of the periods in the window, none below them',
+        grace, v_held, v_awaiting, v_purge_count, v_change_count)
+      else array_to_string(problems, '; ')
     end,
-    jsonb_build_object('table', 'shipslog.event_retention', 'exists', to_regclass('shipslog.event_retention') is not null,
-      'events_purged', (select count(*) from shipslog.deployment_events as e where e.action = 'events_purged'))
+    jsonb_build_object(
+      'judged_at', shipslog.iso_utc(now()),
+      'grace', grace::text,
+      'categories', v_categories,
+      'overdue', v_overdue,
+      'overdue_events', v_overdue_list,
+      'held', v_held,
+      'awaiting_purge', v_awaiting,
+      'purges', v_purges,
+      'purge_events_checked', sees_system,
+      'unsealed_anchors', v_orphans,
+      'changes', v_changes,
+      'method', 'events judged against shipslog.audit_retention as now, cut as shipslog.audit_retention_cuts() cuts (whole chain prefixes); purges against shipslog.audit_retention_changes and the specification''s minimums (shipslog.audit_retention_minimums())');
+end
 $$;
 
 -- No changes outside the API and the reconciler: events in the window written with no actor

@@ -39,6 +39,8 @@ grant execute
     shipslog.event_hash(bytea, shipslog.deployment_events),
     shipslog.event_payload(shipslog.deployment_events),
     shipslog.apply_event(jsonb, jsonb, jsonb),
+    -- replay_state_from() replays row changes only (45_record_event.sql).
+    shipslog.is_row_change(text),
     shipslog.replay_state(jsonb, jsonb),
     shipslog.context_setting(text),
     shipslog.iso_utc(timestamptz)

@@ -90,10 +90,10 @@ describe('the compliance report on a sound trail', () => {
       ['checkpoints', 'pass'],
       ['approvals_complete', 'not_applicable'],
       ['gates_passed', 'not_applicable'],
-      ['retention_met', 'not_applicable'],
+      ['retention_met', 'pass'],
       ['changes_outside_api', 'pass'],
     ]);
-    expect(r.summary).toMatchObject({ status: 'pass', checks_passed: 4, checks_failed: 0, checks_not_applicable: 3, events: 4, deployments: 2, actors: 2 });
+    expect(r.summary).toMatchObject({ status: 'pass', checks_passed: 5, checks_failed: 0, checks_not_applicable: 2, events: 4, deployments: 2, actors: 2 });
     expect(check(r, 'approvals_complete').summary).toMatch(/no approval policy in scope requires approvals/);
     expect(check(r, 'gates_passed').summary).toMatch(/no approval policy in scope requires gates/);
     expect(check(r, 'chains_intact').evidence).toMatchObject({ chains: 2, events: 4, broken: [] });
@@ -337,13 +337,5 @@ describe('each check fails when its evidence is broken', () => {
     });
     // A window that ends before the change does not list it.
     expect(check(r.past, 'changes_outside_api').status).toBe('pass');
-  });
-
-  it('retention: a table of its own without a check that reads it fails rather than passes', async () => {
-    const r = await rolledBack(async (tx) => {
-      await tx`create table shipslog.event_retention (id int)`;
-      return report(tx);
-    });
-    expect(check(r, 'retention_met')).toMatchObject({ status: 'fail', summary: expect.stringMatching(/does not read it yet/), evidence: expect.objectContaining({ exists: true }) });
   });
 });

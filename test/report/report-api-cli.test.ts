@@ -32,7 +32,7 @@ describe('GET /v1/reports/compliance', () => {
     expect(body.summary).toMatchObject({ status: 'pass', events: 3, deployments: 2, checks_failed: 0 });
     expect(body.checks.map((c: { check: string; status: string }) => `${c.check}:${c.status}`)).toEqual([
       'immutable_storage:pass', 'chains_intact:pass', 'checkpoints:pass', 'approvals_complete:not_applicable',
-      'gates_passed:not_applicable', 'retention_met:not_applicable', 'changes_outside_api:pass',
+      'gates_passed:not_applicable', 'retention_met:pass', 'changes_outside_api:pass',
     ]);
     expect(body.checks[2].evidence).toMatchObject({ signature_checked: true, public_key_id: s.keys.keyId });
   });
