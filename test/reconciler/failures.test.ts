@@ -121,6 +121,10 @@ describe('reconciler: partial failure, removal, prune', () => {
     const id = await createDeployment(h.t.db, { name: 'busy-db' });
     const running = await waitFor('a running run', async () => (await runsOf(h.t.db, id)).find((x) => x.phase === 'Running'));
     await asUser(h.t.db, (tx) => tx`update shipslog.deployments set config = ${tx.json({ storage: '1Gi', resources: { memory: '1Gi' } })} where id = ${id}`);
+    // That write sends no wake-up (the deployment was already pending: the audit trigger
+    // notifies only settled->pending), so wake both replicas as a catch-up or another
+    // writer's NOTIFY would: the one not holding the lease must record the conflict.
+    await h.t.db`select pg_notify('shipslog_reconcile', ${id})`;
     const busy = await waitFor('a ResourceBusy skip', async () => (await runsOf(h.t.db, id)).find((x) => x.skip_reason === 'ResourceBusy'));
     expect(busy.worker_id).not.toBe(running.worker_id);
     const [row] = await h.t.db`select conflicting_run_id from shipslog.reconcile_runs where id = ${busy.id}`;
