@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyChains } from '../src/audit/verify.ts';
+import { verifyAll, verifyChains } from '../src/audit/verify.ts';
 import type { Tx } from '../src/db/client.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { insertDeployment } from './support/fixtures.ts';
@@ -35,11 +35,14 @@ function asSuperuserBypassingTriggers(fn: (tx: Tx) => Promise<unknown>) {
 
 /**
  * The finding of `shipslog verify` (src/audit/verify.ts, events streamed to Node), which must
- * be the reference's too: shipslog.verify_chains() in SQL names the same link and problem.
+ * be the reference's too: shipslog.verify_chains() in SQL names the same link and problem. The
+ * walk in a worker thread (as on a large trail) and the walk of every chain at once name it too.
  */
 async function findingFor(id: string) {
   const findings = await verifyChains(t.db, id);
   expect(findings).toHaveLength(1);
+  expect((await verifyAll(t.db, { deploymentId: id, workers: true })).findings).toEqual(findings);
+  expect((await verifyAll(t.db, { workers: true, parallel: 2 })).findings.filter((f) => f.deploymentId === id)).toEqual(findings);
   const [reference] = await t.db<{ chain_index: number; problem: string }[]>`
     select chain_index, problem from shipslog.verify_chains(${id}::uuid)`;
   expect({ chainIndex: reference?.chain_index, problem: reference?.problem }).toEqual({ chainIndex: findings[0]!.chainIndex, problem: findings[0]!.problem });

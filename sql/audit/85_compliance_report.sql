@@ -10,12 +10,20 @@
 -- The events counted are those of deployments in scope that occurred in [p_from, p_to).
 -- Lists are capped (actors 100, notable events 100, deployments 200) with their totals beside
 -- them, so the document stays readable whatever the trail's size.
+-- p_checks: the checks to run (null: all seven). `shipslog report` and the API leave out
+-- chains_intact here and run it with `shipslog verify`'s reader (src/audit/report.ts), several
+-- times faster than shipslog.verify_chains() in SQL; the summary then counts it there.
+--
+-- (The version without p_checks is dropped: a second signature would make calls ambiguous.)
+drop function if exists shipslog.compliance_report(timestamptz, timestamptz, text, uuid, text);
+
 create or replace function shipslog.compliance_report(
   p_from timestamptz,
   p_to timestamptz,
   p_tenant text default null,
   p_deployment_id uuid default null,
-  p_environment text default null
+  p_environment text default null,
+  p_checks text[] default null
 )
 returns jsonb
 language plpgsql
@@ -27,6 +35,13 @@ declare
   result jsonb;
 begin
   perform shipslog.compliance_window_check(p_from, p_to);
+  if exists (select from unnest(p_checks) as c(name) where c.name is null or c.name not in (
+    'immutable_storage', 'chains_intact', 'checkpoints', 'approvals_complete', 'gates_passed', 'retention_met', 'changes_outside_api'))
+  then
+    raise exception 'unknown compliance check in p_checks: %', p_checks
+      using errcode = '22023',
+            hint = 'The checks: immutable_storage, chains_intact, checkpoints, approvals_complete, gates_passed, retention_met, changes_outside_api.';
+  end if;
   -- Timeline buckets: hours for up to two days, days for up to ~three months, else months.
   granularity := case
     when p_to - p_from <= interval '2 days' then 'hour'
@@ -124,18 +139,25 @@ begin
     select c.*
     from (
       select 1 as ord, * from shipslog.compliance_check_immutable_storage(p_from, p_to, p_tenant, p_deployment_id, p_environment)
+        where p_checks is null or 'immutable_storage' = any(p_checks)
       union all
       select 2 as ord, * from shipslog.compliance_check_chains(p_from, p_to, p_tenant, p_deployment_id, p_environment)
+        where p_checks is null or 'chains_intact' = any(p_checks)
       union all
       select 3 as ord, * from shipslog.compliance_check_checkpoints(p_from, p_to, p_tenant, p_deployment_id, p_environment)
+        where p_checks is null or 'checkpoints' = any(p_checks)
       union all
       select 4 as ord, * from shipslog.compliance_check_approvals(p_from, p_to, p_tenant, p_deployment_id, p_environment)
+        where p_checks is null or 'approvals_complete' = any(p_checks)
       union all
       select 5 as ord, * from shipslog.compliance_check_gates(p_from, p_to, p_tenant, p_deployment_id, p_environment)
+        where p_checks is null or 'gates_passed' = any(p_checks)
       union all
       select 6 as ord, * from shipslog.compliance_check_retention(p_from, p_to, p_tenant, p_deployment_id, p_environment)
+        where p_checks is null or 'retention_met' = any(p_checks)
       union all
       select 7 as ord, * from shipslog.compliance_check_changes_outside_api(p_from, p_to, p_tenant, p_deployment_id, p_environment)
+        where p_checks is null or 'changes_outside_api' = any(p_checks)
     ) as c
   ),
   totals as (
@@ -222,5 +244,5 @@ end
 $$;
 
 grant execute
-  on function shipslog.compliance_report(timestamptz, timestamptz, text, uuid, text)
+  on function shipslog.compliance_report(timestamptz, timestamptz, text, uuid, text, text[])
   to shipslog_app, shipslog_auditor;

@@ -111,6 +111,10 @@ export function registerReports(app: App, deps: ApiDeps): void {
         { from: new Date(q.from), to: new Date(q.to), tenant: q.tenant ?? principal.tenant ?? undefined, deploymentId: q.deployment_id, environment: q.environment },
         publicKey,
       ),
+      // The chain check and the rows it holds the chains against must see one moment. (The
+      // check runs after the SQL document here, not beside it on a second connection: requests
+      // each holding one pooled connection while waiting for another could exhaust the pool.)
+      { snapshot: true },
     );
     if (q.format === 'text') return c.text(renderText(report), 200);
     if (q.format === 'html') {

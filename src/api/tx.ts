@@ -9,6 +9,8 @@ export interface TxOptions {
   reason?: string | undefined;
   /** An explicit action (e.g. rolled_back) overriding the one the trigger derives. */
   action?: string | undefined;
+  /** A read-only transaction on one snapshot (repeatable read): reads that must agree with each other. */
+  snapshot?: boolean;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function inTenantTx<T>(
     // (57014 -> 503) instead of queueing every request behind it.
     ['statement_timeout', '10s'],
   ];
-  const result = await deps.db.begin(async (tx) => {
+  const result = await deps.db.begin(options.snapshot ? 'isolation level repeatable read read only' : '', async (tx) => {
     // Sent now and not awaited before fn's first query: the two travel pipelined on the
     // transaction's one connection and run in order, saving a round trip per request (of
     // ~5). If it fails, the transaction is aborted and fn's query fails too.

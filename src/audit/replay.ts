@@ -14,17 +14,17 @@ export function applyEvent(state: Json, previousPart: Json, newPart: Json): Json
   if (newPart === null) return null;
   if (!isObject(previousPart) || !isObject(newPart)) return newPart;
   const target: { [key: string]: Json } = isObject(state) ? state : {};
-  for (const key of new Set([...Object.keys(previousPart), ...Object.keys(newPart)])) {
+  // Every key of either side once: the new side's, then those only the old side holds (removed).
+  for (const key in newPart) {
     const before = previousPart[key];
-    const after = newPart[key];
+    const after = newPart[key] as Json;
     if (isObject(before) && isObject(after)) {
       const inner = target[key];
       target[key] = applyEvent(isObject(inner) ? inner : {}, before, after);
-    } else if (key in newPart) {
-      target[key] = after as Json;
     } else {
-      delete target[key];
+      target[key] = after;
     }
   }
+  for (const key in previousPart) if (!Object.hasOwn(newPart, key)) delete target[key];
   return target;
 }

@@ -1,12 +1,16 @@
 import { verify, type KeyObject } from 'node:crypto';
-import type { Queryable } from '../db/client.ts';
+import type { Db, Queryable } from '../db/client.ts';
 import { keyIdOf } from './checkpoints.ts';
+import { verifyAll } from './verify.ts';
 
 /**
  * The compliance report: shipslog.compliance_report() (sql/audit/85_compliance_report.sql)
- * builds the whole document in PostgreSQL; this adds the one thing PostgreSQL cannot do,
- * checking the checkpoints' Ed25519 signatures with the public key, into the checkpoints
- * check. Rendering: report-text.ts (terminal) and report-html.ts (a page a person reads).
+ * builds the document in PostgreSQL; this adds the one thing PostgreSQL cannot do, checking
+ * the checkpoints' Ed25519 signatures with the public key, into the checkpoints check, and
+ * runs the chains_intact check with `shipslog verify`'s reader (src/audit/verify.ts: the same
+ * checks as shipslog.verify_chains(), several times faster; BENCHMARKS.md). Everything reads
+ * one snapshot, so a deployment changed meanwhile cannot look like a row ahead of its chain.
+ * Rendering: report-text.ts (terminal) and report-html.ts (a page a person reads).
  */
 
 export const reportFormats = ['json', 'text', 'html'] as const;
@@ -89,21 +93,97 @@ export function readingOrder(keys: string[]): string[] {
   return [...keys].sort((a, b) => rank(a) - rank(b));
 }
 
-/** The report as PostgreSQL builds it, signatures checked with publicKey (none: the check fails and says why). */
-export async function complianceReport(db: Queryable, scope: ReportScope, publicKey: KeyObject | undefined): Promise<ComplianceReport> {
-  const [row] = await db<{ report: ComplianceReport }[]>`
+/** The checks, in the report's order. */
+export const complianceChecks = [
+  'immutable_storage', 'chains_intact', 'checkpoints', 'approvals_complete', 'gates_passed', 'retention_met', 'changes_outside_api',
+] as const;
+
+/**
+ * The report, signatures checked with publicKey (none: the check fails and says why). Given a
+ * pool it opens a read-only repeatable-read transaction; a transaction passed in should be one
+ * (the API's is), else a deployment changed during the report can show as a broken chain.
+ * With a pool at hand (`options.pool`, or `db` itself) the chain check runs beside the SQL
+ * document on a second connection that shares the snapshot, the role and the tenant context.
+ */
+export async function complianceReport(
+  db: Queryable,
+  scope: ReportScope,
+  publicKey: KeyObject | undefined,
+  options: { pool?: Db } = {},
+): Promise<ComplianceReport> {
+  if (isPool(db)) {
+    return (await db.begin('isolation level repeatable read read only', (tx) => complianceReport(tx, scope, publicKey, { pool: options.pool ?? db }))) as ComplianceReport;
+  }
+  const document = db<{ report: ComplianceReport }[]>`
     select shipslog.compliance_report(
       ${scope.from}::timestamptz,
       ${scope.to}::timestamptz,
       ${scope.tenant ?? null}::text,
       ${scope.deploymentId ?? null}::uuid,
-      ${scope.environment ?? null}::text
+      ${scope.environment ?? null}::text,
+      ${complianceChecks.filter((c) => c !== 'chains_intact')}::text[]
     ) as report
   `;
-  const report = row!.report;
+  let chains: ReportCheck;
+  let rows: { report: ComplianceReport }[];
+  if (options.pool) {
+    const [context] = await db<{ snapshot: string; role: string; tenant: string | null }[]>`
+      select pg_export_snapshot() as snapshot, current_user as role, current_setting('shipslog.tenant', true) as tenant`;
+    const beside = options.pool.begin('isolation level repeatable read read only', async (tx) => {
+      await tx`set transaction snapshot ${tx.unsafe(`'${context!.snapshot.replace(/'/g, '')}'`)}`; // the exported snapshot's id: a literal, not a parameter
+      await tx`select set_config('role', ${context!.role}, true), set_config('shipslog.tenant', ${context!.tenant ?? ''}, true)`;
+      return chainsCheck(tx, scope);
+    }) as Promise<ReportCheck>;
+    [rows, chains] = await Promise.all([document, beside]);
+  } else {
+    rows = await document;
+    chains = await chainsCheck(db, scope);
+  }
+  const report = rows[0]!.report;
+  report.checks.splice(complianceChecks.indexOf('chains_intact'), 0, chains);
   const checkpoints = report.checks.find((c) => c.check === 'checkpoints');
   if (checkpoints) await checkSignatures(db, checkpoints, publicKey);
   return recount(report);
+}
+
+const isPool = (db: Queryable): db is Db => typeof (db as Db).begin === 'function';
+
+/**
+ * chains_intact, as shipslog.compliance_check_chains() (sql/audit/80_compliance_checks.sql)
+ * words it: every chain in scope verified from its start, whatever the window.
+ */
+async function chainsCheck(db: Queryable, scope: ReportScope): Promise<ReportCheck> {
+  const [counts] = await db<{ ids: string[]; events: number }[]>`
+    with scope as materialized (
+      select s.deployment_id
+      from shipslog.compliance_deployments(${scope.tenant ?? null}::text, ${scope.deploymentId ?? null}::uuid, ${scope.environment ?? null}::text) as s
+    )
+    select
+      coalesce((select array_agg(s.deployment_id::text) from scope as s), '{}') as ids,
+      (select count(*) from shipslog.deployment_events as e where e.deployment_id in (select s.deployment_id from scope as s))::float8 as events
+  `;
+  const ids = new Set(counts!.ids);
+  // One deployment: its chain alone. Otherwise every chain the caller sees, in one pass, kept to the scope.
+  const only = scope.deploymentId && ids.has(scope.deploymentId) ? scope.deploymentId : undefined;
+  const findings = ids.size === 0 ? [] : (await verifyAll(db, { deploymentId: only })).findings.filter((f) => ids.has(f.deploymentId));
+  const chains = ids.size;
+  const events = Number(counts!.events);
+  const first = findings[0];
+  return {
+    check: 'chains_intact',
+    status: findings.length === 0 ? 'pass' : 'fail',
+    summary: first
+      ? `${findings.length} of ${chains} chain(s) broken; first: ${first.tenant}/${first.name} at event #${first.chainIndex}: ${first.problem}`
+      : `${chains} chain(s) with ${events} event(s) verified from their start: every hash links and every chain ends in its deployment's row`,
+    evidence: {
+      chains,
+      events,
+      broken: findings.map((f) => ({ deployment_id: f.deploymentId, tenant: f.tenant, name: f.name, chain_index: f.chainIndex, problem: f.problem })),
+      method:
+        "shipslog verify (the checks of shipslog.verify_chains()): each event's SHA-256 over the previous hash and its payload, " +
+        "chain_index without gaps, the chain's end against the row's chain head and the state its events replay to",
+    },
+  };
 }
 
 /**

@@ -1,20 +1,22 @@
-import { createHash } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import type { Db, Queryable } from '../db/client.ts';
-import { rowChangeActions } from '../db/events.ts';
-import { applyEvent, type Json } from './replay.ts';
+import { ChainWalker, OutOfOrder, systemChainId, type ChainEnd, type ChainFinding, type ChainStart, type HashSuspect } from './chain-walk.ts';
+import { EVENT_COPY_COLUMNS, EVENT_COPY_FORMAT, EVENT_COPY_SETTINGS, EventRowReader } from './event-stream.ts';
+import type { Json } from './replay.ts';
+import type { VerifyWorkerData } from './verify-worker.ts';
 
-export interface ChainFinding {
-  deploymentId: string;
-  tenant: string;
-  name: string;
-  chainIndex: number;
-  problem: string;
-}
+export type { ChainFinding } from './chain-walk.ts';
 
 export interface VerifyResult {
   findings: ChainFinding[];
   chains: number;
   events: number;
+  /**
+   * Events whose payload rebuilt in Node did not give their stored hash, judged again with
+   * shipslog.event_hash() in SQL (0 unless an event was tampered with, or holds a value
+   * src/audit/event-stream.ts writes differently from PostgreSQL).
+   */
+  rechecked: number;
 }
 
 export interface VerifyOptions {
@@ -22,17 +24,21 @@ export interface VerifyOptions {
   deploymentId?: string | undefined;
   /** Streams run side by side, each over a range of deployment ids (default 2: the work is mostly PostgreSQL's). */
   parallel?: number;
+  /**
+   * Walk the chains in worker threads, one per stream, so that rebuilding and hashing the
+   * payloads uses every core (default: when the trail holds WORKER_THRESHOLD events or more).
+   */
+  workers?: boolean;
+  /**
+   * Events that may wait for the events they follow (they arrive in seq order) before a range
+   * is read again in chain order (default 100,000, a few tens of MB).
+   */
+  pendingLimit?: number;
   /** Called every few thousand events with the events verified so far and the table's estimated size. */
   onProgress?: (events: number, estimate: number) => void;
 }
 
-// shipslog.system_chain_id(): shipslog's own chain (purge events), whose end the newest purge records.
-const systemChainId = '00000000-0000-0000-0000-000000000000';
-
-interface Start { chainIndex: number; hash: Buffer; state: Json; removed: boolean }
 interface Row { tenant: string; name: string; chainLength: number; chainHead: Buffer | null }
-/** What a stream learnt about one chain: its last event and (if a row exists) its replayed state. */
-interface ChainEnd { tenant: string; name: string; chainIndex: number; hash: Buffer; action: string; state: Json; broken: boolean }
 
 /**
  * The checks of shipslog.verify_chains() (sql/audit/50_verify.sql, the reference), with the
@@ -54,18 +60,21 @@ export async function verifyAll(db: Queryable, options: VerifyOptions = {}): Pro
   return verifyInSnapshot(db, undefined, options);
 }
 
+/** Events (PostgreSQL's estimate) from which verification walks the chains in worker threads. */
+const WORKER_THRESHOLD = 100_000;
+
 const isPool = (db: Queryable): db is Db => typeof (db as Db).begin === 'function';
 
 async function verifyInSnapshot(db: Queryable, pool: Db | undefined, options: VerifyOptions): Promise<VerifyResult> {
   const only = options.deploymentId ?? null;
-  const starts = new Map<string, Start>();
+  const starts = new Map<string, ChainStart>();
   for (const s of await db<{ deployment_id: string; chain_index: number; hash: Buffer; state: Json; removed: boolean }[]>`
     select deployment_id, chain_index, hash, state, removed
     from shipslog.audit_chain_starts
     where ${only}::uuid is null
       or deployment_id = ${only}::uuid
   `) {
-    starts.set(s.deployment_id, { chainIndex: s.chain_index, hash: s.hash, state: s.state, removed: s.removed });
+    starts.set(s.deployment_id, { chainIndex: s.chain_index, hash: s.hash.toString('hex'), state: s.state, removed: s.removed });
   }
   const rows = new Map<string, Row>();
   for (const r of await db<{ id: string; tenant: string; name: string; chain_length: number; chain_head: Buffer | null }[]>`
@@ -106,17 +115,25 @@ async function verifyInSnapshot(db: Queryable, pool: Db | undefined, options: Ve
   };
 
   const parallel = only || !pool ? 1 : Math.max(1, Math.min(options.parallel ?? 2, 16));
+  // Worker threads cost a fraction of a second to start: worth it for a large trail only.
+  const inWorker = options.workers ?? estimate >= WORKER_THRESHOLD;
   const [snapshot] = parallel > 1 ? await db<{ id: string }[]>`select pg_export_snapshot() as id` : [];
-  await Promise.all(
+  const results = await Promise.all(
     idRanges(parallel).map(([from, to], i) => {
-      const context = { only, from, to, starts, rows, findings, ends, progress, hashSuspects };
+      const context: StreamContext = { only, from, to, starts, rows, progress, inWorker, pendingLimit: options.pendingLimit };
       if (i === 0 || !pool || !snapshot) return streamRange(db, context);
       return pool.begin('isolation level repeatable read read only', async (tx) => {
         await tx`set transaction snapshot ${tx.unsafe(`'${snapshot.id.replace(/'/g, '')}'`)}`; // the exported snapshot's id: a literal, not a parameter
-        await streamRange(tx, context);
-      });
+        return streamRange(tx, context);
+      }) as Promise<RangeResult>;
     }),
   );
+  // The ranges hold disjoint chains.
+  for (const r of results) {
+    for (const [id, f] of r.findings) findings.set(id, f);
+    for (const [id, e] of r.ends) ends.set(id, e);
+    hashSuspects.push(...r.suspects);
+  }
   options.onProgress?.(events, estimate);
 
   await judgeHashSuspects(db, hashSuspects, findings);
@@ -125,7 +142,7 @@ async function verifyInSnapshot(db: Queryable, pool: Db | undefined, options: Ve
   const list = [...findings.values()].sort(
     (a, b) => a.tenant.localeCompare(b.tenant) || a.name.localeCompare(b.name) || a.deploymentId.localeCompare(b.deploymentId),
   );
-  return { findings: list, chains: new Set([...ends.keys(), ...starts.keys()]).size, events };
+  return { findings: list, chains: new Set([...ends.keys(), ...starts.keys()]).size, events, rechecked: hashSuspects.length };
 }
 
 /** The first broken link of each deployment's audit chain (empty when every chain holds). */
@@ -139,119 +156,202 @@ function idRanges(n: number): [string | null, string | null][] {
   return Array.from({ length: n }, (_, i) => [i === 0 ? null : bound(i), i === n - 1 ? null : bound(i + 1)]);
 }
 
-interface HashSuspect { deploymentId: string; tenant: string; name: string; chainIndex: number; action: string; prevHash: Buffer | null }
-
 interface StreamContext {
-  hashSuspects: HashSuspect[];
   only: string | null;
   from: string | null;
   to: string | null;
-  starts: Map<string, Start>;
+  starts: Map<string, ChainStart>;
   rows: Map<string, Row>;
-  findings: Map<string, ChainFinding>;
-  ends: Map<string, ChainEnd>;
   progress: (n: number) => void;
+  inWorker: boolean;
+  pendingLimit: number | undefined;
 }
 
-type EventRow = [
-  deploymentId: string, chainIndex: number, hash: Buffer, action: string, tenant: string, name: string,
-  // The link checked by PostgreSQL (null for a chain's first event here), else the payload text
-  // for Node to check against the chain's start (its anchor's hash, or none).
-  hashOk: boolean | null, firstPayload: string | null, newState: string | null, previousState: string | null,
-];
+interface RangeResult { findings: Map<string, ChainFinding>; suspects: HashSuspect[]; ends: Map<string, ChainEnd> }
 
-async function streamRange(db: Queryable, c: StreamContext): Promise<void> {
-  let current: string | undefined;
-  let prevIndex = 0;
-  let prevHash: Buffer | null = null;
-  let prevAction: string | null = null;
-  let anchorIndex = 0;
-  let state: Json = null;
-  let replays = false;
-  let broken = false;
-
-  const finish = (last: ChainEnd | undefined) => {
-    if (current !== undefined && last) c.ends.set(current, last);
-  };
-  let last: ChainEnd | undefined;
-  const report = (id: string, tenant: string, name: string, chainIndex: number, problem: string) => {
-    broken = true;
-    if (!c.findings.has(id)) c.findings.set(id, { deploymentId: id, tenant, name, chainIndex, problem });
-  };
-
-  // Rows in chain order from the partitions' unique (deployment_id, chain_index) indexes (sorts
-  // are off for this transaction: the order is the index's, and a sort of a million payloads
-  // spilled to disk). PostgreSQL checks each link against the stored hash before it, lag() in
-  // that order: SHA-256 over event_payload_text() (event_payload()'s text by concatenation, half
-  // the work); the two cores share that work, and only the partial states come over, for the
-  // replay. A chain's first event here has no link to check in SQL: its payload comes over and
-  // Node checks it against the chain's anchor.
-  await db`set local enable_sort = off`;
-  const query = db`
-    select
-      e.deployment_id, e.chain_index, e.hash, e.action, e.tenant, e.name,
-      e.hash = sha256(lag(e.hash) over w || convert_to(shipslog.event_payload_text(e), 'UTF8')),
-      case when lag(e.hash) over w is null then shipslog.event_payload_text(e) end,
-      e.new_state::text, e.previous_state::text
-    from shipslog.deployment_events as e
-    where (${c.only}::uuid is null or e.deployment_id = ${c.only}::uuid)
-      and (${c.from}::uuid is null or e.deployment_id >= ${c.from}::uuid)
-      and (${c.to}::uuid is null or e.deployment_id < ${c.to}::uuid)
-    window w as (partition by e.deployment_id order by e.chain_index)
-    order by e.deployment_id, e.chain_index
-  `.values();
-  for await (const batch of query.cursor(2000)) {
-    for (const [id, index, hash, action, tenant, name, linkOk, firstPayload, after, before] of batch as unknown as EventRow[]) {
-      if (id !== current) {
-        finish(last);
-        current = id;
-        const start = c.starts.get(id);
-        anchorIndex = start?.chainIndex ?? 0;
-        prevIndex = anchorIndex;
-        prevHash = start?.hash ?? null;
-        prevAction = start?.removed ? 'removed' : null;
-        state = start ? structuredClone(start.state) : null;
-        replays = c.rows.has(id) && id !== systemChainId;
-        broken = false;
-        last = undefined;
-      }
-      if (!broken) {
-        let hashOk = linkOk === true;
-        if (firstPayload !== null) {
-          const expected = createHash('sha256');
-          if (prevHash) expected.update(prevHash);
-          hashOk = expected.update(firstPayload, 'utf8').digest().equals(hash);
-        }
-        if (index <= anchorIndex) {
-          report(id, tenant, name, index, `event #${index} lies in the purged prefix its signed anchor ends at #${anchorIndex}`);
-        } else if (index <= prevIndex) {
-          report(id, tenant, name, index, `event #${index} follows #${prevIndex}: a chain index repeated`);
-        } else if (index !== prevIndex + 1) {
-          report(id, tenant, name, index, `event #${index} follows #${prevIndex}: ${index - prevIndex - 1} event(s) missing`);
-        } else if (prevAction === 'removed') {
-          report(id, tenant, name, index, `event #${index} (${action}) follows the removed event`);
-        } else if (index === 1 && action !== 'created' && id !== systemChainId) {
-          report(id, tenant, name, index, `event #1 is ${action}, not created: the chain's start is missing`);
-        }
-        if (!hashOk) {
-          // Judged after the stream, with event_hash() itself (the connection is busy
-          // with the cursor until then); the chain's checks go on meanwhile.
-          c.hashSuspects.push({ deploymentId: id, tenant, name, chainIndex: index, action, prevHash });
-        }
-        // Events that are not row changes (rollouts, approvals, ...) change no state.
-        if (!broken && replays && rowChanges.has(action)) {
-          state = applyEvent(state, before == null ? null : (JSON.parse(before) as Json), after == null ? null : (JSON.parse(after) as Json));
-        }
-      }
-      prevIndex = Math.max(prevIndex, index);
-      prevHash = hash;
-      prevAction = action;
-      last = { tenant, name, chainIndex: index, hash, action, state, broken };
+/**
+ * One range of deployment ids, read with COPY in seq order (the order PostgreSQL wrote the
+ * events, so its reads are nearly sequential) and walked chain by chain here
+ * (src/audit/chain-walk.ts). When too many events arrive before the ones they follow, the
+ * range is read again in chain order, from the partitions' unique (deployment_id, chain_index)
+ * indexes, where nothing waits.
+ */
+async function streamRange(db: Queryable, c: StreamContext): Promise<RangeResult> {
+  // For the COPY: the timestamp's text form event-stream.ts reads, and no sorts (either order
+  // is an index's; a sort of a million events' columns spills to disk). Put back afterwards:
+  // the transaction may be the caller's (the compliance report's).
+  const settings: Record<string, string> = { ...EVENT_COPY_SETTINGS, enable_sort: 'off' };
+  const names = Object.keys(settings);
+  const [before] = await db<{ values: string[] }[]>`
+    select array_agg(current_setting(n) order by o) as values from unnest(${names}::text[]) with ordinality as s(n, o)`;
+  await db`select set_config(n, v, true) from unnest(${names}::text[], ${Object.values(settings)}::text[]) as s(n, v)`;
+  const conditions = [
+    c.only && `e.deployment_id = ${uuidLiteral(c.only)}`,
+    c.from && `e.deployment_id >= ${uuidLiteral(c.from)}`,
+    c.to && `e.deployment_id < ${uuidLiteral(c.to)}`,
+  ].filter(Boolean);
+  const where = conditions.length ? `where ${conditions.join(' and ')}` : '';
+  const walk = c.inWorker ? walkInWorker : walkHere;
+  let result: RangeResult;
+  if (c.only) {
+    // One chain: its index range in chain order, rather than every event in seq order.
+    result = await walk(db, c, where, true);
+  } else {
+    try {
+      result = await walk(db, c, where, false);
+    } catch (error) {
+      if (!(error instanceof OutOfOrder)) throw error;
+      result = await walk(db, c, where, true);
     }
-    c.progress(batch.length);
   }
-  await db`set local enable_sort = on`;
-  finish(last);
+  await db`select set_config(n, v, true) from unnest(${names}::text[], ${before!.values}::text[]) as s(n, v)`;
+  return result;
+}
+
+/** The range's events as COPY sends them: in seq order, or in chain order. */
+async function copyEvents(db: Queryable, where: string, inChainOrder: boolean): Promise<NodeJS.ReadableStream> {
+  const order = inChainOrder ? 'e.deployment_id, e.chain_index' : 'e.seq';
+  // COPY takes no parameters: the only values in this text are uuids checked by uuidLiteral().
+  return (await db.unsafe(`
+    copy (select ${EVENT_COPY_COLUMNS} from shipslog.deployment_events as e ${where} order by ${order})
+    to stdout ${EVENT_COPY_FORMAT}`).readable()) as unknown as NodeJS.ReadableStream;
+}
+
+/** Reads a stream to its end, handing each chunk to `onChunk`. */
+function readAll(stream: NodeJS.ReadableStream, onChunk: (chunk: Buffer) => void): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      try {
+        onChunk(chunk);
+      } catch (error) {
+        reject(error);
+      }
+    });
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+}
+
+/** Walks the range on this thread. */
+async function walkHere(db: Queryable, c: StreamContext, where: string, inChainOrder: boolean): Promise<RangeResult> {
+  const walker = new ChainWalker(c.starts, (id) => c.rows.has(id), inChainOrder, c.pendingLimit);
+  const reader = new EventRowReader();
+  const add = walker.add.bind(walker);
+  let outOfOrder: OutOfOrder | undefined;
+  let counted = 0;
+  await readAll(await copyEvents(db, where, inChainOrder), (chunk) => {
+    // After an overflow the rest of the COPY is read and dropped, which leaves the
+    // connection ready for the second reading.
+    if (outOfOrder) return;
+    try {
+      reader.push(chunk, add);
+    } catch (error) {
+      if (!(error instanceof OutOfOrder)) throw error;
+      outOfOrder = error;
+    }
+    if (walker.events - counted >= 5000) {
+      c.progress(walker.events - counted);
+      counted = walker.events;
+    }
+  });
+  if (outOfOrder) {
+    c.progress(-counted);
+    throw outOfOrder;
+  }
+  reader.end();
+  c.progress(walker.events - counted);
+  const ends = walker.finish();
+  return { findings: walker.findings, suspects: walker.suspects, ends };
+}
+
+/** Bytes per message to a worker, and how many may wait for it before COPY is paused. */
+const BATCH_BYTES = 256 * 1024;
+const BATCHES_IN_FLIGHT = 8;
+
+/**
+ * Walks the range in a worker thread (src/audit/verify-worker.ts): this thread only moves
+ * COPY's bytes on, in batches, pausing COPY while the worker is behind.
+ */
+async function walkInWorker(db: Queryable, c: StreamContext, where: string, inChainOrder: boolean): Promise<RangeResult> {
+  const data: VerifyWorkerData = { starts: c.starts, rowIds: new Set(c.rows.keys()), inChainOrder, pendingLimit: c.pendingLimit };
+  const worker = new Worker(new URL('./verify-worker.ts', import.meta.url), { workerData: data });
+  let counted = 0;
+  let inFlight = 0;
+  let stream: NodeJS.ReadableStream | undefined;
+  let outOfOrder: OutOfOrder | undefined;
+  // The worker's result, or OutOfOrder as soon as it gives up (the rest of COPY is then read and dropped).
+  const outcome = new Promise<RangeResult | OutOfOrder>((resolve, reject) => {
+    worker.on('message', (m: { events?: number; outOfOrder?: string; done?: RangeResult & { events: number } }) => {
+      if (m.outOfOrder !== undefined) {
+        outOfOrder = new OutOfOrder(m.outOfOrder);
+        resolve(outOfOrder);
+        stream?.resume();
+        return;
+      }
+      const events = m.done ? m.done.events : m.events!;
+      c.progress(events - counted);
+      counted = events;
+      if (m.done) {
+        resolve(m.done);
+        return;
+      }
+      inFlight--;
+      if (inFlight < BATCHES_IN_FLIGHT / 2) stream?.resume();
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => reject(new Error(`the verify worker stopped (exit code ${code})`)));
+  });
+  outcome.catch(() => {}); // awaited below; a failure while COPY still runs is not unhandled meanwhile
+  const failure = outcome.then(() => new Promise<never>(() => {})); // settles only if the worker fails
+  try {
+    let batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    let used = 0;
+    const send = () => {
+      if (used === 0) return;
+      const buffer = batch.buffer.slice(0, used) as ArrayBuffer;
+      worker.postMessage({ chunk: buffer }, [buffer]);
+      inFlight++;
+      batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+      used = 0;
+    };
+    stream = await copyEvents(db, where, inChainOrder);
+    const copying = stream;
+    await Promise.race([
+      failure,
+      readAll(copying, (chunk) => {
+        if (outOfOrder) return; // read and dropped: the range is read again
+        if (used + chunk.length > BATCH_BYTES) send();
+        if (chunk.length > BATCH_BYTES) {
+          const own = new Uint8Array(chunk).buffer;
+          worker.postMessage({ chunk: own }, [own]);
+          inFlight++;
+        } else {
+          chunk.copy(batch, used);
+          used += chunk.length;
+        }
+        if (inFlight >= BATCHES_IN_FLIGHT) copying.pause();
+      }),
+    ]);
+    if (!outOfOrder) {
+      send();
+      worker.postMessage({ end: true });
+    }
+    const result = await outcome;
+    if (result instanceof OutOfOrder) {
+      c.progress(-counted);
+      throw result;
+    }
+    return result;
+  } finally {
+    await worker.terminate();
+  }
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function uuidLiteral(id: string): string {
+  if (!uuidPattern.test(id)) throw new Error(`not a deployment id: ${JSON.stringify(id)}`);
+  return `'${id}'::uuid`;
 }
 
 /**
@@ -267,7 +367,7 @@ async function judgeHashSuspects(db: Queryable, suspects: HashSuspect[], finding
       from unnest(
           ${batch.map((s) => s.deploymentId)}::uuid[],
           ${batch.map((s) => s.chainIndex)}::int[],
-          ${batch.map((s) => s.prevHash?.toString('hex') ?? '')}::text[]
+          ${batch.map((s) => s.prevHash ?? '')}::text[]
         ) with ordinality as x(deployment_id, chain_index, prev_hex, n)
         join shipslog.deployment_events as e
           on e.deployment_id = x.deployment_id
@@ -289,7 +389,7 @@ async function judgeHashSuspects(db: Queryable, suspects: HashSuspect[], finding
 }
 
 /** The chain's end against its row: both there or both gone, and the row's head is the chain's last event. */
-function checkHeads(rows: Map<string, Row>, starts: Map<string, Start>, ends: Map<string, ChainEnd>, findings: Map<string, ChainFinding>): void {
+function checkHeads(rows: Map<string, Row>, starts: Map<string, ChainStart>, ends: Map<string, ChainEnd>, findings: Map<string, ChainFinding>): void {
   const ids = new Set([...rows.keys(), ...ends.keys(), ...starts.keys()]);
   for (const id of ids) {
     if (findings.has(id)) continue;
@@ -309,7 +409,7 @@ function checkHeads(rows: Map<string, Row>, starts: Map<string, Start>, ends: Ma
       add(`chain ends at #${end.chainIndex} (${end.action}) but the deployment row is gone: deleted while triggers were bypassed, or the chain's tail was removed`);
     } else if (row && end.action === 'removed') {
       add('deployment row exists after its removed event');
-    } else if (row && (row.chainLength !== end.chainIndex || !row.chainHead || !row.chainHead.equals(end.hash))) {
+    } else if (row && (row.chainLength !== end.chainIndex || !row.chainHead || row.chainHead.toString('hex') !== end.hash)) {
       add(`deployment row's chain head is #${row.chainLength} but the chain ends at #${end.chainIndex}: events removed, truncated or forged`);
     }
   }
@@ -344,8 +444,6 @@ async function checkStates(db: Queryable, rows: Map<string, Row>, ends: Map<stri
     if (f) findings.set(id, f);
   }
 }
-
-const rowChanges: ReadonlySet<string> = new Set(rowChangeActions);
 
 /**
  * Records each finding as a security_violation event on the chain it concerns (as the owner:

@@ -62,7 +62,7 @@ export function addReportCommand(program: Command, config: () => Config): void {
 async function reportCommand(config: Config, opts: ReportOptions): Promise<void> {
   const log = createLog(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const database = await openDatabase(config, log);
-  const db = createDb(database.url, { max: 1, applicationName: 'shipslog report' });
+  const db = createDb(database.url, { max: 2, applicationName: 'shipslog report' }); // two: the chain check runs beside the SQL document
   try {
     const publicKey = await loadVerifyKey(config.checkpointPublicKey, config.dataDir);
     const report = await complianceReport(

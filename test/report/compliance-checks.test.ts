@@ -142,6 +142,16 @@ describe('the compliance report on a sound trail', () => {
     await expect(t.db`select shipslog.compliance_report('2026-01-01', 'infinity')`).rejects.toMatchObject({ code: '22023' });
   });
 
+  it('runs the checks p_checks names, and refuses a name it does not know', async () => {
+    const [row] = await t.db<{ r: ComplianceReport }[]>`
+      select shipslog.compliance_report('2000-01-01', '2100-01-01', p_checks => array['retention_met', 'immutable_storage']) as r`;
+    expect(row!.r.checks.map((c) => c.check)).toEqual(['immutable_storage', 'retention_met']);
+    expect(row!.r.summary.checks_passed + row!.r.summary.checks_failed + row!.r.summary.checks_not_applicable).toBe(2);
+    await expect(t.db`select shipslog.compliance_report('2000-01-01', '2100-01-01', p_checks => array['chains'])`).rejects.toMatchObject({
+      code: '22023', message: expect.stringMatching(/unknown compliance check/),
+    });
+  });
+
   it('is what an auditor\'s login may run, and a tenant\'s API transaction sees only its tenant', async () => {
     const asAuditor = await rolledBack(async (tx) => {
       await tx`set local role shipslog_auditor`;
@@ -233,12 +243,18 @@ describe('each check fails when its evidence is broken', () => {
   });
 
   it('chains_intact: an event edited by a superuser with triggers bypassed', async () => {
-    const r = await rolledBack(async (tx) => {
+    const [r, inSql] = await rolledBack(async (tx) => {
       await tx`set local session_replication_role = replica`;
       await tx`update shipslog.deployment_events set new_state = '{"config": {"storage": "9Gi"}}' where deployment_id = ${orders} and chain_index = 2`;
-      return report(tx);
+      // The report runs this check with verify's reader; the SQL function's own check says the same.
+      const [sql] = await tx<{ r: ComplianceReport }[]>`select shipslog.compliance_report('2000-01-01', '2100-01-01') as r`;
+      return [await report(tx), sql!.r] as const;
     });
     const c = check(r, 'chains_intact');
+    const reference = check(inSql, 'chains_intact');
+    expect({ status: c.status, summary: c.summary, broken: c.evidence.broken, chains: c.evidence.chains, events: c.evidence.events }).toEqual({
+      status: reference.status, summary: reference.summary, broken: reference.evidence.broken, chains: reference.evidence.chains, events: reference.evidence.events,
+    });
     expect(c.status).toBe('fail');
     expect(c.summary).toMatch(/1 of 2 chain\(s\) broken; first: acme\/orders-db at event #2: event #2 \(config_changed\) does not match its hash/);
     expect(c.evidence.broken).toEqual([expect.objectContaining({ deployment_id: orders, chain_index: 2 })]);
