@@ -2,7 +2,8 @@
 // events: written by the audit trigger (one UPDATE per event, in DO loops of a few thousand
 // events per statement, so a million take a few minutes rather than an hour of round trips),
 // over BENCH_CHAINS (1,000) deployments, the same verification the command runs
-// (src/audit/verify.ts), BENCH_RUNS (2) times. Prints events per second.
+// (src/audit/verify.ts), BENCH_RUNS (2) times with the walk in worker threads (as the command
+// runs it on a trail this size) and on the main thread, alternating. Prints events per second.
 //
 // DATABASE_URL (a superuser's) selects the server, else a throwaway embedded PostgreSQL 18.
 // BENCH_DATABASE names the database; with BENCH_KEEP=1 it is kept afterwards and reused by the
@@ -84,20 +85,24 @@ async function main(): Promise<void> {
   await Promise.all([db`select pg_sleep(0.1)`, db`select pg_sleep(0.1)`]); // both connections open
   const pids = (await sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = 'bench verify'`).map((r) => r.pid);
   console.log(`verify over ${events.toLocaleString('en')} events in ${CHAINS} chains (load average ${loadAverage()})`);
+  // Rounds alternate the two ways the walk runs (in worker threads, as `shipslog verify` does on
+  // a trail this size, and on the main thread) so both see the same neighbours.
   for (let run = 1; run <= RUNS; run++) {
-    const cpu0 = serverCpu(pids);
-    const node0 = process.cpuUsage();
-    const started = performance.now();
-    const result = await verifyAll(db);
-    const seconds = (performance.now() - started) / 1000;
-    const node = process.cpuUsage(node0);
-    const cpu = serverCpu(pids);
-    if (result.findings.length > 0) throw new Error(`verification found ${result.findings.length} broken chain(s): ${result.findings[0]!.problem}`);
-    const server = cpu0 === null || cpu === null ? 'server CPU not readable (another host)' : `server CPU ${(cpu - cpu0).toFixed(1)} s`;
-    console.log(
-      `run ${run}: ${seconds.toFixed(2)} s, ${Math.round(result.events / seconds).toLocaleString('en')} events/s; ` +
-        `${server}, Node CPU ${((node.user + node.system) / 1e6).toFixed(1)} s (load average ${loadAverage()})`,
-    );
+    for (const workers of [true, false]) {
+      const cpu0 = serverCpu(pids);
+      const node0 = process.cpuUsage();
+      const started = performance.now();
+      const result = await verifyAll(db, { workers });
+      const seconds = (performance.now() - started) / 1000;
+      const node = process.cpuUsage(node0);
+      const cpu = serverCpu(pids);
+      if (result.findings.length > 0) throw new Error(`verification found ${result.findings.length} broken chain(s): ${result.findings[0]!.problem}`);
+      const server = cpu0 === null || cpu === null ? 'server CPU not readable (another host)' : `server CPU ${(cpu - cpu0).toFixed(1)} s`;
+      console.log(
+        `run ${run}, ${workers ? 'worker threads' : 'main thread   '}: ${seconds.toFixed(2)} s, ${Math.round(result.events / seconds).toLocaleString('en')} events/s; ` +
+          `${server}, Node CPU ${((node.user + node.system) / 1e6).toFixed(1)} s, rechecked ${result.rechecked} (load average ${loadAverage()})`,
+      );
+    }
   }
   if (process.env.BENCH_SQL === '1') {
     const started = performance.now();

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { loadVerifyKey } from '../audit/checkpoints.ts';
-import { checkStatuses, complianceReport, reportFormats } from '../audit/report.ts';
+import { checkStatuses, complianceReport, reportFormats, type ComplianceReport } from '../audit/report.ts';
 import { renderHtml, reportCsp } from '../audit/report-html.ts';
 import { renderText } from '../audit/report-text.ts';
 import { requireScope } from './auth.ts';
@@ -96,6 +96,8 @@ const reportRoute = createRoute({
   },
 });
 
+let reportBesideBusy = false;
+
 export function registerReports(app: App, deps: ApiDeps): void {
   app.openapi(reportRoute, async (c) => {
     const principal = c.get('principal');
@@ -105,17 +107,30 @@ export function registerReports(app: App, deps: ApiDeps): void {
       throw new ProblemError('forbidden', `this key sees only tenant ${principal.tenant}`);
     }
     const publicKey = await loadVerifyKey(deps.config.checkpointPublicKey, deps.config.dataDir);
-    const report = await inTenantTx(c, deps, (tx) =>
-      complianceReport(
-        tx,
-        { from: new Date(q.from), to: new Date(q.to), tenant: q.tenant ?? principal.tenant ?? undefined, deploymentId: q.deployment_id, environment: q.environment },
-        publicKey,
-      ),
-      // The chain check and the rows it holds the chains against must see one moment. (The
-      // check runs after the SQL document here, not beside it on a second connection: requests
-      // each holding one pooled connection while waiting for another could exhaust the pool.)
-      { snapshot: true },
-    );
+    // One report at a time runs its chain check beside the SQL document on a second pooled
+    // connection; others meanwhile run it after the document on their one connection. Taken
+    // before the transaction's connection, so only that report ever waits for a second one
+    // while holding a first: the pool cannot deadlock.
+    const beside = !reportBesideBusy && (deps.db.options.max ?? 0) >= 2;
+    if (beside) reportBesideBusy = true;
+    let report: ComplianceReport;
+    try {
+      report = await inTenantTx(
+        c,
+        deps,
+        (tx) =>
+          complianceReport(
+            tx,
+            { from: new Date(q.from), to: new Date(q.to), tenant: q.tenant ?? principal.tenant ?? undefined, deploymentId: q.deployment_id, environment: q.environment },
+            publicKey,
+            beside ? { pool: deps.db } : {},
+          ),
+        // The chain check and the rows it holds the chains against must see one moment.
+        { snapshot: true },
+      );
+    } finally {
+      if (beside) reportBesideBusy = false;
+    }
     if (q.format === 'text') return c.text(renderText(report), 200);
     if (q.format === 'html') {
       c.header('content-security-policy', reportCsp);

@@ -184,7 +184,12 @@ export class ChainWalker {
     walk.next = index + 1;
     walk.prevHash = row.ascii(Field.Hash);
     walk.prevAction = action;
-    walk.end = { tenant: walk.tenant, name: walk.name, chainIndex: index, hash: walk.prevHash ?? '', action, state: walk.state };
+    // One end object per chain, updated in place: no allocation per event.
+    const end = (walk.end ??= { tenant: walk.tenant, name: walk.name, chainIndex: 0, hash: '', action: '', state: null });
+    end.chainIndex = index;
+    end.hash = walk.prevHash ?? '';
+    end.action = action;
+    end.state = walk.state;
   }
 
   /** A chain's last event, once its checks have stopped. */

@@ -42,6 +42,8 @@ describe('GET /v1/reports/compliance', () => {
     expect(body.scope.tenant).toBe('acme');
     expect(body.summary).toMatchObject({ events: 2, deployments: 1 });
     expect(body.deployments.items.map((d: { name: string }) => d.name)).toEqual(['orders-db']);
+    // The chain check runs on a second connection: the tenant's role and context go with it.
+    expect(body.checks[1]).toMatchObject({ check: 'chains_intact', status: 'pass', evidence: { chains: 1, events: 2 } });
     const other = await get(s.apiKeys.acme, `${wholeWindow}&tenant=globex`);
     expect(other.status).toBe(403);
     expect(await json(other)).toMatchObject({ detail: 'this key sees only tenant acme' });
