@@ -42,13 +42,16 @@ interface Row { tenant: string; name: string; chainLength: number; chainHead: Bu
 
 /**
  * The checks of shipslog.verify_chains() (sql/audit/50_verify.sql, the reference), with the
- * events streamed to Node in chain order: PostgreSQL builds each event's payload text (the
- * exact bytes that were hashed), Node hashes it and replays the partial states, and the
- * replayed states go back to PostgreSQL to be compared with the rows as jsonb. The SQL
- * function does the same in one statement at ~30,000 events/s (its replay is a plpgsql call
- * per event); this runs at several times that (BENCHMARKS.md, `npm run bench:verify`).
- * A row whose state differs is confirmed with the SQL function before it is reported, so a
- * number JSON cannot hold exactly never turns into a finding.
+ * events' columns streamed to Node by COPY: Node rebuilds each event's hashed bytes and hashes
+ * them (src/audit/event-stream.ts), walks the chains (src/audit/chain-walk.ts: links, indexes,
+ * the replay of the partial states), and the replayed states go back to PostgreSQL to be
+ * compared with the rows as jsonb. Two streams over halves of the deployment ids share one
+ * snapshot; on a large trail each one's walk runs in a worker thread. The SQL function does the
+ * same in one statement at ~30,000 events/s (its replay is a plpgsql call per event); this runs
+ * at ~200,000 on two cores (BENCHMARKS.md, `npm run bench:verify`). A link whose rebuilt bytes
+ * do not give its hash is judged again with shipslog.event_hash(), and a row whose state
+ * differs is confirmed with the SQL function, before either is reported: a difference between
+ * Node and PostgreSQL (a number JSON cannot hold exactly, say) costs time, never a finding.
  */
 export async function verifyAll(db: Queryable, options: VerifyOptions = {}): Promise<VerifyResult> {
   // One snapshot for everything (rows, anchors, every stream): writes that go on meanwhile
@@ -355,7 +358,7 @@ function uuidLiteral(id: string): string {
 }
 
 /**
- * The links whose hash did not match event_payload_text(), judged with event_payload() itself
+ * The links whose hash did not match the payload rebuilt in Node, judged with event_payload() itself
  * (shipslog.event_hash over event_payload): a link that fails there too is a finding, the first
  * of its chain (replacing a later one found while the stream went on).
  */
