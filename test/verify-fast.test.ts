@@ -103,6 +103,14 @@ describe('the chain walk in seq order', () => {
     const rows = (await copyRows(`e.tenant = 'order'`)).filter((r) => r.int(Field.ChainIndex) !== 5);
     expect(walk(rows).findings.map((f) => [f.chainIndex, f.problem])).toEqual([[6, 'event #6 follows #4: 1 event(s) missing']]);
     expect(() => walk(rows, 3)).toThrow(OutOfOrder);
+    // A repeated index is named wherever it arrives, also while it waits.
+    const all = await copyRows(`e.tenant = 'order'`);
+    const seventh = all.find((r) => r.int(Field.ChainIndex) === 7)!;
+    const reversed = [...all].reverse();
+    const waiting = [...reversed.slice(0, reversed.indexOf(seventh) + 1), seventh, ...reversed.slice(reversed.indexOf(seventh) + 1)];
+    for (const order of [[...all, seventh], waiting]) {
+      expect(walk(order).findings.map((f) => [f.chainIndex, f.problem])).toEqual([[7, 'event #7 follows #7: a chain index repeated']]);
+    }
   });
 
   it('reads a range again in chain order when too many events wait, with the same findings', async () => {

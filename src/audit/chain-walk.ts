@@ -107,10 +107,12 @@ export class ChainWalker {
         return;
       }
       walk.pending ??= new Map();
-      if (!walk.pending.has(index)) {
-        walk.pending.set(index, row.detach());
-        if (++this.pendingCount > this.pendingLimit) throw new OutOfOrder(`more than ${this.pendingLimit} events arrived before the events they follow`);
+      if (walk.pending.has(index)) {
+        this.report(id, walk, index, `event #${index} follows #${index}: a chain index repeated`);
+        return;
       }
+      walk.pending.set(index, row.detach());
+      if (++this.pendingCount > this.pendingLimit) throw new OutOfOrder(`more than ${this.pendingLimit} events arrived before the events they follow`);
       return;
     } else {
       this.check(id, walk, row, index);

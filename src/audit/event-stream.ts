@@ -94,9 +94,12 @@ export class EventRow {
 
   /** An integer field (seq, chain_index). */
   int(f: Field): number {
+    let i = this.start[f]!;
+    const negative = this.buf[i] === 0x2d; // a forged negative chain index is a finding, not garbage
+    if (negative) i++;
     let n = 0;
-    for (let i = this.start[f]!; i < this.end[f]!; i++) n = n * 10 + (this.buf[i]! - 48);
-    return n;
+    for (; i < this.end[f]!; i++) n = n * 10 + (this.buf[i]! - 48);
+    return negative ? -n : n;
   }
 
   /** A copy that outlives the chunk it came from (an event held until its chain reaches it). */
