@@ -1,5 +1,5 @@
 import { verify, type KeyObject } from 'node:crypto';
-import type { Db, Queryable } from '../db/client.ts';
+import { inExportedSnapshot, isPool, type Db, type Queryable } from '../db/client.ts';
 import { keyIdOf } from './checkpoints.ts';
 import { verifyAll } from './verify.ts';
 
@@ -129,11 +129,10 @@ export async function complianceReport(
   if (options.pool) {
     const [context] = await db<{ snapshot: string; role: string; tenant: string | null }[]>`
       select pg_export_snapshot() as snapshot, current_user as role, current_setting('shipslog.tenant', true) as tenant`;
-    const beside = options.pool.begin('isolation level repeatable read read only', async (tx) => {
-      await tx`set transaction snapshot ${tx.unsafe(`'${context!.snapshot.replace(/'/g, '')}'`)}`; // the exported snapshot's id: a literal, not a parameter
+    const beside = inExportedSnapshot(options.pool, context!.snapshot, async (tx) => {
       await tx`select set_config('role', ${context!.role}, true), set_config('shipslog.tenant', ${context!.tenant ?? ''}, true)`;
       return chainsCheck(tx, scope);
-    }) as Promise<ReportCheck>;
+    });
     [rows, chains] = await Promise.all([document, beside]);
   } else {
     rows = await document;
@@ -145,8 +144,6 @@ export async function complianceReport(
   if (checkpoints) await checkSignatures(db, checkpoints, publicKey);
   return recount(report);
 }
-
-const isPool = (db: Queryable): db is Db => typeof (db as Db).begin === 'function';
 
 /**
  * chains_intact, as shipslog.compliance_check_chains() (sql/audit/80_compliance_checks.sql)

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { Db, Queryable } from '../db/client.ts';
+import { inExportedSnapshot, isPool, type Db, type Queryable } from '../db/client.ts';
 import { ChainWalker, OutOfOrder, systemChainId, type ChainEnd, type ChainFinding, type ChainStart, type HashSuspect } from './chain-walk.ts';
 import { EVENT_COPY_COLUMNS, EVENT_COPY_FORMAT, EVENT_COPY_SETTINGS, EventRowReader } from './event-stream.ts';
 import type { Json } from './replay.ts';
@@ -66,8 +66,6 @@ export async function verifyAll(db: Queryable, options: VerifyOptions = {}): Pro
 /** Events (PostgreSQL's estimate) from which verification walks the chains in worker threads. */
 const WORKER_THRESHOLD = 100_000;
 
-const isPool = (db: Queryable): db is Db => typeof (db as Db).begin === 'function';
-
 async function verifyInSnapshot(db: Queryable, pool: Db | undefined, options: VerifyOptions): Promise<VerifyResult> {
   const only = options.deploymentId ?? null;
   const starts = new Map<string, ChainStart>();
@@ -125,10 +123,7 @@ async function verifyInSnapshot(db: Queryable, pool: Db | undefined, options: Ve
     idRanges(parallel).map(([from, to], i) => {
       const context: StreamContext = { only, from, to, starts, rows, progress, inWorker, pendingLimit: options.pendingLimit };
       if (i === 0 || !pool || !snapshot) return streamRange(db, context);
-      return pool.begin('isolation level repeatable read read only', async (tx) => {
-        await tx`set transaction snapshot ${tx.unsafe(`'${snapshot.id.replace(/'/g, '')}'`)}`; // the exported snapshot's id: a literal, not a parameter
-        return streamRange(tx, context);
-      }) as Promise<RangeResult>;
+      return inExportedSnapshot(pool, snapshot.id, (tx) => streamRange(tx, context));
     }),
   );
   // The ranges hold disjoint chains.

@@ -5,6 +5,25 @@ export type Tx = postgres.TransactionSql;
 /** Helpers that run both inside and outside a transaction take this (TransactionSql does not extend Sql). */
 export type Queryable = Db | Tx;
 
+/** A pool, which opens transactions of its own, as against a transaction's connection. */
+export function isPool(db: Queryable): db is Db {
+  return typeof (db as Db).begin === 'function';
+}
+
+/**
+ * Runs fn in a read-only repeatable-read transaction of the pool that sees the snapshot another
+ * transaction exported (`select pg_export_snapshot()`): readers on several connections that
+ * must agree with each other (verify's streams, the report's chain check).
+ */
+export async function inExportedSnapshot<T>(pool: Db, snapshotId: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  // SET TRANSACTION SNAPSHOT takes a literal, not a parameter; an exported id is hex and dashes.
+  if (!/^[0-9A-F-]+$/i.test(snapshotId)) throw new Error(`unexpected snapshot id ${JSON.stringify(snapshotId)}`);
+  return (await pool.begin('isolation level repeatable read read only', async (tx) => {
+    await tx.unsafe(`set transaction snapshot '${snapshotId}'`);
+    return fn(tx);
+  })) as T;
+}
+
 export interface DbOptions {
   max?: number;
   applicationName?: string;
