@@ -1,5 +1,5 @@
 /**
- * A worker thread of `shipslog verify` (src/audit/verify.ts): walks one range of chains from
+ * A worker thread of `shipslog verify` (src/audit/verify-range.ts starts it): walks one range of chains from
  * the COPY bytes the main thread forwards, so the rebuilding and hashing of payloads and the
  * replay run on every core instead of one. Messages in: `{ chunk }` (an ArrayBuffer, moved), then
  * `{ end: true }`. Out: `{ events }` after each chunk (the main thread's flow control and
@@ -12,7 +12,7 @@ import { EventRowReader } from './event-stream.ts';
 
 export interface VerifyWorkerData {
   starts: Map<string, ChainStart>;
-  rowIds: Set<string>;
+  rowIds: ReadonlySet<string>;
   inChainOrder: boolean;
   pendingLimit: number | undefined;
 }
