@@ -1,5 +1,6 @@
 import type { Tx } from '../db/client.ts';
 import { historyIdsByName, historyOfMany } from '../db/events.ts';
+import { uuidPattern } from '../db/ids.ts';
 
 /** What the agent tool returns per event: enough to answer "what happened to my PostgreSQL?". */
 export interface AppHistoryItem {
@@ -10,8 +11,6 @@ export interface AppHistoryItem {
   reason: string | null;
   changes: string[];
 }
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * get-app-history: appId is a deployment id, "tenant/name", or a bare name (in the caller's

@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Queryable } from '../db/client.ts';
+import { uuidPattern } from '../db/ids.ts';
 import { ChainWalker, OutOfOrder, type ChainEnd, type ChainFinding, type ChainStart, type HashSuspect } from './chain-walk.ts';
 import { EVENT_COPY_COLUMNS, EVENT_COPY_FORMAT, EVENT_COPY_SETTINGS, EventRowReader } from './event-stream.ts';
 import type { VerifyWorkerData } from './verify-worker.ts';
@@ -203,8 +204,6 @@ async function walkInWorker(db: Queryable, c: StreamContext, where: string, inCh
     await worker.terminate();
   }
 }
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function uuidLiteral(id: string): string {
   if (!uuidPattern.test(id)) throw new Error(`not a deployment id: ${JSON.stringify(id)}`);

@@ -5,13 +5,13 @@ import { renderHtml } from '../audit/report-html.ts';
 import { renderText } from '../audit/report-text.ts';
 import type { Config } from '../config.ts';
 import { createDb } from '../db/client.ts';
+import { uuidPattern } from '../db/ids.ts';
 import { createLog } from '../log.ts';
 import { openDatabase } from './database.ts';
 
 // An instant with a date, optionally a time and an offset: what the API accepts too. Free text
 // that Date.parse would guess at ("1", "March") is refused rather than read as some moment.
 const instant = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/;
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function parseInstant(value: string): Date {
@@ -50,7 +50,7 @@ export function addReportCommand(program: Command, config: () => Config): void {
     .requiredOption('--from <instant>', 'window start, inclusive (2026-10-01 or an ISO 8601 instant)', parseInstant)
     .requiredOption('--to <instant>', 'window end, exclusive', parseInstant)
     .option('--tenant <tenant>', 'only this tenant', matching(dnsLabel, 'a tenant name (a DNS label)'))
-    .option('--deployment <id>', 'only this deployment id', matching(uuid, 'a deployment id (a UUID)'))
+    .option('--deployment <id>', 'only this deployment id', matching(uuidPattern, 'a deployment id (a UUID)'))
     .option('--environment <environment>', 'only deployments in this environment', matching(dnsLabel, 'an environment name (a DNS label)'))
     .option('--format <format>', `${reportFormats.join(' | ')}`, parseFormat, 'text')
     .action(async (opts: ReportOptions, cmd: Command) => {

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Queryable } from './client.ts';
+import { uuidPattern } from './ids.ts';
 
 export type KeyScope = 'read' | 'deploy' | 'audit' | 'admin' | 'approve' | 'gates';
 /** approve: grant or deny approval requests; gates: report gate results (docs/compliance.md). */
@@ -68,7 +69,7 @@ export async function listApiKeys(db: Queryable): Promise<ApiKey[]> {
 
 /** Revokes by id or by a prefix that names exactly one key; returns it, or null when none matched. */
 export async function revokeApiKey(db: Queryable, idOrPrefix: string): Promise<ApiKey | null> {
-  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrPrefix);
+  const isUuid = uuidPattern.test(idOrPrefix);
   const matches = await db<{ id: string }[]>`
     select id
     from shipslog.api_keys
