@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deploymentHistory, hasHistory } from '../db/events.ts';
-import { withAgentMessages } from './agent-history.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { ProblemError } from './problem.ts';
@@ -64,12 +63,13 @@ export function registerHistory(app: App, deps: ApiDeps): void {
           limit: q.limit,
         },
         q.format,
+        // Readable entries name the agent message behind a change (model, tokens, cost).
+        { agentMessages: true },
       );
       // An empty page of a deployment with history is fine; no history at all (or another
       // tenant's, hidden by row-level security) is 404.
       if (page.length === 0 && !(await hasHistory(tx, id))) throw new ProblemError('not-found', `no deployment ${id}`);
-      // Readable entries name the agent message behind a change (model, tokens, cost).
-      return q.format === 'readable' ? withAgentMessages(tx, page) : page;
+      return page;
     });
     const last = items.length === q.limit ? items[items.length - 1] : undefined;
     return c.json({ items, next_cursor: last ? String(last.chain_index) : null }, 200);

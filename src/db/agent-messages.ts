@@ -242,33 +242,6 @@ export async function deploymentAgentCost(db: Queryable, deploymentId: string): 
   return { messageCount: Number(row!.message_count), totalTokens: Number(row!.total_tokens), totalCost: row!.total_cost };
 }
 
-export interface LinkedMessage {
-  messageId: string;
-  model: string;
-  tokens: Tokens | null;
-  cost: Cost | null;
-}
-
-/**
- * The agent messages behind deployment events, keyed by event seq (bigint as string):
- * what a history timeline shows next to a change made with X-Correlation-Id.
- */
-export async function agentMessagesForEvents(db: Queryable, seqs: readonly string[]): Promise<Map<string, LinkedMessage>> {
-  const out = new Map<string, LinkedMessage>();
-  if (seqs.length === 0) return out;
-  const rows = await db<(Row & { seq: string })[]>`
-    select seq::text as seq, message_id, model, finalised_at,
-           prompt_tokens, completion_tokens, total_tokens, prompt_cost, completion_cost, total_cost
-    from shipslog.agent_message_deployment_changes
-    where seq = any(${seqs as string[]}::bigint[])
-  `;
-  for (const r of rows) {
-    const m = toMessage({ ...r, created_by: {}, finalised_by: null } as Row);
-    out.set(r.seq, { messageId: m.messageId, model: m.model, tokens: m.tokens, cost: m.cost });
-  }
-  return out;
-}
-
 /** The deployment changes one agent message caused, oldest first. */
 export async function deploymentChangesOfMessage(
   db: Queryable,

@@ -1,7 +1,7 @@
 import type { Queryable } from './client.ts';
-import { readablePage, type HistoryEntry } from './readable-events.ts';
+import { readablePage, type HistoryEntry, type LinkedHistoryEntry } from './readable-events.ts';
 
-export type { HistoryEntry } from './readable-events.ts';
+export type { AgentMessageLink, HistoryEntry, LinkedHistoryEntry } from './readable-events.ts';
 
 /** The actions of row changes: the audit trigger (sql/audit/40_audit_trigger.sql) refuses any other. */
 export const rowChangeActions = [
@@ -75,8 +75,17 @@ export interface HistoryFilter extends TaxonomyFilter {
   limit: number;
 }
 
-/** One deployment's events, newest first: a backward scan of (deployment_id, chain_index). */
-export async function deploymentHistory(db: Queryable, f: HistoryFilter, format: 'readable' | 'raw'): Promise<(HistoryEntry | RawEvent)[]> {
+/**
+ * One deployment's events, newest first: a backward scan of (deployment_id, chain_index).
+ * `agentMessages`: readable entries also name the agent message behind each change
+ * (LinkedHistoryEntry), in the same query.
+ */
+export async function deploymentHistory(
+  db: Queryable,
+  f: HistoryFilter,
+  format: 'readable' | 'raw',
+  options: { agentMessages?: boolean } = {},
+): Promise<(HistoryEntry | LinkedHistoryEntry | RawEvent)[]> {
   const page = db`
     select ${format === 'raw' ? raw(db) : db`e`}
     from shipslog.deployment_events as e
@@ -90,7 +99,10 @@ export async function deploymentHistory(db: Queryable, f: HistoryFilter, format:
     order by e.chain_index desc
     limit ${f.limit}
   `;
-  if (format === 'readable') return readablePage(db, page, db`e.chain_index desc`);
+  if (format === 'readable') {
+    const order = db`e.chain_index desc`;
+    return options.agentMessages ? readablePage(db, page, order, { agentMessages: true }) : readablePage(db, page, order);
+  }
   const rows = await db<{ event: RawEvent }[]>`${page}`;
   return rows.map((r) => r.event);
 }

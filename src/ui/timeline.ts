@@ -1,14 +1,13 @@
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import { z } from 'zod';
-import { withAgentMessages, type AgentMessageLink } from '../api/agent-history.ts';
 import { hasScope } from '../api/auth.ts';
 import type { ApiDeps, AppEnv } from '../api/context.ts';
 import { ProblemError } from '../api/problem.ts';
 import { actionList, uuid } from '../api/schemas.ts';
 import { inTenantTx } from '../api/tx.ts';
 import { getDeployment, type Deployment } from '../db/deployments.ts';
-import { deploymentHistory, eventActions, type HistoryEntry, type HistoryFilter, type RawEvent } from '../db/events.ts';
+import { deploymentHistory, eventActions, type AgentMessageLink, type HistoryEntry, type HistoryFilter, type LinkedHistoryEntry, type RawEvent } from '../db/events.ts';
 import { runsByIds, type Run } from '../db/runs.ts';
 import { actionClass, externalLink, healthBadge, page, query, statusBadge, when, type Html } from './html.ts';
 import { parseParams, parseQuery } from './params.ts';
@@ -41,7 +40,7 @@ const timelineQuery = z.strictObject({
 
 const idParams = z.object({ id: uuid });
 
-type Entry = HistoryEntry & { agent_message: AgentMessageLink | null };
+type Entry = LinkedHistoryEntry;
 
 interface Timeline {
   deployment: Deployment | null;
@@ -62,8 +61,11 @@ export function registerTimelinePage(ui: Hono<AppEnv>, deps: ApiDeps): void {
       deploymentId: id, actions: q.action, actor: q.actor, since: q.since, until: q.until, before: q.before, limit: pageSize,
     };
     const t = await inTenantTx(c, deps, async (tx): Promise<Timeline> => {
-      const [deployment, page] = await Promise.all([getDeployment(tx, id), deploymentHistory(tx, filter, 'readable')]);
-      const entries = await withAgentMessages(tx, page as HistoryEntry[]);
+      const [deployment, page] = await Promise.all([
+        getDeployment(tx, id),
+        deploymentHistory(tx, filter, 'readable', { agentMessages: true }),
+      ]);
+      const entries = page as Entry[];
       let identity: { tenant: string; name: string } | undefined = deployment ?? entries[0];
       if (!identity) {
         // Filtered to nothing, or no such deployment (another tenant's is hidden by

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withActor } from '../../src/db/actor.ts';
-import { agentMessagesForEvents, deploymentAgentCost, deploymentChangesOfMessage } from '../../src/db/agent-messages.ts';
+import { deploymentAgentCost, deploymentChangesOfMessage } from '../../src/db/agent-messages.ts';
+import { deploymentHistory, type LinkedHistoryEntry } from '../../src/db/events.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 import { eventsOf, insertDeployment } from '../support/fixtures.ts';
 import { asRole, recordMessage } from './support.ts';
@@ -32,14 +33,16 @@ describe('agent messages linked to deployment changes', () => {
 
     const events = await eventsOf(t.db, d.id);
     expect(events.map((e) => e.correlation_id)).toEqual(['msg-create', 'msg-resize', null, 'msg-resize']);
-    const linked = await agentMessagesForEvents(t.db, events.map((e) => e.seq));
-    expect(events.map((e) => linked.get(e.seq)?.messageId ?? null)).toEqual(['msg-create', 'msg-resize', null, 'msg-resize']);
-    expect(linked.get(events[1]!.seq)).toEqual({
-      messageId: 'msg-resize',
+    // The history page names each change's message, newest first, in the API's key order.
+    const linked = (await deploymentHistory(t.db, { deploymentId: d.id, limit: 10 }, 'readable', { agentMessages: true })) as LinkedHistoryEntry[];
+    expect(linked.map((e) => e.agent_message?.message_id ?? null)).toEqual(['msg-resize', null, 'msg-resize', 'msg-create']);
+    expect(JSON.stringify(linked[2]!.agent_message)).toBe(JSON.stringify({
+      message_id: 'msg-resize',
       model: 'claude-sonnet-4',
       tokens: { prompt: 400, completion: 0, total: 400 },
       cost: { prompt: '0.0125', completion: '0', total: '0.0125' },
-    });
+    }));
+    expect(Object.keys(linked[0]!).at(-1)).toBe('agent_message');
 
     expect(await deploymentAgentCost(t.db, d.id)).toEqual({ messageCount: 2, totalTokens: 1400, totalCost: '0.2625' });
     const changes = await deploymentChangesOfMessage(t.db, 'msg-resize');
@@ -58,7 +61,12 @@ describe('agent messages linked to deployment changes', () => {
     const g = await withActor(t.db, { ...agent('msg-shared-id'), tenant: 'globex' }, (tx) => insertDeployment(tx, { tenant: 'globex', name: 'web' }));
     expect(await deploymentAgentCost(t.db, g.id)).toEqual({ messageCount: 0, totalTokens: 0, totalCost: '0' });
     const [e] = await eventsOf(t.db, g.id);
-    expect((await agentMessagesForEvents(t.db, [e!.seq])).size).toBe(0);
+    expect(e!.correlation_id).toBe('msg-shared-id');
+    // Not as the owner, nor through a global key's view of every tenant.
+    const page = (db: Parameters<typeof deploymentHistory>[0]) =>
+      deploymentHistory(db, { deploymentId: g.id, limit: 10 }, 'readable', { agentMessages: true }) as Promise<LinkedHistoryEntry[]>;
+    expect((await page(t.db)).map((x) => x.agent_message)).toEqual([null]);
+    expect((await asRole(t.db, 'shipslog_app', { tenant: '*' }, page)).map((x) => x.agent_message)).toEqual([null]);
   });
 
   it('respects row-level security through the view (security_invoker)', async () => {
@@ -67,5 +75,13 @@ describe('agent messages linked to deployment changes', () => {
         select distinct message_id from shipslog.agent_message_deployment_changes order by 1`);
     expect((await seen('acme')).map((r) => r.message_id)).toEqual(['msg-create', 'msg-resize']);
     expect(await seen('globex')).toHaveLength(0);
+  });
+
+  it('names a message that is not finalised yet without tokens or cost', async () => {
+    await recordMessage(t.db, 'acme', { messageId: 'msg-open', projectId: 'shop', model: 'claude-haiku-4' }, null);
+    const d = await withActor(t.db, agent('msg-open'), (tx) => insertDeployment(tx, { name: 'cache' }));
+    const [entry] = (await asRole(t.db, 'shipslog_app', { tenant: 'acme' }, (tx) =>
+      deploymentHistory(tx, { deploymentId: d.id, limit: 10 }, 'readable', { agentMessages: true }))) as LinkedHistoryEntry[];
+    expect(entry!.agent_message).toEqual({ message_id: 'msg-open', model: 'claude-haiku-4', tokens: null, cost: null });
   });
 });
