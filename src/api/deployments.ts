@@ -123,6 +123,7 @@ export function registerDeployments(app: App, deps: ApiDeps): void {
     const after = q.cursor ? decodeCursor(q.cursor) : undefined;
     const items = await inTenantTx(c, deps, (tx) =>
       listDeployments(tx, { environment: q.environment, recipe: q.recipe, status: q.status, after, limit: q.limit }),
+      { readOnly: true },
     );
     const last = items.length === q.limit ? items[items.length - 1] : undefined;
     const next = last ? Buffer.from(JSON.stringify([last.tenant, last.name])).toString('base64url') : null;
@@ -132,7 +133,7 @@ export function registerDeployments(app: App, deps: ApiDeps): void {
   app.openapi(getRoute, async (c) => {
     requireScope(c.get('principal'), 'read');
     const { id } = c.req.valid('param');
-    const d = await inTenantTx(c, deps, (tx) => getDeployment(tx, id));
+    const d = await inTenantTx(c, deps, (tx) => getDeployment(tx, id), { readOnly: true });
     // Row-level security hides other tenants' rows: they are indistinguishable from absent ones.
     if (!d) throw new ProblemError('not-found', `no deployment ${id}`);
     const etag = `"${d.version}"`;

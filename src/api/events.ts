@@ -89,6 +89,7 @@ export function registerEvents(app: App, deps: ApiDeps): void {
         before: q.cursor ? decodeEventCursor(q.cursor) : undefined,
         limit: q.limit,
       }),
+      { readOnly: true },
     );
     const last = items.length === q.limit ? items[items.length - 1] : undefined;
     const next = last ? Buffer.from(JSON.stringify([last.at, last.seq])).toString('base64url') : null;
@@ -99,7 +100,7 @@ export function registerEvents(app: App, deps: ApiDeps): void {
     requireScope(c.get('principal'), 'audit');
     const q = c.req.valid('query');
     const [txid, seq] = q.after.split(':') as [string, string];
-    const events = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit));
+    const events = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit), { readOnly: true });
     const last = events[events.length - 1];
     const next = last ? `${String(last.txid)}:${last.seq}` : q.after;
     return c.json({ events, next_cursor: next }, 200);

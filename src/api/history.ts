@@ -70,7 +70,7 @@ export function registerHistory(app: App, deps: ApiDeps): void {
       // tenant's, hidden by row-level security) is 404.
       if (page.length === 0 && !(await hasHistory(tx, id))) throw new ProblemError('not-found', `no deployment ${id}`);
       return page;
-    });
+    }, { readOnly: true });
     const last = items.length === q.limit ? items[items.length - 1] : undefined;
     return c.json({ items, next_cursor: last ? String(last.chain_index) : null }, 200);
   });

@@ -120,3 +120,29 @@ describe('tenant isolation below the handlers', () => {
     expect(rows.map((r) => r.relname)).toEqual(expect.arrayContaining(tenantTables));
   });
 });
+
+describe('read-only requests (inTenantTx readOnly)', () => {
+  const deps = () => ({ db: app, log: { warn: () => {} } }) as unknown as ApiDeps;
+
+  it('answers with the reads, refuses any write in them (25006) and changes nothing', async () => {
+    const before = await t.db`select count(*)::int as n from shipslog.deployments`;
+    const names = await inTenantTx(requestOf(tenantKey('acme')), deps(), async (tx) =>
+      (await tx<{ name: string }[]>`select name from shipslog.deployments order by name`).map((r) => r.name), { readOnly: true });
+    expect(names).toEqual(['acme-db']);
+    const write = inTenantTx(requestOf(tenantKey('acme')), deps(), (tx) =>
+      tx`update shipslog.deployments set health = 'Degraded' where name = 'acme-db'`, { readOnly: true });
+    await expect(write).rejects.toMatchObject({ code: '25006' });
+    expect(await t.db`select count(*)::int as n from shipslog.deployments`).toEqual(before);
+    const [row] = await t.db<{ health: string | null }[]>`select health from shipslog.deployments where name = 'acme-db'`;
+    expect(row!.health).not.toBe('Degraded');
+  });
+
+  it('gives every connection back: more read-only requests than the pool holds, then a write', async () => {
+    // The pool has 2 connections: had an answered request kept its connection (no COMMIT), the
+    // last reads and the write would wait for ever.
+    const reads = await Promise.all(Array.from({ length: 6 }, () =>
+      inTenantTx(requestOf(tenantKey('globex')), deps(), async (tx) => (await tx`select 1 as one`).length, { readOnly: true })));
+    expect(reads).toEqual([1, 1, 1, 1, 1, 1]);
+    await inTenantTx(requestOf(tenantKey('globex')), deps(), (tx) => tx`update shipslog.deployments set health = 'Healthy' where name = 'globex-db'`);
+  });
+});
