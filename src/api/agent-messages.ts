@@ -182,7 +182,7 @@ export function registerAgentMessages(app: App, deps: ApiDeps): void {
   app.openapi(deploymentCostRoute, async (c) => {
     requireScope(c.get('principal'), 'read', 'audit');
     const { id } = c.req.valid('param');
-    const cost = await inTenantTx(c, deps, async (tx) => ((await hasHistory(tx, id)) ? deploymentAgentCost(tx, id) : null));
+    const cost = await inTenantTx(c, deps, async (tx) => ((await hasHistory(tx, id)) ? deploymentAgentCost(tx, id) : null), { readOnly: true });
     // No history visible: no such deployment, or another tenant's (row-level security).
     if (!cost) throw new ProblemError('not-found', `no deployment ${id}`);
     return c.json({ deployment_id: id, message_count: cost.messageCount, total_tokens: cost.totalTokens, total_cost: cost.totalCost }, 200);

@@ -13,7 +13,8 @@
  *      transaction as role shipslog_app with shipslog.tenant and the actor context set, so
  *      row-level security and the audit trigger see the caller. Count the deployment events
  *      a route writes in deps.metrics.auditEvents. Your tables need RLS policies keyed on
- *      shipslog.tenant_visible(tenant).
+ *      shipslog.tenant_visible(tenant). A route that only reads passes { readOnly: true }:
+ *      PostgreSQL then refuses any write, and the answer does not wait for the COMMIT.
  *   4. Errors: throw new ProblemError('not-found' | 'conflict' | ..., detail) from
  *      ./problem.ts, or let a PostgreSQL error through: db/errors.ts maps SQLSTATEs to
  *      problem+json. Never put SQL text or stack traces in a response.

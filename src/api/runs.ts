@@ -97,7 +97,7 @@ export function registerRuns(app: App, deps: ApiDeps): void {
       const page = await listRuns(tx, id, { limit: q.limit, beforeRunId: q.cursor });
       if (page.length === 0 && !q.cursor && !(await hasHistory(tx, id))) throw new ProblemError('not-found', `no deployment ${id}`);
       return page;
-    });
+    }, { readOnly: true });
     const last = runs.length === q.limit ? runs[runs.length - 1] : undefined;
     return c.json({ items: runs.map(runJson), next_cursor: last ? last.id : null }, 200);
   });
@@ -105,7 +105,7 @@ export function registerRuns(app: App, deps: ApiDeps): void {
   app.openapi(getRoute, async (c) => {
     requireScope(c.get('principal'), 'read');
     const { id, runId } = c.req.valid('param');
-    const run = await inTenantTx(c, deps, (tx) => getRun(tx, id, runId));
+    const run = await inTenantTx(c, deps, (tx) => getRun(tx, id, runId), { readOnly: true });
     if (!run) throw new ProblemError('not-found', `deployment ${id} has no run ${runId}`);
     return c.json(runJson(run), 200);
   });
@@ -113,7 +113,7 @@ export function registerRuns(app: App, deps: ApiDeps): void {
   app.openapi(auditRoute, async (c) => {
     requireScope(c.get('principal'), 'read');
     const { id, runId } = c.req.valid('param');
-    const transitions = await inTenantTx(c, deps, (tx) => getRunAudit(tx, id, runId));
+    const transitions = await inTenantTx(c, deps, (tx) => getRunAudit(tx, id, runId), { readOnly: true });
     if (!transitions) throw new ProblemError('not-found', `deployment ${id} has no run ${runId}`);
     return c.json({ run_id: runId, transitions: transitions.map(transitionJson) }, 200);
   });

@@ -104,7 +104,7 @@ export function registerTimeTravel(app: App, deps: ApiDeps): void {
     const { id } = c.req.valid('param');
     const { at } = c.req.valid('query');
     // SL060 (no history, or another tenant's) and SL061 (before creation) are 404 (db/errors.ts).
-    const state = await inTenantTx(c, deps, (tx) => stateAt(tx, id, at ?? null));
+    const state = await inTenantTx(c, deps, (tx) => stateAt(tx, id, at ?? null), { readOnly: true });
     return c.json(state, 200);
   });
 
@@ -113,7 +113,7 @@ export function registerTimeTravel(app: App, deps: ApiDeps): void {
     const { id } = c.req.valid('param');
     const q = c.req.valid('query');
     try {
-      const diff = await inTenantTx(c, deps, (tx) => stateDiff(tx, id, q.from, q.to));
+      const diff = await inTenantTx(c, deps, (tx) => stateDiff(tx, id, q.from, q.to), { readOnly: true });
       return c.json(diff, 200);
     } catch (err) {
       // An index outside the chain is bad input: 400 naming the parameter PostgreSQL named.

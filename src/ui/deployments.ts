@@ -33,7 +33,7 @@ export function registerDeploymentsPage(ui: Hono<AppEnv>, deps: ApiDeps): void {
       // index probe each, pipelined on the transaction's connection).
       const latest = await Promise.all(list.map((d) => deploymentHistory(tx, { deploymentId: d.id, limit: 1 }, 'readable')));
       return list.map((d, i) => ({ d, last: latest[i]?.[0] as HistoryEntry | undefined }));
-    });
+    }, { readOnly: true });
     const showTenant = principal.tenant === null;
     const last = rows.length === pageSize ? rows[rows.length - 1]?.d : undefined;
     const filtered = q.status !== undefined || q.environment !== undefined;

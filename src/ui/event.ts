@@ -26,6 +26,7 @@ export function registerEventPage(ui: Hono<AppEnv>, deps: ApiDeps): void {
     // This event and the one before it: newest first from index + 1.
     const [event, previous] = await inTenantTx(c, deps, async (tx) =>
       (await deploymentHistory(tx, { deploymentId: id, before: index + 1, limit: 2 }, 'raw')) as RawEvent[],
+      { readOnly: true },
     );
     if (!event || event.chain_index !== index) throw new ProblemError('not-found', `deployment ${id} has no event #${index}`);
     const name = String(event.name);

@@ -86,7 +86,7 @@ export function registerTimelinePage(ui: Hono<AppEnv>, deps: ApiDeps): void {
         hashes = new Map(raw.map((r) => [r.chain_index, r.hash]));
       }
       return { deployment, identity: { tenant: identity.tenant, name: identity.name }, entries, runs, hashes };
-    });
+    }, { readOnly: true });
 
     const filters = { action: q.action?.join(','), actor: q.actor, since: q.since?.toISOString(), until: q.until?.toISOString() };
     const filtered = Object.values(filters).some((v) => v !== undefined);
