@@ -76,6 +76,9 @@ async function instructions(data: string, root: string, statements: string[]): P
 }
 
 async function main(): Promise<void> {
+  const valgrind = await run('valgrind', ['--version']).catch(() => null);
+  if (!valgrind) throw new Error('valgrind is not installed (Debian: apt-get install valgrind)');
+  console.log(`${valgrind.stdout.trim()}; PostgreSQL binaries from ${BIN}`);
   const root = await mkdtemp(path.join(tmpdir(), 'shipslog-instructions-'));
   await chmod(root, 0o755);
   if (asRoot) {
