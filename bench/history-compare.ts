@@ -17,7 +17,9 @@
 // server on this machine only) and this process's (the client's share: building the
 // query, parsing rows). Last, this tree's API under BENCH_HISTORY_CLIENTS (16) concurrent
 // clients for BENCH_HISTORY_SECONDS (10) (issue 10's second target: p95 <= 10 ms), the clients in a
-// worker thread (bench/support/history-load.ts) so that they do not share the server's event loop.
+// worker thread (bench/support/history-load.ts) so that they do not share the server's event loop:
+// first a closed loop (16 requests always in flight), then at each of BENCH_HISTORY_RATES
+// (100,200,300) requests per second on a fixed schedule, latency counted from each request's slot.
 import { serve } from '@hono/node-server';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -42,6 +44,8 @@ const HISTORY_REQUESTS = Number(process.env.BENCH_HISTORY_REQUESTS ?? 1_000);
 const WARMUP = 50;
 const CLIENTS = Number(process.env.BENCH_HISTORY_CLIENTS ?? 16);
 const CONCURRENT_SECONDS = Number(process.env.BENCH_HISTORY_SECONDS ?? 10);
+// Open-loop rates (requests per second, all clients together) after the closed loop.
+const RATES = (process.env.BENCH_HISTORY_RATES ?? '100,200,300').split(',').filter(Boolean).map(Number);
 
 const repo = path.resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -179,23 +183,28 @@ async function main(): Promise<void> {
       console.log(`  ${'ratio this tree / REF'.padEnd(44)} p50 ${ratio(50)}, p95 ${ratio(95)}`);
     }
 
-    // This tree's API under concurrent clients (after a second of warm-up).
-    const concurrent = (seconds: number) =>
+    // This tree's API under concurrent clients (after a second of warm-up): a closed loop
+    // (each client sends again as soon as it is answered), then each of RATES requests per
+    // second on a fixed schedule (bench/support/history-load.ts).
+    const concurrent = (seconds: number, rate?: number) =>
       new Promise<{ latencies: number[]; failed: number }>((resolve, reject) => {
         const w = new Worker(new URL('./support/history-load.ts', import.meta.url), {
-          workerData: { url: `${ownBase}/v1/deployments/${target}/history?limit=50`, key, clients: CLIENTS, seconds },
+          workerData: { url: `${ownBase}/v1/deployments/${target}/history?limit=50`, key, clients: CLIENTS, seconds, rate },
         });
         w.once('message', resolve);
         w.once('error', reject);
       });
     await concurrent(1);
-    const { latencies, failed } = await concurrent(CONCURRENT_SECONDS);
-    const [load2] = await readFile('/proc/loadavg', 'utf8').then((s) => s.split(' ')).catch(() => ['?']);
-    console.log(
-      `this tree: API GET history?limit=50, ${CLIENTS} concurrent clients for ${CONCURRENT_SECONDS} s: ${latencies.length} requests` +
-        ` (${(latencies.length / CONCURRENT_SECONDS).toFixed(0)}/s, ${failed} failed), p50 ${percentile(latencies, 50).toFixed(2)} ms,` +
-        ` p95 ${percentile(latencies, 95).toFixed(2)} ms (target p95 <= 10 ms); load average ${load2}`,
-    );
+    for (const rate of [undefined, ...RATES]) {
+      const { latencies, failed } = await concurrent(CONCURRENT_SECONDS, rate);
+      const [load2] = await readFile('/proc/loadavg', 'utf8').then((s) => s.split(' ')).catch(() => ['?']);
+      const how = rate ? `${rate} requests/s scheduled` : 'closed loop';
+      console.log(
+        `this tree: API GET history?limit=50, ${CLIENTS} concurrent clients, ${how}, ${CONCURRENT_SECONDS} s: ${latencies.length} requests` +
+          ` (${(latencies.length / CONCURRENT_SECONDS).toFixed(0)}/s, ${failed} failed), p50 ${percentile(latencies, 50).toFixed(2)} ms,` +
+          ` p95 ${percentile(latencies, 95).toFixed(2)} ms (target p95 <= 10 ms); load average ${load2}`,
+      );
+    }
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     await db.end({ timeout: 5 });
