@@ -44,6 +44,8 @@ const HISTORY_REQUESTS = Number(process.env.BENCH_HISTORY_REQUESTS ?? 1_000);
 const WARMUP = 50;
 const CLIENTS = Number(process.env.BENCH_HISTORY_CLIENTS ?? 16);
 const CONCURRENT_SECONDS = Number(process.env.BENCH_HISTORY_SECONDS ?? 10);
+// BENCH_HISTORY_PAST_MONTHS: that many empty monthly partitions before this month (default 0).
+const PAST_MONTHS = Number(process.env.BENCH_HISTORY_PAST_MONTHS ?? 0);
 // Open-loop rates (requests per second, all clients together) after the closed loop.
 const RATES = (process.env.BENCH_HISTORY_RATES ?? '100,200,300').split(',').filter(Boolean).map(Number);
 
@@ -136,6 +138,24 @@ async function main(): Promise<void> {
 
     console.log(`seeding ${HISTORY_EVENTS.toLocaleString('en')} events ...`);
     const target = await seedHistory(db, HISTORY_EVENTS);
+    if (PAST_MONTHS > 0) {
+      // Empty monthly partitions of events before this month, as years of retained history
+      // leave behind: a deployment's page is a scan of (deployment_id, chain_index) in each.
+      await db.unsafe(`
+        do $$
+        declare m date;
+        begin
+          for i in 1..${PAST_MONTHS} loop
+            m := (date_trunc('month', now() at time zone 'UTC') - make_interval(months => i))::date;
+            execute format('create table if not exists shipslog.%I partition of shipslog.deployment_events for values from (%L) to (%L)',
+              format('deployment_events_y%sm%s', to_char(m, 'YYYY'), to_char(m, 'MM')),
+              m::timestamp at time zone 'UTC', (m + interval '1 month')::timestamp at time zone 'UTC');
+          end loop;
+        end
+        $$`); // fixed benchmark SQL; PAST_MONTHS is a number
+    }
+    const [parts] = await db<{ n: number }[]>`select count(*)::int as n from pg_partition_tree('shipslog.deployment_events') where parentrelid is not null`;
+    console.log(`deployment_events has ${parts!.n} partitions`);
 
     const get = async (base: string) => {
       const res = await fetch(`${base}/v1/deployments/${target}/history?limit=50`, { headers: { authorization: `Bearer ${key}` } });

@@ -76,6 +76,23 @@ export interface HistoryFilter extends TaxonomyFilter {
 }
 
 /**
+ * How far a clock may step back between two events of one deployment. deployment_events is
+ * partitioned by month of occurred_at, and a page of history is first looked for in the newest
+ * months only (below); that answer is exact as long as no event of a deployment is older than
+ * the one before it in its chain by more than this.
+ */
+export const clockStepBackMs = 24 * 3600 * 1000;
+
+/**
+ * The windows a history page is looked for in first, in months before the current one: this
+ * month, the last 3, the last 12; then everywhere. A query over the whole table plans and locks
+ * every monthly partition and its index each time (PostgreSQL locks every partition a cached
+ * plan holds): with 3 years of months that cost a 50-event page 1.3 ms (PostgreSQL 15,
+ * BENCHMARKS.md). A lower bound written into the query text is pruned when it is planned.
+ */
+const historyWindows = [0, 2, 11];
+
+/**
  * One deployment's events, newest first: a backward scan of (deployment_id, chain_index).
  * `agentMessages`: readable entries also name the agent message behind each change
  * (LinkedHistoryEntry), in the same query.
@@ -85,11 +102,49 @@ export async function deploymentHistory(
   f: HistoryFilter,
   format: 'readable' | 'raw',
   options: { agentMessages?: boolean } = {},
+  now = new Date(),
+): Promise<(HistoryEntry | LinkedHistoryEntry | RawEvent)[]> {
+  // A page found among events since `from` is the page if it is full and its oldest event is
+  // later than from + clockStepBackMs: every event further up the chain is then no older
+  // than from, so it was among those searched. It is the page too, full or not, when the
+  // deployment was created after from + clockStepBackMs (created_at is the trigger's now(),
+  // never later than the created event): then all its events are. Otherwise a wider window
+  // is searched. (A request with since or until goes straight to the whole table; so does the
+  // last step, for a removed deployment whose row is gone.)
+  if (!f.since && !f.until) {
+    let createdAt: number | null | undefined;
+    for (const monthsBack of historyWindows) {
+      const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - monthsBack, 1));
+      const page = await historyPage(db, f, format, options, from);
+      const oldest = page.at(-1);
+      const after = from.getTime() + clockStepBackMs;
+      if (page.length === f.limit && oldest && Date.parse(occurredAt(oldest)) >= after) return page;
+      if (createdAt === undefined) {
+        const [row] = await db<{ created_at: Date }[]>`select created_at from shipslog.deployments where id = ${f.deploymentId}`;
+        createdAt = row ? row.created_at.getTime() : null;
+      }
+      if (createdAt !== null && createdAt >= after) return page;
+    }
+  }
+  return historyPage(db, f, format, options, undefined);
+}
+
+function occurredAt(entry: HistoryEntry | LinkedHistoryEntry | RawEvent): string {
+  return 'at' in entry && typeof entry.at === 'string' ? entry.at : String((entry as RawEvent).occurred_at);
+}
+
+async function historyPage(
+  db: Queryable,
+  f: HistoryFilter,
+  format: 'readable' | 'raw',
+  options: { agentMessages?: boolean },
+  from: Date | undefined,
 ): Promise<(HistoryEntry | LinkedHistoryEntry | RawEvent)[]> {
   const page = db`
     select ${format === 'raw' ? raw(db) : db`e`}
     from shipslog.deployment_events as e
     where e.deployment_id = ${f.deploymentId}
+      ${from ? db`and e.occurred_at >= ${db.unsafe(`'${from.toISOString()}'::timestamptz`)}` /* a literal, so that planning prunes; toISOString's output only */ : db``}
       ${f.before !== undefined ? db`and e.chain_index < ${f.before}` : db``}
       ${f.since ? db`and e.occurred_at >= ${f.since}` : db``}
       ${f.until ? db`and e.occurred_at < ${f.until}` : db``}

@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clockStepBackMs, deploymentHistory, type HistoryFilter, type RawEvent } from '../src/db/events.ts';
+import { createTestDatabase, type TestDatabase } from './support/db.ts';
+import { insertDeployment } from './support/fixtures.ts';
+
+// A history page is looked for in the newest months of deployment_events first (src/db/events.ts):
+// the answer must be the page the whole table gives, whatever the month, the cursor, the filter
+// and the size, and also when the clock stepped back (less than clockStepBackMs) between two
+// events across the window's edge.
+
+const day = 86_400_000;
+let t: TestDatabase;
+let forged: string;
+// Event chain_index -> occurred_at of the forged chain: one event every 9 days back from today,
+// and one step back of 12 hours over the start of a month (index `stepAt`).
+const times = new Map<number, number>();
+const total = 100;
+let stepMonth: Date;
+const stepAt = 60;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  const source = await insertDeployment(t.db, { tenant: 'win', name: 'source' });
+  await t.db`update shipslog.deployments set config = config || '{"storage": "9Gi"}' where id = ${source.id}`;
+  const now = Date.now();
+  for (let i = 1; i <= total; i++) times.set(i, now - (total - i) * 9 * day);
+  // Event stepAt at 6 hours into a month, the next one 6 hours before that month began.
+  const at = new Date(times.get(stepAt)!);
+  stepMonth = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), 1));
+  times.set(stepAt, stepMonth.getTime() + 6 * 3600_000);
+  times.set(stepAt + 1, stepMonth.getTime() - 6 * 3600_000);
+  forged = randomUUID();
+  await t.db.begin(async (tx) => {
+    // The owner, triggers bypassed: a removed deployment's chain written over two and a half years.
+    await tx`set local session_replication_role = replica`;
+    for (const [i, ms] of times) {
+      await tx`
+        insert into shipslog.deployment_events overriding system value
+        select nextval('shipslog.deployment_events_seq'), ${forged}::uuid, ${i}::int, e.tenant, 'forged', e.action,
+               ${new Date(ms)}::timestamptz, e.txid, case when ${i}::int % 3 = 0 then 'carol' else e.actor end, e.actor_type,
+               e.reason, e.correlation_id, e.request_id, e.source_ip, e.user_agent, e.db_role, e.db_user, e.application_name,
+               e.client_addr, e.previous_state, e.new_state, e.hash
+        from shipslog.deployment_events as e
+        where e.deployment_id = ${source.id} and e.chain_index = 2`;
+    }
+  });
+});
+
+afterAll(async () => {
+  await t?.drop();
+});
+
+const indexes = (page: unknown[]) => (page as RawEvent[]).map((e) => e.chain_index);
+// since 1970 takes the whole table in one query: the reference.
+const whole = (f: HistoryFilter) => deploymentHistory(t.db, { ...f, since: new Date(0) }, 'raw');
+
+describe('history pages found month by month', () => {
+  it('are the whole table\'s pages, for every month, cursor, filter and size', async () => {
+    const checked: string[] = [];
+    for (let daysBack = 0; daysBack <= 900; daysBack += 45) {
+      const now = new Date(Date.now() - daysBack * day);
+      for (const limit of [1, 7, 50]) {
+        for (const before of [undefined, 95, stepAt + 2, 30]) {
+          for (const actor of [undefined, 'carol']) {
+            const f: HistoryFilter = { deploymentId: forged, limit, before, actor };
+            const got = indexes(await deploymentHistory(t.db, f, 'raw', {}, now));
+            expect([daysBack, limit, before, actor, got]).toEqual([daysBack, limit, before, actor, indexes(await whole(f))]);
+            checked.push(`${daysBack}/${limit}`);
+          }
+        }
+      }
+    }
+    expect(checked.length).toBeGreaterThan(100);
+  });
+
+  it('look past a window whose oldest event may hide a later one behind the clock', async () => {
+    // The window from stepMonth holds event stepAt but not stepAt + 1, six hours older though
+    // later in the chain. A page of one before stepAt + 2 is stepAt + 1.
+    expect(times.get(stepAt + 1)! - times.get(stepAt)!).toBeGreaterThan(-clockStepBackMs);
+    const now = new Date(stepMonth.getTime() + 10 * day);
+    const f: HistoryFilter = { deploymentId: forged, limit: 1, before: stepAt + 2 };
+    expect(indexes(await deploymentHistory(t.db, f, 'raw', {}, now))).toEqual([stepAt + 1]);
+    const readable = await deploymentHistory(t.db, f, 'readable', {}, now);
+    expect(readable.map((e) => e.chain_index)).toEqual([stepAt + 1]);
+  });
+
+  it('give a young deployment its few events from the newest month', async () => {
+    const d = await insertDeployment(t.db, { tenant: 'win', name: 'young' });
+    await t.db`update shipslog.deployments set health = 'Healthy' where id = ${d.id}`;
+    const page = await deploymentHistory(t.db, { deploymentId: d.id, limit: 50 }, 'readable');
+    expect(page.map((e) => e.chain_index)).toEqual([2, 1]);
+  });
+});
