@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clockStepBackMs, deploymentHistory, type HistoryFilter, type RawEvent } from '../src/db/events.ts';
+import { clockStepBackMs, deploymentHistory, queryEvents, type HistoryFilter, type RawEvent } from '../src/db/events.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { insertDeployment } from './support/fixtures.ts';
 
@@ -52,8 +52,20 @@ afterAll(async () => {
 });
 
 const indexes = (page: unknown[]) => (page as RawEvent[]).map((e) => e.chain_index);
-// since 1970 takes the whole table in one query: the reference.
-const whole = (f: HistoryFilter) => deploymentHistory(t.db, { ...f, since: new Date(0) }, 'raw');
+// The reference: the whole table in one query, by chain order or by time.
+async function whole(f: HistoryFilter, order: 'chain' | 'time' = 'chain'): Promise<number[]> {
+  const rows = await t.db<{ chain_index: number }[]>`
+    select e.chain_index
+    from shipslog.deployment_events as e
+    where e.deployment_id = ${f.deploymentId}
+      and (${f.before ?? null}::int is null or e.chain_index < ${f.before ?? null}::int)
+      and (${f.actor ?? null}::text is null or e.actor = ${f.actor ?? null}::text)
+      and (${f.since ?? null}::timestamptz is null or e.occurred_at >= ${f.since ?? null}::timestamptz)
+      and (${f.until ?? null}::timestamptz is null or e.occurred_at < ${f.until ?? null}::timestamptz)
+    order by ${order === 'chain' ? t.db`e.chain_index desc` : t.db`e.occurred_at desc, e.seq desc`}
+    limit ${f.limit}`;
+  return rows.map((r) => r.chain_index);
+}
 
 describe('history pages found month by month', () => {
   it('are the whole table\'s pages, for every month, cursor, filter and size', async () => {
@@ -65,13 +77,43 @@ describe('history pages found month by month', () => {
           for (const actor of [undefined, 'carol']) {
             const f: HistoryFilter = { deploymentId: forged, limit, before, actor };
             const got = indexes(await deploymentHistory(t.db, f, 'raw', {}, now));
-            expect([daysBack, limit, before, actor, got]).toEqual([daysBack, limit, before, actor, indexes(await whole(f))]);
+            expect([daysBack, limit, before, actor, got]).toEqual([daysBack, limit, before, actor, await whole(f)]);
             checked.push(`${daysBack}/${limit}`);
           }
         }
       }
     }
     expect(checked.length).toBeGreaterThan(100);
+  });
+
+  it('are the whole table\'s pages with since and until too, for the history and the event listing', async () => {
+    const at = (ms: number) => new Date(ms);
+    const first = times.get(1)!;
+    const last = times.get(total)!;
+    const spans: [Date | undefined, Date | undefined][] = [
+      [at(last - 40 * day), undefined], [undefined, at(last - 100 * day)], [at(first + 20 * day), at(first + 300 * day)],
+      [at(stepMonth.getTime() - 3 * day), at(stepMonth.getTime() + 3 * day)], [undefined, at(first - day)],
+    ];
+    for (const [since, until] of spans) {
+      for (const limit of [1, 5, 50]) {
+        const f: HistoryFilter = { deploymentId: forged, limit, since, until };
+        const label = [since?.toISOString(), until?.toISOString(), limit];
+        expect([label, indexes(await deploymentHistory(t.db, f, 'raw'))]).toEqual([label, await whole(f)]);
+        const events = await queryEvents(t.db, { deploymentId: forged, limit, since, until });
+        expect([label, events.map((e) => e.chain_index)]).toEqual([label, await whole(f, 'time')]);
+      }
+    }
+    // The event listing's pages one after another, by its cursor, are the whole table's.
+    const listed: number[] = [];
+    let before: [string, number] | undefined;
+    for (;;) {
+      const page = await queryEvents(t.db, { deploymentId: forged, limit: 7, before });
+      listed.push(...page.map((e) => e.chain_index));
+      const oldest = page.at(-1);
+      if (page.length < 7 || !oldest) break;
+      before = [oldest.at, oldest.seq];
+    }
+    expect(listed).toEqual(await whole({ deploymentId: forged, limit: 1000 }, 'time'));
   });
 
   it('look past a window whose oldest event may hide a later one behind the clock', async () => {

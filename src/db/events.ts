@@ -84,13 +84,31 @@ export interface HistoryFilter extends TaxonomyFilter {
 export const clockStepBackMs = 24 * 3600 * 1000;
 
 /**
- * The windows a history page is looked for in first, in months before the current one: this
- * month, the last 3, the last 12; then everywhere. A query over the whole table plans and locks
- * every monthly partition and its index each time (PostgreSQL locks every partition a cached
- * plan holds): with 3 years of months that cost a 50-event page 1.3 ms (PostgreSQL 15,
- * BENCHMARKS.md). A lower bound written into the query text is pruned when it is planned.
+ * The windows a page of events is looked for in first, in months before the anchor's (now, or
+ * the page's upper time bound): that month, the last 3, the last 12; then everywhere. A query
+ * over the whole table plans and locks every monthly partition and its index each time
+ * (PostgreSQL locks every partition a cached plan holds): with 3 years of months that cost a
+ * 50-event page 1.3 ms (PostgreSQL 15, BENCHMARKS.md). A window's first day is written into
+ * the query text, so that planning leaves the older partitions out.
  */
-const historyWindows = [0, 2, 11];
+const monthWindows = [0, 2, 11];
+
+async function newestMonthsFirst<T>(
+  anchor: Date,
+  fetch: (from: Date | undefined) => Promise<T[]>,
+  complete: (page: T[], from: Date) => Promise<boolean>,
+): Promise<T[]> {
+  for (const monthsBack of monthWindows) {
+    const from = new Date(Date.UTC(anchor.getUTCFullYear(), anchor.getUTCMonth() - monthsBack, 1));
+    const page = await fetch(from);
+    if (await complete(page, from)) return page;
+  }
+  return fetch(undefined);
+}
+
+/** `and e.occurred_at >= <from>` as a literal (toISOString's output only), so that planning prunes. */
+const fromMonth = (db: Queryable, from: Date | undefined) =>
+  from ? db`and e.occurred_at >= ${db.unsafe(`'${from.toISOString()}'::timestamptz`)}` : db``;
 
 /**
  * One deployment's events, newest first: a backward scan of (deployment_id, chain_index).
@@ -106,27 +124,27 @@ export async function deploymentHistory(
 ): Promise<(HistoryEntry | LinkedHistoryEntry | RawEvent)[]> {
   // A page found among events since `from` is the page if it is full and its oldest event is
   // later than from + clockStepBackMs: every event further up the chain is then no older
-  // than from, so it was among those searched. It is the page too, full or not, when the
-  // deployment was created after from + clockStepBackMs (created_at is the trigger's now(),
-  // never later than the created event): then all its events are. Otherwise a wider window
-  // is searched. (A request with since or until goes straight to the whole table; so does the
-  // last step, for a removed deployment whose row is gone.)
-  if (!f.since && !f.until) {
-    let createdAt: number | null | undefined;
-    for (const monthsBack of historyWindows) {
-      const from = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - monthsBack, 1));
-      const page = await historyPage(db, f, format, options, from);
-      const oldest = page.at(-1);
+  // than from, so it was among those searched. It is the page too, full or not, when `since`
+  // is no earlier than from, or when the deployment was created after from + clockStepBackMs
+  // (created_at is the trigger's now(), never later than the created event): then every
+  // event it could hold was searched. Otherwise a wider window is searched, last of all the
+  // whole table (a removed deployment, whose row is gone, with a short history ends there).
+  let createdAt: number | null | undefined;
+  return newestMonthsFirst(
+    f.until && f.until < now ? f.until : now,
+    (from) => historyPage(db, f, format, options, from),
+    async (page, from) => {
       const after = from.getTime() + clockStepBackMs;
-      if (page.length === f.limit && oldest && Date.parse(occurredAt(oldest)) >= after) return page;
+      const oldest = page.at(-1);
+      if (page.length === f.limit && oldest && Date.parse(occurredAt(oldest)) >= after) return true;
+      if (f.since && f.since >= from) return true;
       if (createdAt === undefined) {
         const [row] = await db<{ created_at: Date }[]>`select created_at from shipslog.deployments where id = ${f.deploymentId}`;
         createdAt = row ? row.created_at.getTime() : null;
       }
-      if (createdAt !== null && createdAt >= after) return page;
-    }
-  }
-  return historyPage(db, f, format, options, undefined);
+      return createdAt !== null && createdAt >= after;
+    },
+  );
 }
 
 function occurredAt(entry: HistoryEntry | LinkedHistoryEntry | RawEvent): string {
@@ -144,7 +162,7 @@ async function historyPage(
     select ${format === 'raw' ? raw(db) : db`e`}
     from shipslog.deployment_events as e
     where e.deployment_id = ${f.deploymentId}
-      ${from ? db`and e.occurred_at >= ${db.unsafe(`'${from.toISOString()}'::timestamptz`)}` /* a literal, so that planning prunes; toISOString's output only */ : db``}
+      ${fromMonth(db, from)}
       ${f.before !== undefined ? db`and e.chain_index < ${f.before}` : db``}
       ${f.since ? db`and e.occurred_at >= ${f.since}` : db``}
       ${f.until ? db`and e.occurred_at < ${f.until}` : db``}
@@ -189,14 +207,32 @@ export interface EventFilter extends TaxonomyFilter {
   limit: number;
 }
 
-/** Events across deployments, newest first, every filter combinable. */
-export async function queryEvents(db: Queryable, f: EventFilter): Promise<HistoryEntry[]> {
+/**
+ * Events across deployments, newest first, every filter combinable. Looked for in the newest
+ * months first (newestMonthsFirst): ordered by occurred_at itself, a full page whose oldest
+ * event is no older than the window's first day is the page.
+ */
+export async function queryEvents(db: Queryable, f: EventFilter, now = new Date()): Promise<HistoryEntry[]> {
+  const bounds = [now, f.until, f.before ? new Date(f.before[0]) : undefined].filter((d): d is Date => d !== undefined && !Number.isNaN(d.getTime()));
+  const anchor = new Date(Math.min(...bounds.map((d) => d.getTime())));
+  return newestMonthsFirst(
+    anchor,
+    (from) => eventsPage(db, f, from),
+    async (page, from) => {
+      const oldest = page.at(-1);
+      return (page.length === f.limit && oldest !== undefined && Date.parse(oldest.at) >= from.getTime()) || (f.since !== undefined && f.since >= from);
+    },
+  );
+}
+
+function eventsPage(db: Queryable, f: EventFilter, from: Date | undefined): Promise<HistoryEntry[]> {
   return readablePage(
     db,
     db`
       select e
       from shipslog.deployment_events as e
       where true
+        ${fromMonth(db, from)}
         ${f.deploymentId ? db`and e.deployment_id = ${f.deploymentId}` : db``}
         ${f.tenant ? db`and e.tenant = ${f.tenant}` : db``}
         ${f.name ? db`and e.name = ${f.name}` : db``}
