@@ -103,6 +103,11 @@ describe('history pages found month by month', () => {
         expect([label, events.map((e) => e.chain_index)]).toEqual([label, await whole(f, 'time')]);
       }
     }
+    // Bounds at the start of the calendar (the API takes years from 0001): no window before year 1.
+    const ancient = new Date('0001-02-01T00:00:00Z');
+    expect(await deploymentHistory(t.db, { deploymentId: forged, limit: 5, until: ancient }, 'raw')).toEqual([]);
+    expect(await queryEvents(t.db, { deploymentId: forged, limit: 5, until: ancient })).toEqual([]);
+    expect(await queryEvents(t.db, { deploymentId: forged, limit: 5, before: ['0050-06-01T00:00:00Z', 1] })).toEqual([]);
     // The event listing's pages one after another, by its cursor, are the whole table's.
     const listed: number[] = [];
     let before: [string, number] | undefined;

@@ -99,7 +99,10 @@ async function newestMonthsFirst<T>(
   complete: (page: T[], from: Date) => Promise<boolean>,
 ): Promise<T[]> {
   for (const monthsBack of monthWindows) {
-    const from = new Date(Date.UTC(anchor.getUTCFullYear(), anchor.getUTCMonth() - monthsBack, 1));
+    // setUTCFullYear, not Date.UTC, which reads years 0-99 as 1900-1999.
+    const from = new Date(0);
+    from.setUTCFullYear(anchor.getUTCFullYear(), anchor.getUTCMonth() - monthsBack, 1);
+    if (from.getUTCFullYear() < 1) break; // PostgreSQL has no year 0 in ISO form; the whole table then
     const page = await fetch(from);
     if (await complete(page, from)) return page;
   }
