@@ -125,13 +125,14 @@ export async function deploymentHistory(
   options: { agentMessages?: boolean } = {},
   now = new Date(),
 ): Promise<(HistoryEntry | LinkedHistoryEntry | RawEvent)[]> {
-  // A page found among events since `from` is the page if it is full and its oldest event is
-  // later than from + clockStepBackMs: every event further up the chain is then no older
-  // than from, so it was among those searched. It is the page too, full or not, when `since`
-  // is no earlier than from, or when the deployment was created after from + clockStepBackMs
-  // (created_at is the trigger's now(), never later than the created event): then every
-  // event it could hold was searched. Otherwise a wider window is searched, last of all the
-  // whole table (a removed deployment, whose row is gone, with a short history ends there).
+  // A page found among events since `from` is the page if its oldest event is later than
+  // from + clockStepBackMs and the page is full or that event starts the chain: every event
+  // further up the chain is then no older than from, so it was among those searched. It is
+  // the page too, full or not, when `since` is no earlier than from, or when the deployment
+  // was created after from + clockStepBackMs (created_at is the trigger's now(), never later
+  // than the created event; read only for a short page without the chain's start, e.g. a
+  // filtered one): then every event it could hold was searched. Otherwise a wider window is
+  // searched, last of all the whole table.
   let createdAt: number | null | undefined;
   return newestMonthsFirst(
     f.until && f.until < now ? f.until : now,
@@ -139,7 +140,7 @@ export async function deploymentHistory(
     async (page, from) => {
       const after = from.getTime() + clockStepBackMs;
       const oldest = page.at(-1);
-      if (page.length === f.limit && oldest && Date.parse(occurredAt(oldest)) >= after) return true;
+      if (oldest && (page.length === f.limit || oldest.chain_index === 1) && Date.parse(occurredAt(oldest)) >= after) return true;
       if (f.since && f.since >= from) return true;
       if (createdAt === undefined) {
         const [row] = await db<{ created_at: Date }[]>`select created_at from shipslog.deployments where id = ${f.deploymentId}`;
