@@ -70,12 +70,20 @@ const feedRoute = createRoute({
 
 export function registerEvents(app: App, deps: ApiDeps): void {
   app.openapi(eventsRoute, async (c) => {
-    requireScope(c.get('principal'), 'read');
+    const principal = c.get('principal');
+    requireScope(principal, 'read');
     const q = c.req.valid('query');
+    // A tenant's key sees only its tenant's events (row-level security). Its tenant is also
+    // stated as a condition of the query, which the (tenant, occurred_at) index serves: the
+    // policy's own predicate cannot use an index, and the page would otherwise be found by
+    // filtering out every newer event of every other tenant. Another tenant asked for by name
+    // has nothing this key may see.
+    const tenant = principal.tenant ?? q.tenant;
+    if (principal.tenant && q.tenant && q.tenant !== principal.tenant) return c.json({ items: [], next_cursor: null }, 200);
     const items = await inTenantTx(c, deps, (tx) =>
       queryEvents(tx, {
         deploymentId: q.deployment_id,
-        tenant: q.tenant,
+        tenant,
         name: q.name,
         actions: q.action,
         actor: q.actor,
