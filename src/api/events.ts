@@ -108,10 +108,8 @@ export function registerEvents(app: App, deps: ApiDeps): void {
     requireScope(c.get('principal'), 'audit');
     const q = c.req.valid('query');
     const [txid, seq] = q.after.split(':') as [string, string];
-    const events = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit), { readOnly: true });
-    const last = events[events.length - 1];
-    const next = last ? `${String(last.txid)}:${last.seq}` : q.after;
-    return c.json({ events, next_cursor: next }, 200);
+    const page = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit), { readOnly: true });
+    return c.json({ events: page.events, next_cursor: page.next.join(':') }, 200);
   });
 }
 

@@ -122,6 +122,50 @@ describe('GET /v1/events/feed', () => {
     expect(seen).toEqual(expected);
   });
 
+  it("a tenant key's caught-up cursor moves past other tenants' newer events, so its next poll does not read them again", async () => {
+    const tenantKey = await api.key('quiet', ['audit'], 'quiet-tailer');
+    const own = await insertDeployment(api.t.db, { tenant: 'quiet', name: 'own' });
+    const seen: number[] = [];
+    const poll = async (cursor: string) => {
+      const res = await api.call(tenantKey, 'GET', `/v1/events/feed?after=${cursor}&limit=3`);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as { events: { seq: number; tenant: string }[]; next_cursor: string };
+      expect(page.events.every((e) => e.tenant === 'quiet')).toBe(true);
+      seen.push(...page.events.map((e) => e.seq));
+      return page;
+    };
+    const [mine] = await api.t.db<{ seq: string }[]>`select seq from shipslog.deployment_events where deployment_id = ${own.id}`;
+    let cursor = '0:0';
+    for (const deadline = Date.now() + 20_000; !seen.includes(Number(mine!.seq)) && Date.now() < deadline; ) {
+      cursor = (await poll(cursor)).next_cursor;
+    }
+    expect(seen).toEqual([Number(mine!.seq)]);
+    // Another tenant writes after it; the quiet tenant's feed hands out nothing, but its cursor
+    // moves past those events once no older transaction holds them back.
+    const busy = await insertDeployment(api.t.db, { tenant: 'busy', name: 'noisy' });
+    for (let i = 0; i < 5; i++) await api.t.db`update shipslog.deployments set config = config || ${api.t.db.json({ i })} where id = ${busy.id}`;
+    const [newest] = await api.t.db<{ txid: string }[]>`select max(txid)::text as txid from shipslog.deployment_events`;
+    const past = (c: string) => BigInt(c.split(':')[0]!) > BigInt(newest!.txid);
+    for (const deadline = Date.now() + 20_000; !past(cursor) && Date.now() < deadline; ) {
+      const page = await poll(cursor);
+      expect(page.events).toEqual([]);
+      cursor = page.next_cursor;
+      if (!past(cursor)) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(past(cursor), cursor).toBe(true);
+    // And its own next event still arrives.
+    await api.t.db`update shipslog.deployments set config = config || '{"storage": "9Gi"}' where id = ${own.id}`;
+    for (const deadline = Date.now() + 20_000; seen.length < 2 && Date.now() < deadline; ) cursor = (await poll(cursor)).next_cursor;
+    const mineNow = await api.t.db<{ seq: string }[]>`select seq from shipslog.deployment_events where deployment_id = ${own.id} order by seq`;
+    expect(seen).toEqual(mineNow.map((r) => Number(r.seq)));
+  });
+
+  it('a cursor never moves back: one ahead of the snapshot is kept', async () => {
+    const res = await api.call(key, 'GET', '/v1/events/feed?after=18446744073709551615:7');
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ events: [], next_cursor: '18446744073709551615:7' });
+  });
+
   it('needs the audit scope and a well-formed cursor', async () => {
     const reader = await api.key('acme', ['read']);
     expect((await api.call(reader, 'GET', '/v1/events/feed')).status).toBe(403);
