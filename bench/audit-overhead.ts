@@ -19,10 +19,14 @@
 // per second summed over its rounds / (a)'s; the median of per-round ratios beside it.
 //
 // The fleet is pending (work queued) unless BENCH_FLEET=settled (audit-setup.ts says why).
-// DATABASE_URL (a superuser's) selects the server, else a throwaway embedded PostgreSQL 18;
+// BENCH_PG_BIN (server binary directories, comma-separated; `embedded` for the embedded 18's)
+// runs the whole benchmark on a throwaway cluster of each in turn, so that PostgreSQL 15 and
+// 18 come from one command; without it DATABASE_URL (a superuser's) selects the server, else a
+// throwaway embedded PostgreSQL 18;
 // BENCH_DATABASE names the database created for the run (dropped afterwards); BENCH_PGBENCH
 // the pgbench binary (default: the newest /usr/lib/postgresql/N/bin/pgbench, else PATH).
 import postgres from 'postgres';
+import { benchPgBins } from './support/cluster.ts';
 import { benchDatabase, median } from './support/database.ts';
 import {
   configure, createPgbench, DEPLOYMENTS, findPgbench, labels, setUp, shapes, statement, tableOf, variants,
@@ -66,7 +70,19 @@ async function eventsSize(sql: postgres.Sql): Promise<{ table: number; total: nu
 const pad = (s: string, n: number) => s.padEnd(n);
 
 async function main(): Promise<void> {
-  const database = await benchDatabase('audit');
+  // BENCH_PG_BIN: one throwaway cluster per server binary directory, one after the other
+  // (`embedded,/usr/lib/postgresql/15/bin`: PostgreSQL 18 and 15 from one command).
+  const bins = benchPgBins();
+  if (bins.length === 0) return measure(undefined);
+  for (const bin of bins) {
+    if (bin !== bins[0]) console.log('');
+    console.log(`== server binaries: ${bin}`);
+    await measure(bin);
+  }
+}
+
+async function measure(bin: string | undefined): Promise<void> {
+  const database = await benchDatabase('audit', bin);
   const sql = postgres(database.url, { max: 1, onnotice: () => {} });
   const listener = postgres(database.url, { max: 1, onnotice: () => {} });
   const pools = Array.from({ length: CONNECTIONS }, () => postgres(database.url, { max: 1, onnotice: () => {} }));

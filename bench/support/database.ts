@@ -4,6 +4,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { startEmbedded } from '../../src/db/embedded.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { clusterRoot, startCluster } from './cluster.ts';
 
 export interface BenchDatabase {
   url: string;
@@ -11,15 +12,27 @@ export interface BenchDatabase {
 }
 
 /**
- * A fresh, migrated database for one benchmark run: on DATABASE_URL's server when set (a
- * superuser's URL; the database is dropped afterwards), else on a throwaway embedded server.
- * BENCH_DATABASE names it (default shipslog_bench_<label>_<pid>), for servers where a naming
- * rule applies.
+ * A fresh, migrated database for one benchmark run: on a throwaway cluster of the server
+ * binaries in `bin` when given (bench/support/cluster.ts), else on DATABASE_URL's server when
+ * set (a superuser's URL; the database is dropped afterwards), else on a throwaway embedded
+ * server. BENCH_DATABASE names it (default shipslog_bench_<label>_<pid>), for servers where a
+ * naming rule applies.
  */
-export async function benchDatabase(label: string): Promise<BenchDatabase> {
-  let adminUrl = process.env.DATABASE_URL;
+export async function benchDatabase(label: string, bin?: string): Promise<BenchDatabase> {
+  let adminUrl = bin ? undefined : process.env.DATABASE_URL;
   let stopEmbedded = async () => {};
-  if (!adminUrl) {
+  if (bin) {
+    const root = await clusterRoot(`bench-${label}`);
+    const cluster = await startCluster(bin, root).catch(async (err: unknown) => {
+      await rm(root, { recursive: true, force: true });
+      throw err;
+    });
+    adminUrl = cluster.url;
+    stopEmbedded = async () => {
+      await cluster.stop();
+      await rm(root, { recursive: true, force: true });
+    };
+  } else if (!adminUrl) {
     const dir = await mkdtemp(path.join(tmpdir(), `shipslog-bench-${label}-`));
     await chmod(dir, 0o755);
     const server = await startEmbedded({ dataDir: dir, persistent: false });
