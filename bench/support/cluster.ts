@@ -62,7 +62,9 @@ export interface Cluster {
  */
 export async function startCluster(bin: string, root: string): Promise<Cluster> {
   const data = path.join(root, 'data');
-  await runAsPostgres(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync']);
+  // BENCH_INITDB_LOCALE: the cluster's locale (default C; Debian's clusters have C.UTF-8).
+  const locale = process.env.BENCH_INITDB_LOCALE ?? 'C';
+  await runAsPostgres(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', `--locale=${locale}`, '--no-sync']);
   const port = await freePort();
   // pg_ctl -w returns once the server accepts connections (or has failed, with its log).
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`;
