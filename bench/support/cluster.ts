@@ -67,7 +67,8 @@ export async function startCluster(bin: string, root: string): Promise<Cluster> 
   await runAsPostgres(path.join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', `--locale=${locale}`, '--no-sync']);
   const port = await freePort();
   // pg_ctl -w returns once the server accepts connections (or has failed, with its log).
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=`;
+  // BENCH_PG_OPTIONS: more server options, e.g. `-c wal_init_zero=off`.
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories= ${process.env.BENCH_PG_OPTIONS ?? ''}`;
   await runAsPostgres(path.join(bin, 'pg_ctl'), ['start', '-w', '-D', data, '-l', path.join(root, 'server.log'), '-o', options]);
   return {
     data,
