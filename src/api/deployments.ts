@@ -118,11 +118,12 @@ export function registerDeployments(app: App, deps: ApiDeps): void {
   });
 
   app.openapi(listRoute, async (c) => {
-    requireScope(c.get('principal'), 'read');
+    const principal = c.get('principal');
+    requireScope(principal, 'read');
     const q = c.req.valid('query');
     const after = q.cursor ? decodeCursor(q.cursor) : undefined;
     const items = await inTenantTx(c, deps, (tx) =>
-      listDeployments(tx, { environment: q.environment, recipe: q.recipe, status: q.status, after, limit: q.limit }),
+      listDeployments(tx, { tenant: principal.tenant ?? undefined, environment: q.environment, recipe: q.recipe, status: q.status, after, limit: q.limit }),
       { readOnly: true },
     );
     const last = items.length === q.limit ? items[items.length - 1] : undefined;

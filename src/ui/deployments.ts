@@ -28,7 +28,7 @@ export function registerDeploymentsPage(ui: Hono<AppEnv>, deps: ApiDeps): void {
     const q = parseQuery(c, listQuery);
     const after = q.after ? (q.after.split('/') as [string, string]) : undefined;
     const rows = await inTenantTx(c, deps, async (tx) => {
-      const list = await listDeployments(tx, { status: q.status, environment: q.environment, after, limit: pageSize });
+      const list = await listDeployments(tx, { tenant: principal.tenant ?? undefined, status: q.status, environment: q.environment, after, limit: pageSize });
       // The last change of each, through the same readable history the API serves (one
       // index probe each, pipelined on the transaction's connection).
       const latest = await Promise.all(list.map((d) => deploymentHistory(tx, { deploymentId: d.id, limit: 1 }, 'readable')));

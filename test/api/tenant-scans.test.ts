@@ -8,14 +8,18 @@ import { queryEvents } from '../../src/db/events.ts';
 import { createLog } from '../../src/log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
-// GET /v1/events with a tenant's key, newest first, when another tenant wrote many newer
-// events: row-level security's predicate cannot use an index, so the page must be found
-// through the key's tenant stated as a condition of its own and the (tenant, occurred_at)
-// index (migration 0036), not by reading and discarding every newer event of the other
-// tenant. Counted in heap tuples the page's query fetches (pg_stat_xact_user_tables), which
-// machine load does not change.
+// A tenant key's listings when another tenant has many rows: row-level security's predicate
+// cannot use an index, so each page must be found through the key's tenant stated as a
+// condition of its own, not by reading and discarding the other tenant's rows.
+// - GET /v1/events, newest first, behind another tenant's newer events: the (tenant,
+//   occurred_at) index (migration 0036).
+// - GET /v1/deployments (and the UI's list), by (tenant, name), behind a tenant whose name
+//   sorts first: a range of the (tenant, name) key.
+// Counted in heap tuples the page's query fetches (pg_stat_xact_user_tables), which machine
+// load does not change.
 
 const busyEvents = 1_500;
+const manyDeployments = 1_500;
 let t: TestDatabase;
 let quietKey: string;
 let globalKey: string;
@@ -38,6 +42,9 @@ beforeAll(async () => {
     $$;
     insert into shipslog.deployments (tenant, name, recipe, app_version, config)
     select 'busy', 'cache-' || g, 'redis', '7', '{}' from generate_series(1, 30) as g;
+    -- Tenant 'a-lot' sorts before 'quiet': ${manyDeployments} deployments.
+    insert into shipslog.deployments (tenant, name, recipe, app_version, config)
+    select 'a-lot', 'app-' || g, 'redis', '7', '{}' from generate_series(1, ${manyDeployments}) as g;
     do $$
     begin
       for i in 1..${busyEvents / 30 - 1} loop
@@ -46,6 +53,7 @@ beforeAll(async () => {
     end
     $$;
     analyze shipslog.deployment_events;
+    analyze shipslog.deployments;
   `); // fixed test SQL
   quietKey = (await createApiKey(t.db, { name: 'quiet-bot', tenant: 'quiet', scopes: ['read'] })).key;
   globalKey = (await createApiKey(t.db, { name: 'root', tenant: null, scopes: ['read'] })).key;
@@ -60,15 +68,16 @@ afterAll(async () => {
   await t?.drop();
 });
 
-/** Heap tuples of deployment_events that `read` fetches, run as the API's role with `tenant` set. */
-async function tuplesFetched(tenant: string, read: (tx: Queryable) => Promise<unknown>): Promise<number> {
+/** Heap tuples of `table` (its partitions, if any) that `read` fetches, run as the API's role with `tenant` set. */
+async function tuplesFetched(tenant: string, read: (tx: Queryable) => Promise<unknown>, table = 'shipslog.deployment_events'): Promise<number> {
   return t.db.begin(async (tx) => {
     await tx`select set_config('role', 'shipslog_app', true), set_config('shipslog.tenant', ${tenant}, true)`;
     const count = async () => {
       const [row] = await tx<{ n: number }[]>`
         select coalesce(sum(s.seq_tup_read + coalesce(s.idx_tup_fetch, 0)), 0)::int as n
         from pg_stat_xact_user_tables as s
-        where s.relid in (select relid from pg_partition_tree('shipslog.deployment_events'))`;
+        where s.relid = ${table}::regclass
+           or s.relid in (select relid from pg_partition_tree(${table}::regclass))`;
       return row!.n;
     };
     const before = await count();
@@ -77,16 +86,19 @@ async function tuplesFetched(tenant: string, read: (tx: Queryable) => Promise<un
   });
 }
 
-/** The events page query the API sent for `path` with `key`, and the items it answered. */
-async function apiEventsQuery(key: string, path: string): Promise<{ query: string; params: unknown[]; items: { tenant: string }[] }> {
+/** The page query the API sent for `path` with `key` (the one matching `pattern`), and the items it answered. */
+async function apiPageQuery(key: string, path: string, pattern: RegExp): Promise<{ query: string; params: unknown[]; items: { tenant: string }[] }> {
   sent.length = 0;
   const res = await app.request(path, { headers: { authorization: `Bearer ${key}` } });
   expect(res.status).toBe(200);
   const { items } = (await res.json()) as { items: { tenant: string }[] };
-  const page = sent.filter((s) => /from shipslog\.deployment_events as e/.test(s.query) && /order by e\.occurred_at desc/.test(s.query));
+  const page = sent.filter((s) => pattern.test(s.query));
   expect(page.length).toBeGreaterThan(0);
   return { ...page[0]!, items };
 }
+
+const eventsPage = /from shipslog\.deployment_events as e[\s\S]*order by e\.occurred_at desc/;
+const apiEventsQuery = (key: string, path: string) => apiPageQuery(key, path, eventsPage);
 
 describe("a tenant key's events page behind another tenant's newer events", () => {
   it('the API states the key tenant: its page query fetches about a page of events, not the other tenant\'s', async () => {
@@ -121,5 +133,23 @@ describe("a tenant key's events page behind another tenant's newer events", () =
     expect(await res.json()).toEqual({ items: [], next_cursor: null });
     const own = await app.request('/v1/events?tenant=quiet&limit=5', { headers: { authorization: `Bearer ${quietKey}` } });
     expect(((await own.json()) as { items: { tenant: string }[] }).items.map((e) => e.tenant)).toEqual(Array(5).fill('quiet'));
+  });
+});
+
+describe("a tenant key's deployment list behind a tenant whose name sorts first", () => {
+  const listPage = /from shipslog\.deployments[\s\S]*order by tenant, name/;
+
+  it('the API states the key tenant: its list query fetches its own rows, not the other tenant\'s', async () => {
+    for (let i = 0; i < 7; i++) {
+      const { query, params, items } = await apiPageQuery(quietKey, '/v1/deployments?limit=50', listPage);
+      expect(items.map((d) => d.tenant)).toEqual(['quiet']);
+      const fetched = await tuplesFetched('quiet', (tx) => tx.unsafe(query, params as never[]), 'shipslog.deployments');
+      expect(fetched, `run ${i + 1}`).toBeLessThan(50);
+    }
+  });
+
+  it("row-level security alone reads the other tenant's rows first (what the condition avoids)", async () => {
+    const { query, params } = await apiPageQuery(globalKey, '/v1/deployments?limit=50', listPage);
+    expect(await tuplesFetched('quiet', (tx) => tx.unsafe(query, params as never[]), 'shipslog.deployments')).toBeGreaterThan(manyDeployments);
   });
 });
