@@ -297,7 +297,7 @@ export async function feed(db: Queryable, after: [string, number], limit: number
 }
 
 /** Orders two (txid, seq) cursors; txids are xid8, compared as integers. */
-export function compareFeedCursors(a: [string, number], b: [string, number]): number {
+function compareFeedCursors(a: [string, number], b: [string, number]): number {
   const [ta, tb] = [BigInt(a[0]), BigInt(b[0])];
   return ta === tb ? a[1] - b[1] : ta < tb ? -1 : 1;
 }
