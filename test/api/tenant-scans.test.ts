@@ -57,7 +57,7 @@ beforeAll(async () => {
   `); // fixed test SQL
   quietKey = (await createApiKey(t.db, { name: 'quiet-bot', tenant: 'quiet', scopes: ['read'] })).key;
   globalKey = (await createApiKey(t.db, { name: 'root', tenant: null, scopes: ['read'] })).key;
-  // The API on a pool that records every query it sends, to run the events page's own query again below.
+  // The API on a pool that records every query it sends, to run each page's own query again below.
   pool = postgres(t.url, { max: 2, onnotice: () => {}, debug: (_connection, query, params) => sent.push({ query, params: [...params] }) });
   const config = loadConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent' });
   app = createApp({ db: pool, config, log: createLog('silent'), fingerprintKey: Buffer.alloc(32, 7) });
