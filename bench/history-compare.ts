@@ -73,6 +73,15 @@ async function createRefHistory(db: Db): Promise<void> {
   await db.unsafe(text); // REF's own definitions, renamed: fixed benchmark SQL
 }
 
+/** p50 / p95 of REF's and this tree's latencies (ms) of one thing, and their ratio. */
+function printPair([refLabel, ref]: [string, number[]], [ownLabel, own]: [string, number[]]): void {
+  const fmt = (t: number[]) => `p50 ${percentile(t, 50).toFixed(2)} ms, p95 ${percentile(t, 95).toFixed(2)} ms`;
+  console.log(`  ${refLabel.padEnd(44)} ${fmt(ref)}`);
+  console.log(`  ${ownLabel.padEnd(44)} ${fmt(own)}`);
+  const ratio = (p: number) => (percentile(own, p) / percentile(ref, p)).toFixed(2);
+  console.log(`  ${'ratio this tree / REF'.padEnd(44)} p50 ${ratio(50)}, p95 ${ratio(95)}`);
+}
+
 const CPU_BLOCKS = Number(process.env.BENCH_CPU_BLOCKS ?? 20);
 
 async function cpuPerCall(url: string, target: string, refHistory: typeof deploymentHistory): Promise<void> {
@@ -200,11 +209,7 @@ async function main(): Promise<void> {
     console.log(`${HISTORY_REQUESTS} requests each after ${WARMUP} warm-up, interleaved; load average ${load}`);
     for (let r = 0; r < runs.length; r += 2) {
       const [a, b] = [times[r]!, times[r + 1]!];
-      const fmt = (t: number[]) => `p50 ${percentile(t, 50).toFixed(2)} ms, p95 ${percentile(t, 95).toFixed(2)} ms`;
-      console.log(`  ${runs[r]![0].padEnd(44)} ${fmt(a)}`);
-      console.log(`  ${runs[r + 1]![0].padEnd(44)} ${fmt(b)}`);
-      const ratio = (p: number) => (percentile(b, p) / percentile(a, p)).toFixed(2);
-      console.log(`  ${'ratio this tree / REF'.padEnd(44)} p50 ${ratio(50)}, p95 ${ratio(95)}`);
+      printPair([runs[r]![0], a], [runs[r + 1]![0], b]);
     }
 
     // A tenant key's GET /v1/events?limit=50: the key's tenant ('bench') wrote its events before
@@ -223,15 +228,8 @@ async function main(): Promise<void> {
         if (i >= 5) listingTimes[t]!.push(performance.now() - t0);
       }
     }
-    {
-      const [a, b] = listingTimes;
-      const fmt = (t: number[]) => `p50 ${percentile(t, 50).toFixed(2)} ms, p95 ${percentile(t, 95).toFixed(2)} ms`;
-      console.log(`${EVENTS_REQUESTS} requests each, interleaved, a tenant key behind another tenant's newer events:`);
-      console.log(`  ${`${REF}: API GET /v1/events?limit=50`.padEnd(44)} ${fmt(a)}`);
-      console.log(`  ${'this tree: API GET /v1/events?limit=50'.padEnd(44)} ${fmt(b)}`);
-      const ratio = (p: number) => (percentile(b, p) / percentile(a, p)).toFixed(2);
-      console.log(`  ${'ratio this tree / REF'.padEnd(44)} p50 ${ratio(50)}, p95 ${ratio(95)}`);
-    }
+    console.log(`${EVENTS_REQUESTS} requests each, interleaved, a tenant key behind another tenant's newer events:`);
+    printPair([`${REF}: API GET /v1/events?limit=50`, listingTimes[0]], ['this tree: API GET /v1/events?limit=50', listingTimes[1]]);
 
     // This tree's API under concurrent clients (after a second of warm-up): a closed loop
     // (each client sends again as soon as it is answered), then each of RATES requests per
