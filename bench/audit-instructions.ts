@@ -11,6 +11,13 @@
 // BENCH_UPDATES (200) more, every update a transaction of its own (as under pgbench) on a row
 // not updated before. The difference of the two counts over BENCH_UPDATES is one update's cost.
 // Runs as the postgres user when started as root (PostgreSQL refuses root). Needs valgrind.
+//
+// Then where (b)'s extra instructions go, by function: callgrind_annotate's inclusive count
+// of each function (its own instructions and those of everything it calls) in the same four
+// runs, (b) minus (a), per update, the BENCH_TOP_FUNCTIONS (25) largest per shape. Function
+// names come from the binaries' symbols: Debian's are stripped of static functions' names
+// (plpgsql's statement executors among them), which are left out of the list. A recursive
+// function (ExecInterpExpr evaluating a nested call) counts its nested calls again.
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -21,6 +28,7 @@ import { benchPgBins, clusterRoot, embeddedBin, runAsPostgres as run, startClust
 const BINS = benchPgBins().length > 0 ? benchPgBins() : [embeddedBin];
 const UPDATES = Number(process.env.BENCH_UPDATES ?? 200);
 const WARMUP = 20;
+const TOP_FUNCTIONS = Number(process.env.BENCH_TOP_FUNCTIONS ?? 25);
 // (d) differs from (b) only when a write notifies, which none of these does (the fleet is pending).
 const measured: Variant[] = ['plain', 'shipped', 'generic', 'floor'];
 
@@ -44,15 +52,51 @@ async function prepareCluster(bin: string, root: string): Promise<string> {
   return cluster.data;
 }
 
-/** Instructions of one `postgres --single` run of these statements (callgrind's total). */
-async function instructions(bin: string, data: string, root: string, statements: string[]): Promise<number> {
+interface Count {
+  /** callgrind's total for the whole run. */
+  total: number;
+  /** Inclusive instructions by function name (`name`, or `object:name` outside postgres). */
+  byFunction: Map<string, number>;
+}
+
+/** Instructions of one `postgres --single` run of these statements, in all and by function. */
+async function instructions(bin: string, data: string, root: string, statements: string[]): Promise<Count> {
   const out = path.join(root, `callgrind.${process.hrtime.bigint()}.out`);
-  await run('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, path.join(bin, 'postgres'), '--single', '-D', data, 'postgres'], statements.join('\n') + '\n');
-  const text = await readFile(out, 'utf8');
-  await rm(out, { force: true });
-  const total = /^(?:summary|totals): (\d+)/m.exec(text);
-  if (!total) throw new Error(`no total in ${out}`);
-  return Number(total[1]);
+  try {
+    await run('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, path.join(bin, 'postgres'), '--single', '-D', data, 'postgres'], statements.join('\n') + '\n');
+    const text = await readFile(out, 'utf8');
+    const total = /^(?:summary|totals): (\d+)/m.exec(text);
+    if (!total) throw new Error(`no total in ${out}`);
+    // --threshold=100: every function, so that the two runs subtracted list the same ones.
+    const annotated = await run('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out]);
+    return { total: Number(total[1]), byFunction: inclusiveByFunction(annotated.stdout) };
+  } finally {
+    await rm(out, { force: true });
+  }
+}
+
+/**
+ * callgrind_annotate's function lines (`1,234 (5.6%)  file:function [object]`) as a map. The
+ * file is dropped (Debian's binaries have none); the object is kept as a prefix except for the
+ * postgres binary itself, so plpgsql.so's functions read `plpgsql.so:exec_stmt_block`.
+ */
+function inclusiveByFunction(annotated: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of annotated.split('\n')) {
+    const m = /^\s*([\d,]+)\s+\([^)]*\)\s+(?:[^:\s]*:)?(\S+)(?:\s+\[([^\]]+)\])?\s*$/.exec(line);
+    if (!m || m[2] === 'TOTALS') continue;
+    const object = m[3] ? path.basename(m[3]) : 'postgres';
+    const name = object === 'postgres' ? m[2]! : `${object}:${m[2]}`;
+    counts.set(name, (counts.get(name) ?? 0) + Number(m[1]!.replaceAll(',', '')));
+  }
+  return counts;
+}
+
+/** Per update, by function: (full - base) / updates. */
+function perUpdateByFunction(base: Count, full: Count, updates: number): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [name, n] of full.byFunction) counts.set(name, (n - (base.byFunction.get(name) ?? 0)) / updates);
+  return counts;
 }
 
 async function main(): Promise<void> {
@@ -76,6 +120,7 @@ async function measure(bin: string, valgrind: string): Promise<void> {
     const rows = (n: number) => Array.from({ length: n }, () => nextRow++);
     if (measured.length * shapes.length * (2 * WARMUP + UPDATES) > DEPLOYMENTS) throw new Error('BENCH_DEPLOYMENTS is too small for BENCH_UPDATES');
     const perUpdate: Record<string, number> = {};
+    const byFunction: Record<string, Map<string, number>> = {};
     for (const v of measured) {
       for (const shape of shapes) {
         // Every statement on one line: --single reads a statement per line. The new storage
@@ -83,8 +128,9 @@ async function measure(bin: string, valgrind: string): Promise<void> {
         const update = (n: number) => `${statement(tableOf[v], shape, String(n), `'${n + 100}Gi'::text`)};`;
         const base = await instructions(bin, data, root, rows(WARMUP).map(update));
         const full = await instructions(bin, data, root, [...rows(WARMUP), ...rows(UPDATES)].map(update));
-        perUpdate[`${v}/${shape}`] = (full - base) / UPDATES;
-        console.log(`${labels[v].padEnd(34)} ${shape.padEnd(7)} ${((full - base) / UPDATES / 1e6).toFixed(3)} M instructions per update`);
+        perUpdate[`${v}/${shape}`] = (full.total - base.total) / UPDATES;
+        byFunction[`${v}/${shape}`] = perUpdateByFunction(base, full, UPDATES);
+        console.log(`${labels[v].padEnd(34)} ${shape.padEnd(7)} ${((full.total - base.total) / UPDATES / 1e6).toFixed(3)} M instructions per update`);
       }
     }
     console.log('');
@@ -98,9 +144,25 @@ async function measure(bin: string, valgrind: string): Promise<void> {
       });
       console.log(`${labels[v].padEnd(34)} ${cells.join('')}`);
     }
+    for (const shape of shapes) printWhereItGoes(shape, byFunction[`shipped/${shape}`]!, byFunction[`plain/${shape}`]!);
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * The functions with the most instructions in (b) over (a), inclusive, per update: below the
+ * trigger's own call (what calls it, from main() to plpgsql_exec_trigger, holds nearly all of
+ * them and says nothing) and with a name (an address is a function stripped of its name).
+ */
+function printWhereItGoes(shape: Shape, shipped: Map<string, number>, plain: Map<string, number>): void {
+  const extra = [...shipped].map(([name, n]) => [name, n - (plain.get(name) ?? 0)] as const);
+  const total = Math.max(...extra.map(([, n]) => n));
+  const named = extra.filter(([name, n]) => n < 0.85 * total && !/0x[0-9a-f]+|'\d+$/.test(name));
+  named.sort((x, y) => y[1] - x[1]);
+  console.log('');
+  console.log(`where (b)'s ${(total / 1e3).toFixed(0)} K instructions over (a)'s go, ${shape} config: inclusive, per update, the ${TOP_FUNCTIONS} largest named functions below the trigger's call`);
+  for (const [name, n] of named.slice(0, TOP_FUNCTIONS)) console.log(`  ${`${(n / 1e3).toFixed(1)} K`.padStart(10)}  ${name}`);
 }
 
 await main();
