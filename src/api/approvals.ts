@@ -142,9 +142,12 @@ export function registerApprovals(app: App, deps: ApiDeps): void {
     return c.json(await inTenantTx(c, deps, (tx) => requestApproval(tx, id)), 201);
   });
   app.openapi(listRequests, async (c) => {
-    requireScope(c.get('principal'), 'read');
+    const principal = c.get('principal');
+    requireScope(principal, 'read');
     const q = c.req.valid('query');
-    return c.json({ items: await inTenantTx(c, deps, (tx) => listApprovals(tx, q.state, q.deployment_id)) }, 200);
+    // A tenant key states its tenant: the page is then a range of an index (listApprovals).
+    const filter = { deploymentId: q.deployment_id, tenant: principal.tenant ?? undefined };
+    return c.json({ items: await inTenantTx(c, deps, (tx) => listApprovals(tx, q.state, filter)) }, 200);
   });
   for (const action of ['grant', 'deny', 'cancel'] as const) {
     app.openapi(decide(action), async (c) => {

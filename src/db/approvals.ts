@@ -93,14 +93,25 @@ export async function cancelApproval(db: Queryable, requestId: string, because: 
   return getRequest(db, row!.id);
 }
 
-/** Requests in a state (pending: overdue ones are expired first), newest first. */
-export async function listApprovals(db: Queryable, state: ApprovalRequest['state'], deploymentId?: string): Promise<ApprovalRequest[]> {
-  if (state === 'pending') await db`select shipslog.expire_approvals(${deploymentId ?? null}::uuid)`;
+/**
+ * Requests in a state (pending: overdue ones are expired first), newest first. `tenant`: only
+ * that tenant's. Row-level security hides other tenants' requests either way, but its
+ * predicate cannot use an index: a tenant key states its tenant so that the page is a range
+ * of (tenant, state, requested_at) instead of every tenant's requests in that state read and
+ * discarded (test/api/tenant-scans.test.ts).
+ */
+export async function listApprovals(
+  db: Queryable,
+  state: ApprovalRequest['state'],
+  filter: { deploymentId?: string | undefined; tenant?: string | undefined } = {},
+): Promise<ApprovalRequest[]> {
+  if (state === 'pending') await db`select shipslog.expire_approvals(${filter.deploymentId ?? null}::uuid)`;
   return [...(await db<ApprovalRequest[]>`
     select ${requestColumns(db)}
     from shipslog.approval_requests as r
     where r.state = ${state}
-      ${deploymentId ? db`and r.deployment_id = ${deploymentId}` : db``}
+      ${filter.tenant ? db`and r.tenant = ${filter.tenant}` : db``}
+      ${filter.deploymentId ? db`and r.deployment_id = ${filter.deploymentId}` : db``}
     order by r.requested_at desc
     limit 200`)];
 }

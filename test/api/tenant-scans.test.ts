@@ -15,11 +15,14 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 //   occurred_at) index (migration 0036).
 // - GET /v1/deployments (and the UI's list), by (tenant, name), behind a tenant whose name
 //   sorts first: a range of the (tenant, name) key.
+// - GET /v1/approvals, newest first in a state, behind another tenant's newer requests: a
+//   range of the (tenant, state, requested_at) index.
 // Counted in heap tuples the page's query fetches (pg_stat_xact_user_tables), which machine
 // load does not change.
 
 const busyEvents = 1_500;
 const manyDeployments = 1_500;
+const busyApprovals = 1_500;
 let t: TestDatabase;
 let quietKey: string;
 let globalKey: string;
@@ -52,8 +55,16 @@ beforeAll(async () => {
       end loop;
     end
     $$;
+    -- Approved requests: quiet's 10, older than busy's ${busyApprovals}.
+    insert into shipslog.approval_requests (tenant, deployment_id, name, environment, generation, required_approvals,
+                                            requested_by, requested_at, expires_at, state, closed_at, requested_seq)
+    select t.tenant, gen_random_uuid(), 'app', 'prod', g, 1, 'bot', t.since + g * interval '1 second',
+           now() + interval '1 day', 'approved', now(), g
+    from (values ('quiet', 10, now() - interval '2 days'), ('busy', ${busyApprovals}, now() - interval '1 day')) as t(tenant, n, since)
+    cross join lateral generate_series(1, t.n) as g;
     analyze shipslog.deployment_events;
     analyze shipslog.deployments;
+    analyze shipslog.approval_requests;
   `); // fixed test SQL
   quietKey = (await createApiKey(t.db, { name: 'quiet-bot', tenant: 'quiet', scopes: ['read'] })).key;
   globalKey = (await createApiKey(t.db, { name: 'root', tenant: null, scopes: ['read'] })).key;
@@ -151,5 +162,26 @@ describe("a tenant key's deployment list behind a tenant whose name sorts first"
   it("row-level security alone reads the other tenant's rows first (what the condition avoids)", async () => {
     const { query, params } = await apiPageQuery(globalKey, '/v1/deployments?limit=50', listPage);
     expect(await tuplesFetched('quiet', (tx) => tx.unsafe(query, params as never[]), 'shipslog.deployments')).toBeGreaterThan(manyDeployments);
+  });
+});
+
+describe("a tenant key's approval requests behind another tenant's newer ones", () => {
+  const approvalsPage = /from shipslog\.approval_requests as r[\s\S]*order by r\.requested_at desc/;
+
+  it('the API states the key tenant: its query fetches its own requests, not the other tenant\'s', async () => {
+    for (let i = 0; i < 7; i++) {
+      const { query, params, items } = await apiPageQuery(quietKey, '/v1/approvals?state=approved', approvalsPage);
+      expect(items).toHaveLength(10);
+      expect(items.every((r) => r.tenant === 'quiet')).toBe(true);
+      const fetched = await tuplesFetched('quiet', (tx) => tx.unsafe(query, params as never[]), 'shipslog.approval_requests');
+      expect(fetched, `run ${i + 1}`).toBeLessThan(50);
+    }
+  });
+
+  it("row-level security alone reads the other tenant's requests (what the condition avoids)", async () => {
+    const { query, params, items } = await apiPageQuery(globalKey, '/v1/approvals?state=approved', approvalsPage);
+    expect(items).toHaveLength(200);
+    const fetched = await tuplesFetched('quiet', (tx) => tx.unsafe(query, params as never[]), 'shipslog.approval_requests');
+    expect(fetched).toBeGreaterThan(busyApprovals);
   });
 });
