@@ -144,6 +144,7 @@ describe('deployment_events partitioned by month', () => {
       'deployment_events_occurred_at_idx',
       'deployment_events_pkey',
       'deployment_events_tenant_occurred_at_idx',
+      'deployment_events_tenant_txid_seq_idx',
       'deployment_events_txid_seq_idx',
     ]);
   });

@@ -105,10 +105,13 @@ export function registerEvents(app: App, deps: ApiDeps): void {
   });
 
   app.openapi(feedRoute, async (c) => {
-    requireScope(c.get('principal'), 'audit');
+    const principal = c.get('principal');
+    requireScope(principal, 'audit');
     const q = c.req.valid('query');
     const [txid, seq] = q.after.split(':') as [string, string];
-    const page = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit), { readOnly: true });
+    // A tenant's key states its tenant, as above: the (tenant, txid, seq) index then finds its
+    // next events without reading every other tenant's in between.
+    const page = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit, principal.tenant ?? undefined), { readOnly: true });
     return c.json({ events: page.events, next_cursor: page.next.join(':') }, 200);
   });
 }

@@ -274,8 +274,13 @@ export interface FeedPage {
  * every poll, each newer event of other tenants it skipped. xmin and the rows come from one
  * statement, so from one snapshot (a later statement's xmin could pass an event this one did
  * not yet see).
+ *
+ * `tenant`: only that tenant's events, found through the (tenant, txid, seq) index (migration
+ * 0037). Row-level security decides what a reader sees either way; its predicate cannot use an
+ * index, so without the condition a tenant's poll reads every other tenant's events between
+ * its cursor and its own next one.
  */
-export async function feed(db: Queryable, after: [string, number], limit: number): Promise<FeedPage> {
+export async function feed(db: Queryable, after: [string, number], limit: number, tenant?: string): Promise<FeedPage> {
   const rows = await db<{ xmin: string; event: RawEvent | null }[]>`
     select s.xmin::text as xmin, p.event
     from (select pg_snapshot_xmin(pg_current_snapshot()) as xmin) as s
@@ -284,6 +289,7 @@ export async function feed(db: Queryable, after: [string, number], limit: number
         from shipslog.deployment_events as e
         where (e.txid, e.seq) > (${after[0]}::xid8, ${after[1]})
           and e.txid < s.xmin
+          ${tenant ? db`and e.tenant = ${tenant}` : db``}
         order by e.txid, e.seq
         limit ${limit}
       ) as p on true

@@ -4,7 +4,7 @@ import { createApp } from '../../src/api/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createApiKey } from '../../src/db/api-keys.ts';
 import type { Queryable } from '../../src/db/client.ts';
-import { queryEvents } from '../../src/db/events.ts';
+import { feed, queryEvents } from '../../src/db/events.ts';
 import { createLog } from '../../src/log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
@@ -17,6 +17,8 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 //   sorts first: a range of the (tenant, name) key.
 // - GET /v1/approvals, newest first in a state, behind another tenant's newer requests: a
 //   range of the (tenant, state, requested_at) index.
+// - GET /v1/events/feed from 0:0, behind other tenants' older events: the (tenant, txid, seq)
+//   index (migration 0037).
 // Counted in heap tuples the page's query fetches (pg_stat_xact_user_tables), which machine
 // load does not change.
 
@@ -26,6 +28,7 @@ const busyApprovals = 1_500;
 let t: TestDatabase;
 let quietKey: string;
 let globalKey: string;
+let busyAuditKey: string;
 let pool: postgres.Sql;
 const sent: { query: string; params: unknown[] }[] = [];
 let app: ReturnType<typeof createApp>;
@@ -68,6 +71,7 @@ beforeAll(async () => {
   `); // fixed test SQL
   quietKey = (await createApiKey(t.db, { name: 'quiet-bot', tenant: 'quiet', scopes: ['read'] })).key;
   globalKey = (await createApiKey(t.db, { name: 'root', tenant: null, scopes: ['read'] })).key;
+  busyAuditKey = (await createApiKey(t.db, { name: 'busy-auditor', tenant: 'busy', scopes: ['audit'] })).key;
   // The API on a pool that records every query it sends, to run each page's own query again below.
   pool = postgres(t.url, { max: 2, onnotice: () => {}, debug: (_connection, query, params) => sent.push({ query, params: [...params] }) });
   const config = loadConfig({ DATABASE_URL: t.url, LOG_LEVEL: 'silent' });
@@ -102,7 +106,9 @@ async function apiPageQuery(key: string, path: string, pattern: RegExp): Promise
   sent.length = 0;
   const res = await app.request(path, { headers: { authorization: `Bearer ${key}` } });
   expect(res.status).toBe(200);
-  const { items } = (await res.json()) as { items: { tenant: string }[] };
+  // A listing's rows are its items; the feed's, its events.
+  const body = (await res.json()) as { items?: { tenant: string }[]; events?: { tenant: string }[] };
+  const items = body.items ?? body.events ?? [];
   const page = sent.filter((s) => pattern.test(s.query));
   expect(page.length).toBeGreaterThan(0);
   return { ...page[0]!, items };
@@ -183,5 +189,28 @@ describe("a tenant key's approval requests behind another tenant's newer ones", 
     expect(items).toHaveLength(200);
     const fetched = await tuplesFetched('quiet', (tx) => tx.unsafe(query, params as never[]), 'shipslog.approval_requests');
     expect(fetched).toBeGreaterThan(busyApprovals);
+  });
+});
+
+describe("a tenant key's feed from the start, behind other tenants' older events", () => {
+  // busy's 30 created events follow quiet's 60 events; then come a-lot's 1,500, then busy's changes.
+  const feedPage = /pg_snapshot_xmin\(pg_current_snapshot\(\)\)/;
+
+  it('the API states the key tenant: its feed query fetches about a page, not the events in between', async () => {
+    for (let i = 0; i < 7; i++) {
+      const { query, params, items } = await apiPageQuery(busyAuditKey, '/v1/events/feed?after=0:0&limit=100', feedPage);
+      expect(items).toHaveLength(100);
+      expect(items.every((e) => e.tenant === 'busy')).toBe(true);
+      const fetched = await tuplesFetched('busy', (tx) => tx.unsafe(query, params as never[]));
+      expect(fetched, `run ${i + 1}`).toBeLessThan(200);
+    }
+  });
+
+  it('row-level security alone reads every other tenant\'s event before the page (what the condition avoids)', async () => {
+    const fetched = await tuplesFetched('busy', async (tx) => {
+      const page = await feed(tx, ['0', 0], 100);
+      expect(page.events.every((e) => e.tenant === 'busy')).toBe(true);
+    });
+    expect(fetched).toBeGreaterThan(manyDeployments);
   });
 });
