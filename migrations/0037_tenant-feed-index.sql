@@ -6,7 +6,7 @@
 -- tenant between its cursor and its own next event: from cursor 0:0 on a trail whose other
 -- tenants hold millions of events, longer than a request's statement_timeout (10 s) on every
 -- retry. The API now states the key's tenant, which this index serves. It costs every event
--- one more index entry (~14 K instructions, BENCHMARKS.md).
+-- one more index entry (16-20 K instructions, about 1% of an update; BENCHMARKS.md).
 create index deployment_events_tenant_txid_seq_idx
   on shipslog.deployment_events (tenant, txid, seq);
 
