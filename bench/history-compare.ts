@@ -10,7 +10,8 @@
 //   the API's page query alone (deploymentHistory, no HTTP, auth or transaction),
 //   psql's shipslog.history(tenant, name, 50).
 // Then a tenant key's GET /v1/events?limit=50 (its tenant's events are older than the other
-// tenant's 90,000; BENCH_EVENTS_REQUESTS, 100, each).
+// tenant's 90,000) and another tenant key's first poll of the feed (its events follow the first
+// tenant's 10,000 in commit order); BENCH_EVENTS_REQUESTS, 100, each.
 // Prints p50 / p95 of each and the ratio this tree / REF (below 1: faster), and whether
 // both trees render the page alike (the first page's entries, compared as JSON). Before
 // those, the CPU time of the page query alone, which machine load disturbs far less than wall time: on
@@ -220,16 +221,34 @@ async function main(): Promise<void> {
       const body = (await res.json()) as { items: { tenant: string }[] };
       if (res.status !== 200 || body.items.length !== 50 || body.items.some((e) => e.tenant !== 'bench')) throw new Error(`events answered ${res.status}`);
     };
-    const listingTimes: [number[], number[]] = [[], []];
-    for (let i = 0; i < EVENTS_REQUESTS + 5; i++) {
-      for (const t of i % 2 === 0 ? [0, 1] : [1, 0]) {
-        const t0 = performance.now();
-        await listing(t === 0 ? refBase : ownBase);
-        if (i >= 5) listingTimes[t]!.push(performance.now() - t0);
+    /** EVENTS_REQUESTS of `request` against each tree after 5 warm-up, interleaved: [REF's, this tree's] latencies. */
+    const interleaved = async (request: (base: string) => Promise<void>): Promise<[number[], number[]]> => {
+      const took: [number[], number[]] = [[], []];
+      for (let i = 0; i < EVENTS_REQUESTS + 5; i++) {
+        for (const t of i % 2 === 0 ? [0, 1] : [1, 0]) {
+          const t0 = performance.now();
+          await request(t === 0 ? refBase : ownBase);
+          if (i >= 5) took[t]!.push(performance.now() - t0);
+        }
       }
-    }
+      return took;
+    };
+    const listingTimes = await interleaved(listing);
     console.log(`${EVENTS_REQUESTS} requests each, interleaved, a tenant key behind another tenant's newer events:`);
     printPair([`${REF}: API GET /v1/events?limit=50`, listingTimes[0]], ['this tree: API GET /v1/events?limit=50', listingTimes[1]]);
+
+    // A tenant key's first poll of the feed, GET /v1/events/feed?after=0:0&limit=100: in commit
+    // order tenant 'hist''s events follow the 10,000 of tenant 'bench', which without an
+    // indexable tenant condition the page is found by filtering out row by row.
+    const { key: feedKey } = await createApiKey(db, { name: 'bench-feed', tenant: 'hist', scopes: ['audit'] });
+    const firstPoll = async (base: string) => {
+      const res = await fetch(`${base}/v1/events/feed?after=0:0&limit=100`, { headers: { authorization: `Bearer ${feedKey}` } });
+      const body = (await res.json()) as { events: { tenant: string }[] };
+      if (res.status !== 200 || body.events.length !== 100 || body.events.some((e) => e.tenant !== 'hist')) throw new Error(`feed answered ${res.status}`);
+    };
+    const feedTimes = await interleaved(firstPoll);
+    console.log(`${EVENTS_REQUESTS} requests each, interleaved, a tenant key's first feed poll behind another tenant's events:`);
+    printPair([`${REF}: API GET /v1/events/feed?after=0:0`, feedTimes[0]], ['this tree: API GET /v1/events/feed?after=0:0', feedTimes[1]]);
 
     // This tree's API under concurrent clients (after a second of warm-up): a closed loop
     // (each client sends again as soon as it is answered), then each of RATES requests per
