@@ -116,7 +116,10 @@ describe('README.md', () => {
     expect(agent, out).toContain('"message_count": 1');
     expect(agent, out).toMatch(/removed 0 agent message\(s\) older than 7d/);
     const runs = of(/RUN=/);
-    expect(runs, out).toContain('"generation": 1');
+    // Which generations got a run of their own depends on how soon the reconciler woke: the
+    // README's commands change the deployment a few ms apart, and a generation already
+    // superseded when it is claimed gets none.
+    expect(runs, out).toMatch(/"generation": \d+,\n\s*"phase": "Completed"/);
     expect(runs, out).toMatch(/\{"from_phase":.*"to_phase":/);
     expect(runs, out).toMatch(/\(\d+ rows?\)/);
     expect(stderr).not.toMatch(/^shipslog: (?!created an admin API key)/m); // no command complained
