@@ -4061,7 +4061,7 @@ declare
 begin
   -- Inside SECURITY DEFINER current_user is the owner; "role" is the session's SET ROLE.
   if current_setting('role') <> 'none'
-     and not coalesce(nullif(current_setting('shipslog.tenant', true), '') in ('*', p_tenant), false) then
+     and not shipslog.tenant_visible(p_tenant) then
     raise exception 'project % cannot be registered for tenant % in this session', p_project_id, p_tenant
       using errcode = 'SL306',
             hint = 'A session registers projects only for its own tenant (shipslog.tenant).';
@@ -4602,7 +4602,6 @@ CREATE OR REPLACE FUNCTION shipslog.tenant_visible(row_tenant text)
  RETURNS boolean
  LANGUAGE sql
  STABLE PARALLEL SAFE
- SET search_path TO ''
 RETURN COALESCE((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = ANY (ARRAY['*'::text, row_tenant])), false)
 function shipslog.tg_agent_message_daily__guard()
 CREATE OR REPLACE FUNCTION shipslog.tg_agent_message_daily__guard()
@@ -5619,11 +5618,11 @@ view reconcile_success_rate as
   GROUP BY target;
 policy agent_message_daily_auditor on agent_message_daily permissive for select to shipslog_auditor using (true)
 policy agent_message_daily_owner on agent_message_daily permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
-policy agent_message_daily_tenant on agent_message_daily permissive for select to shipslog_app using (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false))
+policy agent_message_daily_tenant on agent_message_daily permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
 policy agent_messages_auditor on agent_messages permissive for select to shipslog_auditor using (true)
 policy agent_messages_owner on agent_messages permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy agent_messages_retention on agent_messages permissive for all to shipslog_agent_retention using (true)
-policy agent_messages_tenant on agent_messages permissive for all to shipslog_app using (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false)) with check (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false))
+policy agent_messages_tenant on agent_messages permissive for all to shipslog_app using (shipslog.tenant_visible(tenant)) with check (shipslog.tenant_visible(tenant))
 policy approval_decisions_app_tenant on approval_decisions permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
 policy approval_decisions_auditor_all on approval_decisions permissive for select to shipslog_auditor using (true)
 policy approval_decisions_owner on approval_decisions permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
@@ -5657,7 +5656,7 @@ policy idempotency_keys_app_tenant on idempotency_keys permissive for all to shi
 policy idempotency_keys_owner on idempotency_keys permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy projects_auditor on projects permissive for select to shipslog_auditor using (true)
 policy projects_owner on projects permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
-policy projects_tenant on projects permissive for select to shipslog_app using (COALESCE(((NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = '*'::text) OR (NULLIF(current_setting('shipslog.tenant'::text, true), ''::text) = tenant)), false))
+policy projects_tenant on projects permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
 policy reconcile_run_audit_app_tenant on reconcile_run_audit permissive for select to shipslog_app using (shipslog.tenant_visible(tenant))
 policy reconcile_run_audit_owner on reconcile_run_audit permissive for all to postgres using (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant))) with check (((COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = '*'::text) OR (COALESCE(NULLIF(current_setting('shipslog.tenant'::text, true), ''::text), tenant) = tenant)))
 policy reconcile_run_audit_read_all on reconcile_run_audit permissive for select to shipslog_auditor, shipslog_reconciler using (true)

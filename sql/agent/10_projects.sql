@@ -40,7 +40,7 @@ declare
 begin
   -- Inside SECURITY DEFINER current_user is the owner; "role" is the session's SET ROLE.
   if current_setting('role') <> 'none'
-     and not coalesce(nullif(current_setting('shipslog.tenant', true), '') in ('*', p_tenant), false) then
+     and not shipslog.tenant_visible(p_tenant) then
     raise exception 'project % cannot be registered for tenant % in this session', p_project_id, p_tenant
       using errcode = 'SL306',
             hint = 'A session registers projects only for its own tenant (shipslog.tenant).';

@@ -278,7 +278,11 @@ export interface FeedPage {
  * `tenant`: only that tenant's events, found through the (tenant, txid, seq) index (migration
  * 0037). Row-level security decides what a reader sees either way; its predicate cannot use an
  * index, so without the condition a tenant's poll reads every other tenant's events between
- * its cursor and its own next one.
+ * its cursor and its own next one. The condition is `= any(array)` and the order starts with
+ * tenant so that only that index gives the order: with `e.tenant = $1` the tenant would be a
+ * constant to the planner, dropped from the order, and for a tenant holding a large share of
+ * all events it would rather walk the (txid, seq) index and skip other tenants' events, which
+ * is cheap only while their events are spread evenly, not behind a long run of them.
  */
 export async function feed(db: Queryable, after: [string, number], limit: number, tenant?: string): Promise<FeedPage> {
   const rows = await db<{ xmin: string; event: RawEvent | null }[]>`
@@ -289,8 +293,8 @@ export async function feed(db: Queryable, after: [string, number], limit: number
         from shipslog.deployment_events as e
         where (e.txid, e.seq) > (${after[0]}::xid8, ${after[1]})
           and e.txid < s.xmin
-          ${tenant ? db`and e.tenant = ${tenant}` : db``}
-        order by e.txid, e.seq
+          ${tenant ? db`and e.tenant = any(${[tenant]}::text[])` : db``}
+        order by ${tenant ? db`e.tenant, ` : db``}e.txid, e.seq
         limit ${limit}
       ) as p on true
     order by p.txid, p.seq

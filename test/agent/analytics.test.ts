@@ -96,7 +96,7 @@ describe('tenant isolation in PostgreSQL', () => {
     expect(r.count).toBe(0);
   });
 
-  it('applies the same rule as shipslog.tenant_visible (the policy inlines it for speed)', async () => {
+  it('applies the rule of shipslog.tenant_visible, inlined into the policy', async () => {
     for (const tenant of ['', 'acme', 'globex', '*', 'nobody']) {
       const [viaPolicy] = await asRole(t.db, 'shipslog_app', { tenant }, (tx) => tx<{ n: number }[]>`
         select count(*)::int as n from shipslog.agent_messages`);
