@@ -215,6 +215,11 @@ export interface EventFilter extends TaxonomyFilter {
  * Events across deployments, newest first, every filter combinable. Looked for in the newest
  * months first (newestMonthsFirst): ordered by occurred_at itself, a full page whose oldest
  * event is no older than the window's first day is the page.
+ *
+ * `tenant` (a tenant key's, or asked for) is stated as the feed states it (see feed()): as
+ * `= any(array)`, the order starting with it, so that the (tenant, occurred_at) index gives
+ * the order and a tenant with a large share of all events is not looked for by walking the
+ * occurred_at index through a run of other tenants' newer events.
  */
 export async function queryEvents(db: Queryable, f: EventFilter, now = new Date()): Promise<HistoryEntry[]> {
   const bounds = [now, f.until, f.before ? new Date(f.before[0]) : undefined].filter((d): d is Date => d !== undefined && !Number.isNaN(d.getTime()));
@@ -238,7 +243,7 @@ function eventsPage(db: Queryable, f: EventFilter, from: Date | undefined): Prom
       where true
         ${fromMonth(db, from)}
         ${f.deploymentId ? db`and e.deployment_id = ${f.deploymentId}` : db``}
-        ${f.tenant ? db`and e.tenant = ${f.tenant}` : db``}
+        ${f.tenant ? db`and e.tenant = any(${[f.tenant]}::text[])` : db``}
         ${f.name ? db`and e.name = ${f.name}` : db``}
         ${f.actions ? db`and e.action = any(${f.actions}::text[])` : db``}
         ${f.actor ? db`and e.actor = ${f.actor}` : db``}
@@ -249,7 +254,7 @@ function eventsPage(db: Queryable, f: EventFilter, from: Date | undefined): Prom
         ${f.environment ? db`and shipslog.event_environment(e.deployment_id, e.chain_index) = ${f.environment}` : db``}
         ${f.correlationId ? db`and e.correlation_id = ${f.correlationId}` : db``}
         ${taxonomyWhere(db, f)}
-      order by e.occurred_at desc, e.seq desc
+      order by ${f.tenant ? db`e.tenant desc, ` : db``}e.occurred_at desc, e.seq desc
       limit ${f.limit}
     `,
     db`e.occurred_at desc, e.seq desc`,
