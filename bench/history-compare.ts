@@ -11,7 +11,8 @@
 //   psql's shipslog.history(tenant, name, 50).
 // Then a tenant key's GET /v1/events?limit=50 (its tenant's events are older than the other
 // tenant's 90,000) and another tenant key's first poll of the feed (its events follow the first
-// tenant's 10,000 in commit order); BENCH_EVENTS_REQUESTS, 100, each.
+// tenant's 10,000 in commit order); BENCH_EVENTS_REQUESTS, 100, each. Then a global key's
+// GET /v1/events?status=failed&limit=50, which no event matches, BENCH_SPARSE_REQUESTS (20).
 // Prints p50 / p95 of each and the ratio this tree / REF (below 1: faster), and whether
 // both trees render the page alike (the first page's entries, compared as JSON). Before
 // those, the CPU time of the page query alone, which machine load disturbs far less than wall time: on
@@ -48,6 +49,8 @@ const WARMUP = 50;
 const CLIENTS = Number(process.env.BENCH_HISTORY_CLIENTS ?? 16);
 // Requests of the tenant key's event listing (GET /v1/events), each tree.
 const EVENTS_REQUESTS = Number(process.env.BENCH_EVENTS_REQUESTS ?? 100);
+/** A listing that reads every event: each request takes a few hundred ms. */
+const SPARSE_REQUESTS = Number(process.env.BENCH_SPARSE_REQUESTS ?? 20);
 const CONCURRENT_SECONDS = Number(process.env.BENCH_HISTORY_SECONDS ?? 10);
 // BENCH_HISTORY_PAST_MONTHS: that many empty monthly partitions before this month (default 0).
 const PAST_MONTHS = Number(process.env.BENCH_HISTORY_PAST_MONTHS ?? 0);
@@ -222,9 +225,9 @@ async function main(): Promise<void> {
       if (res.status !== 200 || body.items.length !== 50 || body.items.some((e) => e.tenant !== 'bench')) throw new Error(`events answered ${res.status}`);
     };
     /** EVENTS_REQUESTS of `request` against each tree after 5 warm-up, interleaved: [REF's, this tree's] latencies. */
-    const interleaved = async (request: (base: string) => Promise<void>): Promise<[number[], number[]]> => {
+    const interleaved = async (request: (base: string) => Promise<void>, requests = EVENTS_REQUESTS): Promise<[number[], number[]]> => {
       const took: [number[], number[]] = [[], []];
-      for (let i = 0; i < EVENTS_REQUESTS + 5; i++) {
+      for (let i = 0; i < requests + 5; i++) {
         for (const t of i % 2 === 0 ? [0, 1] : [1, 0]) {
           const t0 = performance.now();
           await request(t === 0 ? refBase : ownBase);
@@ -249,6 +252,18 @@ async function main(): Promise<void> {
     const feedTimes = await interleaved(firstPoll);
     console.log(`${EVENTS_REQUESTS} requests each, interleaved, a tenant key's first feed poll behind another tenant's events:`);
     printPair([`${REF}: API GET /v1/events/feed?after=0:0`, feedTimes[0]], ['this tree: API GET /v1/events/feed?after=0:0', feedTimes[1]]);
+
+    // A global key's listing with a filter no event matches (no event's new status is
+    // `failed`), which no index serves: every event is read to answer an empty page.
+    const { key: globalKey } = await createApiKey(db, { name: 'bench-global', tenant: null, scopes: ['read'] });
+    const sparse = async (base: string) => {
+      const res = await fetch(`${base}/v1/events?status=failed&limit=50`, { headers: { authorization: `Bearer ${globalKey}` } });
+      const body = (await res.json()) as { items: unknown[] };
+      if (res.status !== 200 || body.items.length !== 0) throw new Error(`events?status=failed answered ${res.status}`);
+    };
+    const sparseTimes = await interleaved(sparse, SPARSE_REQUESTS);
+    console.log(`${SPARSE_REQUESTS} requests each, interleaved, a global key's listing that matches no event:`);
+    printPair([`${REF}: API GET /v1/events?status=failed`, sparseTimes[0]], ['this tree: API GET /v1/events?status=failed', sparseTimes[1]]);
 
     // This tree's API under concurrent clients (after a second of warm-up): a closed loop
     // (each client sends again as soon as it is answered), then each of RATES requests per

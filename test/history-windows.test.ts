@@ -86,6 +86,24 @@ describe('history pages found month by month', () => {
     expect(checked.length).toBeGreaterThan(100);
   });
 
+  it('are the whole table\'s pages for the event listing too, whichever month it is asked in', async () => {
+    // The listing takes the windows apart (this month, the two before, the nine before those,
+    // the rest) and joins the pieces: a page may come from several of them.
+    const checked: string[] = [];
+    for (let daysBack = 0; daysBack <= 900; daysBack += 45) {
+      const now = new Date(Date.now() - daysBack * day);
+      for (const limit of [1, 7, 50, 1000]) {
+        for (const actor of [undefined, 'carol']) {
+          const got = await queryEvents(t.db, { deploymentId: forged, limit, actor }, now);
+          const label = [daysBack, limit, actor];
+          expect([label, got.map((e) => e.chain_index)]).toEqual([label, await whole({ deploymentId: forged, limit, actor }, 'time')]);
+          checked.push(label.join('/'));
+        }
+      }
+    }
+    expect(checked.length).toBeGreaterThan(100);
+  });
+
   it('are the whole table\'s pages with since and until too, for the history and the event listing', async () => {
     const at = (ms: number) => new Date(ms);
     const first = times.get(1)!;

@@ -93,16 +93,25 @@ export const clockStepBackMs = 24 * 3600 * 1000;
  */
 const monthWindows = [0, 2, 11];
 
-async function newestMonthsFirst<T>(
-  anchor: Date,
-  fetch: (from: Date | undefined) => Promise<T[]>,
-  complete: (page: T[], from: Date) => Promise<boolean>,
-): Promise<T[]> {
+/** The first day of each window of monthWindows before `anchor`, newest first. */
+function windowStarts(anchor: Date): Date[] {
+  const starts: Date[] = [];
   for (const monthsBack of monthWindows) {
     // setUTCFullYear, not Date.UTC, which reads years 0-99 as 1900-1999.
     const from = new Date(0);
     from.setUTCFullYear(anchor.getUTCFullYear(), anchor.getUTCMonth() - monthsBack, 1);
     if (from.getUTCFullYear() < 1) break; // PostgreSQL has no year 0 in ISO form; the whole table then
+    starts.push(from);
+  }
+  return starts;
+}
+
+async function newestMonthsFirst<T>(
+  anchor: Date,
+  fetch: (from: Date | undefined) => Promise<T[]>,
+  complete: (page: T[], from: Date) => Promise<boolean>,
+): Promise<T[]> {
+  for (const from of windowStarts(anchor)) {
     const page = await fetch(from);
     if (await complete(page, from)) return page;
   }
@@ -213,8 +222,11 @@ export interface EventFilter extends TaxonomyFilter {
 
 /**
  * Events across deployments, newest first, every filter combinable. Looked for in the newest
- * months first (newestMonthsFirst): ordered by occurred_at itself, a full page whose oldest
- * event is no older than the window's first day is the page.
+ * months first, the windows of monthWindows taken apart: this month, then the two before it,
+ * then the nine before those, then everything older, each only for what the page still
+ * lacks. Ordered by occurred_at itself, the pieces follow each other, so a filter that few
+ * events match reads each month once (with each window reaching back to the anchor's month,
+ * as history's do, it read the newest month four times).
  *
  * `tenant` (a tenant key's, or asked for) is stated as the feed states it (see feed()): as
  * `= any(array)`, the order starting with it, so that the (tenant, occurred_at) index gives
@@ -224,17 +236,18 @@ export interface EventFilter extends TaxonomyFilter {
 export async function queryEvents(db: Queryable, f: EventFilter, now = new Date()): Promise<HistoryEntry[]> {
   const bounds = [now, f.until, f.before ? new Date(f.before[0]) : undefined].filter((d): d is Date => d !== undefined && !Number.isNaN(d.getTime()));
   const anchor = new Date(Math.min(...bounds.map((d) => d.getTime())));
-  return newestMonthsFirst(
-    anchor,
-    (from) => eventsPage(db, f, from),
-    async (page, from) => {
-      const oldest = page.at(-1);
-      return (page.length === f.limit && oldest !== undefined && Date.parse(oldest.at) >= from.getTime()) || (f.since !== undefined && f.since >= from);
-    },
-  );
+  const page: HistoryEntry[] = [];
+  let below: Date | undefined;
+  for (const from of [...windowStarts(anchor), undefined]) {
+    page.push(...(await eventsPage(db, { ...f, limit: f.limit - page.length }, from, below)));
+    if (page.length >= f.limit || from === undefined || (f.since !== undefined && f.since >= from)) break;
+    below = from;
+  }
+  return page;
 }
 
-function eventsPage(db: Queryable, f: EventFilter, from: Date | undefined): Promise<HistoryEntry[]> {
+/** A page of events since `from` and before `below` (window bounds; undefined: none). */
+function eventsPage(db: Queryable, f: EventFilter, from: Date | undefined, below: Date | undefined): Promise<HistoryEntry[]> {
   return readablePage(
     db,
     db`
@@ -242,6 +255,7 @@ function eventsPage(db: Queryable, f: EventFilter, from: Date | undefined): Prom
       from shipslog.deployment_events as e
       where true
         ${fromMonth(db, from)}
+        ${below ? db`and e.occurred_at < ${db.unsafe(`'${below.toISOString()}'::timestamptz`)}` : db``}
         ${f.deploymentId ? db`and e.deployment_id = ${f.deploymentId}` : db``}
         ${f.tenant ? db`and e.tenant = any(${[f.tenant]}::text[])` : db``}
         ${f.name ? db`and e.name = ${f.name}` : db``}
