@@ -12,7 +12,8 @@
 // Then a tenant key's GET /v1/events?limit=50 (its tenant's events are older than the other
 // tenant's 90,000) and another tenant key's first poll of the feed (its events follow the first
 // tenant's 10,000 in commit order); BENCH_EVENTS_REQUESTS, 100, each. Then a global key's
-// GET /v1/events?status=failed&limit=50, which no event matches, BENCH_SPARSE_REQUESTS (20).
+// GET /v1/events?status=failed&limit=50, which no event matches, and the deployment's history in
+// a category none of its events is in, BENCH_SPARSE_REQUESTS (20) each.
 // Prints p50 / p95 of each and the ratio this tree / REF (below 1: faster), and whether
 // both trees render the page alike (the first page's entries, compared as JSON). Before
 // those, the CPU time of the page query alone, which machine load disturbs far less than wall time: on
@@ -264,6 +265,18 @@ async function main(): Promise<void> {
     const sparseTimes = await interleaved(sparse, SPARSE_REQUESTS);
     console.log(`${SPARSE_REQUESTS} requests each, interleaved, a global key's listing that matches no event:`);
     printPair([`${REF}: API GET /v1/events?status=failed`, sparseTimes[0]], ['this tree: API GET /v1/events?status=failed', sparseTimes[1]]);
+    // The deployment's history in a category none of its 10,000 events is in (no index serves it).
+    const sparseHistory = async (base: string) => {
+      const res = await fetch(`${base}/v1/deployments/${target}/history?limit=50&category=approval_workflow`, { headers: { authorization: `Bearer ${key}` } });
+      const body = (await res.json()) as { items: unknown[] };
+      if (res.status !== 200 || body.items.length !== 0) throw new Error(`history?category= answered ${res.status}`);
+    };
+    const sparseHistoryTimes = await interleaved(sparseHistory, SPARSE_REQUESTS);
+    console.log(`${SPARSE_REQUESTS} requests each, interleaved, a deployment's history in a category none of its events is in:`);
+    printPair(
+      [`${REF}: API GET history?category=approval_workflow`, sparseHistoryTimes[0]],
+      ['this tree: API GET history?category=approval_workflow', sparseHistoryTimes[1]],
+    );
 
     // This tree's API under concurrent clients (after a second of warm-up): a closed loop
     // (each client sends again as soon as it is answered), then each of RATES requests per

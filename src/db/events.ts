@@ -106,21 +106,36 @@ function windowStarts(anchor: Date): Date[] {
   return starts;
 }
 
+/**
+ * A page looked for in the newest months first: the windows of monthWindows taken apart (the
+ * anchor's month, the two before it, the nine before those, then everything older), each
+ * fetched as a piece between its first day and the next newer window's (`below`), added to
+ * what was found with `add`, and the result returned as soon as `complete` says that the
+ * events since the window's first day hold the page. What was found after window k is then
+ * what one query over everything since that window's first day would have given, yet a filter
+ * that few events match reads each month once, not once per window reaching back to it.
+ */
 async function newestMonthsFirst<T>(
   anchor: Date,
-  fetch: (from: Date | undefined) => Promise<T[]>,
+  fetch: (from: Date | undefined, below: Date | undefined, found: T[]) => Promise<T[]>,
+  add: (found: T[], piece: T[]) => T[],
   complete: (page: T[], from: Date) => Promise<boolean>,
 ): Promise<T[]> {
+  let found: T[] = [];
+  let below: Date | undefined;
   for (const from of windowStarts(anchor)) {
-    const page = await fetch(from);
-    if (await complete(page, from)) return page;
+    found = add(found, await fetch(from, below, found));
+    if (await complete(found, from)) return found;
+    below = from;
   }
-  return fetch(undefined);
+  return add(found, await fetch(undefined, below, found));
 }
 
-/** `and e.occurred_at >= <from>` as a literal (toISOString's output only), so that planning prunes. */
-const fromMonth = (db: Queryable, from: Date | undefined) =>
-  from ? db`and e.occurred_at >= ${db.unsafe(`'${from.toISOString()}'::timestamptz`)}` : db``;
+/** A window's bounds, `and e.occurred_at >= <from> and e.occurred_at < <below>`, as literals (toISOString's output only), so that planning prunes. */
+const windowBounds = (db: Queryable, from: Date | undefined, below: Date | undefined) => {
+  const at = (d: Date) => db.unsafe(`'${d.toISOString()}'::timestamptz`);
+  return db`${from ? db`and e.occurred_at >= ${at(from)}` : db``} ${below ? db`and e.occurred_at < ${at(below)}` : db``}`;
+};
 
 /**
  * One deployment's events, newest first: a backward scan of (deployment_id, chain_index).
@@ -133,7 +148,7 @@ export async function deploymentHistory(
   format: 'readable' | 'raw',
   options: { agentMessages?: boolean } = {},
   now = new Date(),
-): Promise<(HistoryEntry | LinkedHistoryEntry | RawEvent)[]> {
+): Promise<HistoryRow[]> {
   // A page found among events since `from` is the page if its oldest event is later than
   // from + clockStepBackMs and the page is full or that event starts the chain: every event
   // further up the chain is then no older than from, so it was among those searched. It is
@@ -143,9 +158,14 @@ export async function deploymentHistory(
   // filtered one): then every event it could hold was searched. Otherwise a wider window is
   // searched, last of all the whole table.
   let createdAt: number | null | undefined;
+  // Pieces are merged by chain index: across a window's edge a clock that stepped back can put
+  // a later event of the chain in the older piece.
+  const byChain = (found: HistoryRow[], piece: HistoryRow[]) =>
+    found.length === 0 ? piece : [...found, ...piece].sort((a, b) => b.chain_index - a.chain_index).slice(0, f.limit);
   return newestMonthsFirst(
     f.until && f.until < now ? f.until : now,
-    (from) => historyPage(db, f, format, options, from),
+    (from, below) => historyPage(db, f, format, options, from, below),
+    byChain,
     async (page, from) => {
       const after = from.getTime() + clockStepBackMs;
       const oldest = page.at(-1);
@@ -160,7 +180,9 @@ export async function deploymentHistory(
   );
 }
 
-function occurredAt(entry: HistoryEntry | LinkedHistoryEntry | RawEvent): string {
+type HistoryRow = HistoryEntry | LinkedHistoryEntry | RawEvent;
+
+function occurredAt(entry: HistoryRow): string {
   return 'at' in entry && typeof entry.at === 'string' ? entry.at : String((entry as RawEvent).occurred_at);
 }
 
@@ -170,12 +192,13 @@ async function historyPage(
   format: 'readable' | 'raw',
   options: { agentMessages?: boolean },
   from: Date | undefined,
-): Promise<(HistoryEntry | LinkedHistoryEntry | RawEvent)[]> {
+  below: Date | undefined,
+): Promise<HistoryRow[]> {
   const page = db`
     select ${format === 'raw' ? raw(db) : db`e`}
     from shipslog.deployment_events as e
     where e.deployment_id = ${f.deploymentId}
-      ${fromMonth(db, from)}
+      ${windowBounds(db, from, below)}
       ${f.before !== undefined ? db`and e.chain_index < ${f.before}` : db``}
       ${f.since ? db`and e.occurred_at >= ${f.since}` : db``}
       ${f.until ? db`and e.occurred_at < ${f.until}` : db``}
@@ -222,11 +245,7 @@ export interface EventFilter extends TaxonomyFilter {
 
 /**
  * Events across deployments, newest first, every filter combinable. Looked for in the newest
- * months first, the windows of monthWindows taken apart: this month, then the two before it,
- * then the nine before those, then everything older, each only for what the page still
- * lacks. Ordered by occurred_at itself, the pieces follow each other, so a filter that few
- * events match reads each month once (with each window reaching back to the anchor's month,
- * as history's do, it read the newest month four times).
+ * months first (newestMonthsFirst), each window asked only for what the page still lacks.
  *
  * `tenant` (a tenant key's, or asked for) is stated as the feed states it (see feed()): as
  * `= any(array)`, the order starting with it, so that the (tenant, occurred_at) index gives
@@ -236,14 +255,13 @@ export interface EventFilter extends TaxonomyFilter {
 export async function queryEvents(db: Queryable, f: EventFilter, now = new Date()): Promise<HistoryEntry[]> {
   const bounds = [now, f.until, f.before ? new Date(f.before[0]) : undefined].filter((d): d is Date => d !== undefined && !Number.isNaN(d.getTime()));
   const anchor = new Date(Math.min(...bounds.map((d) => d.getTime())));
-  const page: HistoryEntry[] = [];
-  let below: Date | undefined;
-  for (const from of [...windowStarts(anchor), undefined]) {
-    page.push(...(await eventsPage(db, { ...f, limit: f.limit - page.length }, from, below)));
-    if (page.length >= f.limit || from === undefined || (f.since !== undefined && f.since >= from)) break;
-    below = from;
-  }
-  return page;
+  // Ordered by occurred_at itself, the pieces follow each other.
+  return newestMonthsFirst(
+    anchor,
+    (from, below, found) => eventsPage(db, { ...f, limit: f.limit - found.length }, from, below),
+    (found, piece) => [...found, ...piece],
+    async (page, from) => page.length >= f.limit || (f.since !== undefined && f.since >= from),
+  );
 }
 
 /** A page of events since `from` and before `below` (window bounds; undefined: none). */
@@ -254,8 +272,7 @@ function eventsPage(db: Queryable, f: EventFilter, from: Date | undefined, below
       select e
       from shipslog.deployment_events as e
       where true
-        ${fromMonth(db, from)}
-        ${below ? db`and e.occurred_at < ${db.unsafe(`'${below.toISOString()}'::timestamptz`)}` : db``}
+        ${windowBounds(db, from, below)}
         ${f.deploymentId ? db`and e.deployment_id = ${f.deploymentId}` : db``}
         ${f.tenant ? db`and e.tenant = any(${[f.tenant]}::text[])` : db``}
         ${f.name ? db`and e.name = ${f.name}` : db``}
