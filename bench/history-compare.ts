@@ -42,6 +42,7 @@ import { freePort } from '../src/db/embedded.ts';
 import { createLog } from '../src/log.ts';
 import { benchDatabase, percentile } from './support/database.ts';
 import { seedHistory } from './support/history.ts';
+import { addPastEventPartitions } from '../test/support/partitions.ts';
 
 const REF = process.argv[2] ?? 'main';
 const HISTORY_EVENTS = Number(process.env.BENCH_HISTORY_EVENTS ?? 100_000);
@@ -156,22 +157,9 @@ async function main(): Promise<void> {
 
     console.log(`seeding ${HISTORY_EVENTS.toLocaleString('en')} events ...`);
     const target = await seedHistory(db, HISTORY_EVENTS);
-    if (PAST_MONTHS > 0) {
-      // Empty monthly partitions of events before this month, as years of retained history
-      // leave behind: a deployment's page is a scan of (deployment_id, chain_index) in each.
-      await db.unsafe(`
-        do $$
-        declare m date;
-        begin
-          for i in 1..${PAST_MONTHS} loop
-            m := (date_trunc('month', now() at time zone 'UTC') - make_interval(months => i))::date;
-            execute format('create table if not exists shipslog.%I partition of shipslog.deployment_events for values from (%L) to (%L)',
-              format('deployment_events_y%sm%s', to_char(m, 'YYYY'), to_char(m, 'MM')),
-              m::timestamp at time zone 'UTC', (m + interval '1 month')::timestamp at time zone 'UTC');
-          end loop;
-        end
-        $$`); // fixed benchmark SQL; PAST_MONTHS is a number
-    }
+    // Empty monthly partitions of events before this month: a deployment's page is a scan of
+    // (deployment_id, chain_index) in each.
+    if (PAST_MONTHS > 0) await addPastEventPartitions(db, PAST_MONTHS);
     const [parts] = await db<{ n: number }[]>`select count(*)::int as n from pg_partition_tree('shipslog.deployment_events') where parentrelid is not null`;
     console.log(`deployment_events has ${parts!.n} partitions`);
 

@@ -4,6 +4,7 @@ import { clockStepBackMs, deploymentHistory, queryEvents, type HistoryFilter, ty
 import type { Queryable } from '../src/db/client.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { insertDeployment } from './support/fixtures.ts';
+import { addPastEventPartitions } from './support/partitions.ts';
 
 // A history page is looked for in the newest months of deployment_events first (src/db/events.ts),
 // window by window, each window a piece of its own: the answer must be the page the whole table
@@ -33,21 +34,8 @@ beforeAll(async () => {
   times.set(stepAt, stepMonth.getTime() + 6 * 3600_000);
   times.set(stepAt + 1, stepMonth.getTime() - 6 * 3600_000);
   forged = randomUUID();
-  // A monthly partition for each month of the chain, as years of retained history leave them
-  // (events older than the oldest partition would land in the default one, which no window
-  // leaves out).
-  await t.db.unsafe(`
-    do $$
-    declare m date;
-    begin
-      for i in 1..32 loop
-        m := (date_trunc('month', now() at time zone 'UTC') - make_interval(months => i))::date;
-        execute format('create table if not exists shipslog.%I partition of shipslog.deployment_events for values from (%L) to (%L)',
-          format('deployment_events_y%sm%s', to_char(m, 'YYYY'), to_char(m, 'MM')),
-          m::timestamp at time zone 'UTC', (m + interval '1 month')::timestamp at time zone 'UTC');
-      end loop;
-    end
-    $$`); // fixed test SQL
+  // A monthly partition for each month of the chain, as years of retained history leave them.
+  await addPastEventPartitions(t.db, 32);
   await t.db.begin(async (tx) => {
     // The owner, triggers bypassed: a removed deployment's chain written over two and a half years.
     await tx`set local session_replication_role = replica`;
