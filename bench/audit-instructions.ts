@@ -30,7 +30,7 @@ const UPDATES = Number(process.env.BENCH_UPDATES ?? 200);
 const WARMUP = 20;
 const TOP_FUNCTIONS = Number(process.env.BENCH_TOP_FUNCTIONS ?? 25);
 // (d) differs from (b) only when a write notifies, which none of these does (the fleet is pending).
-const measured: Variant[] = ['plain', 'shipped', 'generic', 'floor'];
+const measured: Variant[] = ['plain', 'shipped', 'generic', 'floor', 'eventRow'];
 
 /** initdb, start, migrate, fill the benchmark's tables, stop: the cluster `postgres --single` then measures. */
 async function prepareCluster(bin: string, root: string): Promise<string> {

@@ -11,6 +11,8 @@
 //   (d) every wake as shipped, plus the wake-up as it was: a NOTIFY on every desired-state change
 //   (c) generic    a whole-row jsonb audit trigger (old and new row, as supa_audit stores them)
 //   (f) floor      a trigger that only inserts one 256-byte row into another table
+//   (g) event row  (f) with shipslog's event as the row: an event-sized INSERT into a copy of
+//                  deployment_events (its partitions and every index), nothing else
 // in two config shapes (nested: 20 keys in objects; flat: 24 settings). Modes:
 //   pgbench  custom scripts, 4 clients, 2 threads, rounds of BENCH_SECONDS (6) each
 //   node     postgres.js, 4 connections, BENCH_STATEMENTS (500) statements per round

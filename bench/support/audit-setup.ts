@@ -8,7 +8,7 @@ import type postgres from 'postgres';
 
 export const DEPLOYMENTS = Number(process.env.BENCH_DEPLOYMENTS ?? 10_000);
 
-export const variants = ['plain', 'shipped', 'everyWake', 'generic', 'floor'] as const;
+export const variants = ['plain', 'shipped', 'everyWake', 'generic', 'floor', 'eventRow'] as const;
 export type Variant = (typeof variants)[number];
 export const shapes = ['nested', 'flat'] as const;
 export type Shape = (typeof shapes)[number];
@@ -19,6 +19,7 @@ export const labels: Record<Variant, string> = {
   everyWake: '(d) as shipped, every write wakes',
   generic: '(c) generic whole-row trigger',
   floor: '(f) one-INSERT floor',
+  eventRow: '(g) the event row alone',
 };
 
 export const tableOf: Record<Variant, string> = {
@@ -27,11 +28,17 @@ export const tableOf: Record<Variant, string> = {
   everyWake: 'shipslog.deployments',
   generic: 'bench.generic_deployments',
   floor: 'bench.floor_deployments',
+  eventRow: 'bench.event_row_deployments',
 };
 
 // Each copy has shipslog.deployments' columns, indexes and CHECKs (LIKE ... INCLUDING ALL);
 // (c) stores old and new row as jsonb, as supa_audit and audit-trigger 91plus do; (f) only
 // inserts one 256-byte row into another table: the floor of any synchronous trigger audit.
+// (g) is (f) with shipslog's event as the row: one INSERT of an event-sized row (a one-field
+// change's states, a 32-byte hash) into a copy of deployment_events with its monthly
+// partitioning and every index (the per-partition chain key included), and nothing else: no
+// diff, payload, hash, guard or bookkeeping. What any synchronous design that keeps this table
+// and its reads would pay, whatever language its trigger is written in.
 // (d) is shipslog.deployments with the reconciler wake-up as it was before issue 10: a NOTIFY
 // on every desired-state change (the shipped one wakes only on settled -> pending).
 const ddl = `
@@ -68,6 +75,34 @@ const ddl = `
   end $$;
   create trigger floor_audit after insert or update or delete on bench.floor_deployments
     for each row execute function bench.floor_audit();
+  create table bench.event_row_deployments (like shipslog.deployments including all);
+  create table bench.events (like shipslog.deployment_events including all) partition by range (occurred_at);
+  do $$
+  declare
+    m date := date_trunc('month', now() at time zone 'UTC')::date;
+  begin
+    for i in 0..3 loop
+      execute format('create table bench.events_%s partition of bench.events for values from (%L) to (%L)', i,
+        (m + make_interval(months => i))::timestamp at time zone 'UTC', (m + make_interval(months => i + 1))::timestamp at time zone 'UTC');
+      execute format('create unique index on bench.events_%s (deployment_id, chain_index)', i);
+    end loop;
+  end
+  $$;
+  create table bench.events_default partition of bench.events default;
+  create unique index on bench.events_default (deployment_id, chain_index);
+  create sequence bench.event_chain;
+  create function bench.event_row_audit() returns trigger language plpgsql as $$
+  begin
+    insert into bench.events (deployment_id, chain_index, tenant, name, action, occurred_at, txid, actor, actor_type,
+                              db_role, db_user, previous_state, new_state, hash)
+    values (new.id, nextval('bench.event_chain'), new.tenant, new.name, 'config_changed', clock_timestamp(),
+            pg_current_xact_id(), 'bench', 'user', current_user, session_user,
+            '{"config": {"storage": "8Gi"}}', '{"config": {"storage": "9Gi"}}',
+            '\\x0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef');
+    return null;
+  end $$;
+  create trigger event_row_audit after insert or update or delete on bench.event_row_deployments
+    for each row execute function bench.event_row_audit();
   create function bench.notify_every_write() returns trigger language plpgsql as $$
   begin
     if new.generation <> old.generation then
