@@ -8,8 +8,8 @@
 -- count of 100,000 events as shipslog_app on PostgreSQL 15). Inlining needs a SQL function
 -- without SET, so, like the other inlined helpers (is_dns_label, event_payload, ...), it has
 -- no `set search_path`. It needs none: a SQL-standard body (`return ...`) is parsed when the
--- function is created, its names resolved then (pg_catalog first), never at call time. test/api/tenant-scans.test.ts
--- fails if a policy stops inlining it.
+-- function is created, its names resolved then (pg_catalog first), never at call time.
+-- test/api/tenant-policies-inlined.test.ts fails if a policy stops inlining it.
 create or replace function shipslog.tenant_visible(row_tenant text)
 returns boolean
 language sql
