@@ -11,7 +11,8 @@
 //   psql's shipslog.history(tenant, name, 50).
 // Then a tenant key's GET /v1/events?limit=50 (its tenant's events are older than the other
 // tenant's 90,000) and another tenant key's first poll of the feed (its events follow the first
-// tenant's 10,000 in commit order); BENCH_EVENTS_REQUESTS, 100, each. Then a global key's
+// tenant's 10,000 in commit order), and the agent tool get-app-history of the deployment (its
+// name's newest 50); BENCH_EVENTS_REQUESTS, 100, each. Then a global key's
 // GET /v1/events?status=failed&limit=50, which no event matches, and the deployment's history in
 // a category none of its events is in, BENCH_SPARSE_REQUESTS (20) each.
 // Prints p50 / p95 of each and the ratio this tree / REF (below 1: faster), and whether
@@ -130,6 +131,33 @@ async function cpuPerCall(url: string, target: string, refHistory: typeof deploy
   }
 }
 
+/**
+ * Where the CPU of the concurrent runs goes, per request: the API (this process's main thread,
+ * which serves it), the clients (this process's other threads: the load worker) and the
+ * pool's PostgreSQL backends (/proc/<pid>/schedstat: a server on this machine only). On 2
+ * cores, 16 clients in a closed loop wait ~16 x (the total) / 2 for each other.
+ */
+async function cpuSplit(db: Db): Promise<{ perRequest: (requests: number) => string | null }> {
+  // process.threadCpuUsage() is Node >= 23.9 (engines allow 22.12).
+  if (typeof process.threadCpuUsage !== 'function') return { perRequest: () => null };
+  const rows = await db<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database()`;
+  const stats = rows.map((r) => `/proc/${r.pid}/schedstat`).filter((f) => existsSync(f));
+  const serverNs = () => stats.reduce((sum, f) => sum + (existsSync(f) ? Number(readFileSync(f, 'utf8').split(' ')[0]) : 0), 0);
+  const s0 = serverNs();
+  const all0 = process.cpuUsage();
+  const main0 = process.threadCpuUsage();
+  return {
+    perRequest: (requests) => {
+      if (stats.length === 0 || requests === 0) return null;
+      const all = process.cpuUsage(all0);
+      const own = process.threadCpuUsage(main0);
+      const ms = (us: number) => (us / 1000 / requests).toFixed(3);
+      const [api, clients, server] = [own.user + own.system, all.user + all.system - own.user - own.system, (serverNs() - s0) / 1000];
+      return `CPU per request: API ${ms(api)} ms + clients ${ms(clients)} ms + PostgreSQL ${ms(server)} ms = ${ms(api + clients + server)} ms`;
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const refDir = await mkdtemp(path.join(tmpdir(), 'shipslog-history-ref-'));
   const database = await benchDatabase('history');
@@ -242,6 +270,21 @@ async function main(): Promise<void> {
     console.log(`${EVENTS_REQUESTS} requests each, interleaved, a tenant key's first feed poll behind another tenant's events:`);
     printPair([`${REF}: API GET /v1/events/feed?after=0:0`, feedTimes[0]], ['this tree: API GET /v1/events/feed?after=0:0', feedTimes[1]]);
 
+    // The agent tool's answer to "what happened to my PostgreSQL?": every incarnation of the
+    // name, newest 50 (POST /v1/tools/get-app-history, as the MCP tool runs it).
+    const appHistory = async (base: string) => {
+      const res = await fetch(`${base}/v1/tools/get-app-history`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ appId: 'bench/history-target', limit: 50 }),
+      });
+      const items = (await res.json()) as unknown[];
+      if (res.status !== 200 || items.length !== 50) throw new Error(`get-app-history answered ${res.status}`);
+    };
+    const appHistoryTimes = await interleaved(appHistory);
+    console.log(`${EVENTS_REQUESTS} requests each, interleaved, the agent tool get-app-history of the deployment:`);
+    printPair([`${REF}: API POST /v1/tools/get-app-history`, appHistoryTimes[0]], ['this tree: API POST /v1/tools/get-app-history', appHistoryTimes[1]]);
+
     // A global key's listing with a filter no event matches (no event's new status is
     // `failed`), which no index serves: every event is read to answer an empty page.
     const { key: globalKey } = await createApiKey(db, { name: 'bench-global', tenant: null, scopes: ['read'] });
@@ -279,7 +322,9 @@ async function main(): Promise<void> {
       });
     await concurrent(1);
     for (const rate of [undefined, ...RATES]) {
+      const cpu = await cpuSplit(db);
       const { latencies, failed } = await concurrent(CONCURRENT_SECONDS, rate);
+      const split = cpu.perRequest(latencies.length + failed);
       const [load2] = await readFile('/proc/loadavg', 'utf8').then((s) => s.split(' ')).catch(() => ['?']);
       const how = rate ? `${rate} requests/s scheduled` : 'closed loop';
       console.log(
@@ -287,6 +332,7 @@ async function main(): Promise<void> {
           ` (${(latencies.length / CONCURRENT_SECONDS).toFixed(0)}/s, ${failed} failed), p50 ${percentile(latencies, 50).toFixed(2)} ms,` +
           ` p95 ${percentile(latencies, 95).toFixed(2)} ms (target p95 <= 10 ms); load average ${load2}`,
       );
+      if (split) console.log(`  ${split}`);
     }
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
