@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deploymentStatuses } from '../db/deployments.ts';
-import { feed, queryEvents } from '../db/events.ts';
+import { feed, genericPlanFits, queryEvents, type EventFilter } from '../db/events.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { ProblemError } from './problem.ts';
@@ -80,25 +80,23 @@ export function registerEvents(app: App, deps: ApiDeps): void {
     // has nothing this key may see.
     const tenant = principal.tenant ?? q.tenant;
     if (principal.tenant && q.tenant && q.tenant !== principal.tenant) return c.json({ items: [], next_cursor: null }, 200);
-    const items = await inTenantTx(c, deps, (tx) =>
-      queryEvents(tx, {
-        deploymentId: q.deployment_id,
-        tenant,
-        name: q.name,
-        actions: q.action,
-        actor: q.actor,
-        categories: q.category,
-        minSeverity: q.severity,
-        correlationId: q.correlation_id,
-        environment: q.environment,
-        status: q.status,
-        since: q.since ? new Date(q.since) : undefined,
-        until: q.until ? new Date(q.until) : undefined,
-        before: q.cursor ? decodeEventCursor(q.cursor) : undefined,
-        limit: q.limit,
-      }),
-      { readOnly: true },
-    );
+    const filter: EventFilter = {
+      deploymentId: q.deployment_id,
+      tenant,
+      name: q.name,
+      actions: q.action,
+      actor: q.actor,
+      categories: q.category,
+      minSeverity: q.severity,
+      correlationId: q.correlation_id,
+      environment: q.environment,
+      status: q.status,
+      since: q.since ? new Date(q.since) : undefined,
+      until: q.until ? new Date(q.until) : undefined,
+      before: q.cursor ? decodeEventCursor(q.cursor) : undefined,
+      limit: q.limit,
+    };
+    const items = await inTenantTx(c, deps, (tx) => queryEvents(tx, filter), { readOnly: true, genericPlans: genericPlanFits(filter) });
     const last = items.length === q.limit ? items[items.length - 1] : undefined;
     const next = last ? Buffer.from(JSON.stringify([last.at, last.seq])).toString('base64url') : null;
     return c.json({ items, next_cursor: next }, 200);
@@ -111,7 +109,11 @@ export function registerEvents(app: App, deps: ApiDeps): void {
     const [txid, seq] = q.after.split(':') as [string, string];
     // A tenant's key states its tenant, as above: the (tenant, txid, seq) index then finds its
     // next events without reading every other tenant's in between.
-    const page = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit, principal.tenant ?? undefined), { readOnly: true });
+    // Its plan does not depend on the cursor or the tenant: the generic one (genericPlanFits).
+    const page = await inTenantTx(c, deps, (tx) => feed(tx, [txid, Number(seq)], q.limit, principal.tenant ?? undefined), {
+      readOnly: true,
+      genericPlans: true,
+    });
     return c.json({ events: page.events, next_cursor: page.next.join(':') }, 200);
   });
 }

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { deploymentHistory, hasHistory } from '../db/events.ts';
+import { deploymentHistory, genericPlanFits, hasHistory, type HistoryFilter } from '../db/events.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { ProblemError } from './problem.ts';
@@ -48,29 +48,25 @@ export function registerHistory(app: App, deps: ApiDeps): void {
     const { id } = c.req.valid('param');
     const q = c.req.valid('query');
     requireScope(principal, q.format === 'raw' ? 'audit' : 'read');
+    const filter: HistoryFilter = {
+      deploymentId: id,
+      since: q.since ? new Date(q.since) : undefined,
+      until: q.until ? new Date(q.until) : undefined,
+      actions: q.action,
+      actor: q.actor,
+      categories: q.category,
+      minSeverity: q.severity,
+      before: q.cursor ? Number(q.cursor) : undefined,
+      limit: q.limit,
+    };
     const items = await inTenantTx(c, deps, async (tx) => {
-      const page = await deploymentHistory(
-        tx,
-        {
-          deploymentId: id,
-          since: q.since ? new Date(q.since) : undefined,
-          until: q.until ? new Date(q.until) : undefined,
-          actions: q.action,
-          actor: q.actor,
-          categories: q.category,
-          minSeverity: q.severity,
-          before: q.cursor ? Number(q.cursor) : undefined,
-          limit: q.limit,
-        },
-        q.format,
-        // Readable entries name the agent message behind a change (model, tokens, cost).
-        { agentMessages: true },
-      );
+      // Readable entries name the agent message behind a change (model, tokens, cost).
+      const page = await deploymentHistory(tx, filter, q.format, { agentMessages: true });
       // An empty page of a deployment with history is fine; no history at all (or another
       // tenant's, hidden by row-level security) is 404.
       if (page.length === 0 && !(await hasHistory(tx, id))) throw new ProblemError('not-found', `no deployment ${id}`);
       return page;
-    }, { readOnly: true });
+    }, { readOnly: true, genericPlans: genericPlanFits(filter) });
     const last = items.length === q.limit ? items[items.length - 1] : undefined;
     return c.json({ items, next_cursor: last ? String(last.chain_index) : null }, 200);
   });

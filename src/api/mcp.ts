@@ -81,7 +81,7 @@ function buildServer(c: Context<AppEnv>, deps: ApiDeps): McpServer {
     },
     async ({ appId, limit }) => {
       const principal = c.get('principal');
-      const items = await inTenantTx(c, deps, (tx) => getAppHistory(tx, principal.tenant, appId, limit ?? 50), { readOnly: true });
+      const items = await inTenantTx(c, deps, (tx) => getAppHistory(tx, principal.tenant, appId, limit ?? 50), { readOnly: true, genericPlans: true });
       if (!items) return { isError: true, content: [{ type: 'text' as const, text: `no app ${appId}` }] };
       return {
         content: [{ type: 'text' as const, text: JSON.stringify(items) }],

@@ -48,7 +48,7 @@ export function registerTools(app: App, deps: ApiDeps): void {
     const principal = c.get('principal');
     requireScope(principal, 'read');
     const { appId, limit } = c.req.valid('json');
-    const items = await inTenantTx(c, deps, (tx) => getAppHistory(tx, principal.tenant, appId, limit), { readOnly: true });
+    const items = await inTenantTx(c, deps, (tx) => getAppHistory(tx, principal.tenant, appId, limit), { readOnly: true, genericPlans: true });
     if (!items) throw new ProblemError('not-found', `no app ${appId}`);
     return c.json(items, 200);
   });

@@ -17,6 +17,13 @@ export interface TxOptions {
   readOnly?: boolean;
   /** A read-only transaction on one snapshot (repeatable read): reads that must agree with each other. Implies readOnly. */
   snapshot?: boolean;
+  /**
+   * Its statements run on their prepared statement's generic plan (plan_cache_mode =
+   * force_generic_plan): for pages whose best plan does not depend on the values asked for
+   * (src/db/events.ts, genericPlanFits). Otherwise PostgreSQL plans such a page afresh on
+   * every request, a third of its server CPU (BENCHMARKS.md).
+   */
+  genericPlans?: boolean;
 }
 
 /**
@@ -49,6 +56,7 @@ export async function inTenantTx<T>(
     // No request holds a connection and its locks for long: a runaway query is cancelled
     // (57014 -> 503) instead of queueing every request behind it.
     ['statement_timeout', '10s'],
+    ...(options.genericPlans ? [['plan_cache_mode', 'force_generic_plan'] as [string, string]] : []),
   ];
   const readOnly = options.readOnly === true || options.snapshot === true;
   let answer: ((value: T) => void) | undefined;

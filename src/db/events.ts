@@ -64,6 +64,22 @@ const taxonomyWhere = (db: Queryable, f: TaxonomyFilter) => db`
   ${f.minSeverity ? db`and shipslog.severity_rank(shipslog.event_severity(e.action, e.new_state)) >= shipslog.severity_rank(${f.minSeverity})` : db``}
 `;
 
+/**
+ * The filters whose values a page's best plan does not depend on: with no other filter, a
+ * history page, an event listing or a name's history may run on its prepared statement's
+ * generic plan (inTenantTx's `genericPlans`). PostgreSQL would otherwise plan it afresh on
+ * every request, because its custom plan looks cheaper for a deployment with many events, and
+ * planning a query over the monthly partitions and their indexes was a third of such a page's
+ * server CPU and half of a feed poll's (BENCHMARKS.md). Any other filter needs the custom plan:
+ * a generic plan is made for an average value, and for a rare actor or action it read 13 to 33
+ * times more than the custom one (PostgreSQL 15, measured).
+ */
+const valueFreeFilters = new Set(['deploymentId', 'tenant', 'before', 'limit']);
+
+export function genericPlanFits(f: HistoryFilter | EventFilter): boolean {
+  return Object.entries(f).every(([name, value]) => value === undefined || valueFreeFilters.has(name));
+}
+
 export interface HistoryFilter extends TaxonomyFilter {
   deploymentId: string;
   since?: Date | undefined;

@@ -7,7 +7,7 @@ import { ProblemError } from '../api/problem.ts';
 import { actionList, uuid } from '../api/schemas.ts';
 import { inTenantTx } from '../api/tx.ts';
 import { getDeployment, type Deployment } from '../db/deployments.ts';
-import { deploymentHistory, eventActions, type AgentMessageLink, type HistoryEntry, type HistoryFilter, type LinkedHistoryEntry, type RawEvent } from '../db/events.ts';
+import { deploymentHistory, eventActions, genericPlanFits, type AgentMessageLink, type HistoryEntry, type HistoryFilter, type LinkedHistoryEntry, type RawEvent } from '../db/events.ts';
 import { runsByIds, type Run } from '../db/runs.ts';
 import { actionClass, externalLink, healthBadge, page, query, statusBadge, when, type Html } from './html.ts';
 import { parseParams, parseQuery } from './params.ts';
@@ -86,7 +86,7 @@ export function registerTimelinePage(ui: Hono<AppEnv>, deps: ApiDeps): void {
         hashes = new Map(raw.map((r) => [r.chain_index, r.hash]));
       }
       return { deployment, identity: { tenant: identity.tenant, name: identity.name }, entries, runs, hashes };
-    }, { readOnly: true });
+    }, { readOnly: true, genericPlans: genericPlanFits(filter) });
 
     const filters = { action: q.action?.join(','), actor: q.actor, since: q.since?.toISOString(), until: q.until?.toISOString() };
     const filtered = Object.values(filters).some((v) => v !== undefined);
