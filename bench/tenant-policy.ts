@@ -23,9 +23,8 @@
 import postgres from 'postgres';
 import type { Tx } from '../src/db/client.ts';
 import { deploymentHistory, feed, queryEvents } from '../src/db/events.ts';
-import { benchPgBins } from './support/cluster.ts';
-import { benchDatabase, median } from './support/database.ts';
-import { seedHistory } from './support/history.ts';
+import { median } from './support/database.ts';
+import { onEachServerWithHistory } from './support/history.ts';
 
 const EVENTS = Number(process.env.BENCH_POLICY_EVENTS ?? 100_000);
 const CALLS = Number(process.env.BENCH_POLICY_CALLS ?? 20);
@@ -50,44 +49,29 @@ async function timed(app: postgres.Sql, tenant: string, read: Read): Promise<num
   }) as Promise<number>;
 }
 
-async function run(bin: string | undefined): Promise<void> {
-  const bench = await benchDatabase('policy', bin);
-  const owner = postgres(bench.url, { max: 1, onnotice: () => {} });
-  const app = postgres(bench.url, { max: 1, onnotice: () => {} });
-  try {
-    const [version] = await owner<{ v: string }[]>`select current_setting('server_version') as v`;
-    console.log(`\nPostgreSQL ${version!.v}${bin ? ` (${bin})` : ''}: seeding ${EVENTS} events ...`);
-    const target = await seedHistory(owner, EVENTS);
-    const reads: [string, string, Read][] = [
-      ['history: newest 50 of one deployment', '*', (tx) => deploymentHistory(tx, { deploymentId: target, limit: 50 }, 'readable', { agentMessages: true })],
-      ['events: newest 50 across deployments', '*', (tx) => queryEvents(tx, { limit: 50 })],
-      ['feed: 1,000 from the start', '*', (tx) => feed(tx, ['0', 0], 1000)],
-      ['status=failed: reads every event', '*', (tx) => queryEvents(tx, { status: 'failed', limit: 50 })],
-      ['count(*) of all events, a tenant key', 'bench', (tx) => tx`select count(*) from shipslog.deployment_events`],
-    ];
-    const times = new Map<string, Record<Variant, number[]>>(reads.map(([label]) => [label, { called: [], inlined: [] }]));
-    for (let block = 0; block < BLOCKS * 2; block++) {
-      // called, inlined, inlined, called, ...: neither always goes first after the switch.
-      const v: Variant = block % 4 === 0 || block % 4 === 3 ? 'called' : 'inlined';
-      await setVariant(owner, v);
-      for (const [label, tenant, read] of reads) {
-        await timed(app, tenant, read); // the plan, made again after the switch
-        for (let i = 0; i < CALLS; i++) times.get(label)![v].push(await timed(app, tenant, read));
-      }
+await onEachServerWithHistory('policy', EVENTS, async ({ owner, reader: app, target }) => {
+  const reads: [string, string, Read][] = [
+    ['history: newest 50 of one deployment', '*', (tx) => deploymentHistory(tx, { deploymentId: target, limit: 50 }, 'readable', { agentMessages: true })],
+    ['events: newest 50 across deployments', '*', (tx) => queryEvents(tx, { limit: 50 })],
+    ['feed: 1,000 from the start', '*', (tx) => feed(tx, ['0', 0], 1000)],
+    ['status=failed: reads every event', '*', (tx) => queryEvents(tx, { status: 'failed', limit: 50 })],
+    ['count(*) of all events, a tenant key', 'bench', (tx) => tx`select count(*) from shipslog.deployment_events`],
+  ];
+  const times = new Map<string, Record<Variant, number[]>>(reads.map(([label]) => [label, { called: [], inlined: [] }]));
+  for (let block = 0; block < BLOCKS * 2; block++) {
+    // called, inlined, inlined, called, ...: neither always goes first after the switch.
+    const v: Variant = block % 4 === 0 || block % 4 === 3 ? 'called' : 'inlined';
+    await setVariant(owner, v);
+    for (const [label, tenant, read] of reads) {
+      await timed(app, tenant, read); // the plan, made again after the switch
+      for (let i = 0; i < CALLS; i++) times.get(label)![v].push(await timed(app, tenant, read));
     }
-    await setVariant(owner, 'inlined');
-    console.log(`${BLOCKS} blocks of ${CALLS} calls per variant, alternating; p50 ms, called per row -> inlined (ratio)`);
-    for (const [label] of reads) {
-      const t = times.get(label)!;
-      const [c, i] = [median(t.called), median(t.inlined)];
-      console.log(`  ${label.padEnd(40)} ${c.toFixed(2)} -> ${i.toFixed(2)} ms (${(i / c).toFixed(2)})`);
-    }
-  } finally {
-    await owner.end();
-    await app.end();
-    await bench.close();
   }
-}
-
-const bins = benchPgBins();
-for (const bin of bins.length ? bins : [undefined]) await run(bin);
+  await setVariant(owner, 'inlined');
+  console.log(`${BLOCKS} blocks of ${CALLS} calls per variant, alternating; p50 ms, called per row -> inlined (ratio)`);
+  for (const [label] of reads) {
+    const t = times.get(label)!;
+    const [c, i] = [median(t.called), median(t.inlined)];
+    console.log(`  ${label.padEnd(40)} ${c.toFixed(2)} -> ${i.toFixed(2)} ms (${(i / c).toFixed(2)})`);
+  }
+});

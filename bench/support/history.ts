@@ -1,4 +1,6 @@
-import type postgres from 'postgres';
+import postgres from 'postgres';
+import { benchPgBins } from './cluster.ts';
+import { benchDatabase } from './database.ts';
 
 /**
  * The history benchmarks' data: one deployment ('bench', 'history-target') with a tenth of
@@ -29,4 +31,32 @@ export async function seedHistory(db: postgres.Sql, events: number): Promise<str
     $$`);
   await db`vacuum analyze shipslog.deployment_events`;
   return target!.id;
+}
+
+/**
+ * For benchmarks that compare two ways of reading that data: on each server of BENCH_PG_BIN
+ * (else DATABASE_URL's, else the embedded one), a fresh database (benchDatabase(label)) seeded
+ * with `events`, and two connections to it: `owner`, for the set-up, and `reader`, one
+ * connection for the measured reads. Prints which server before seeding; drops all afterwards.
+ */
+export async function onEachServerWithHistory(
+  label: string,
+  events: number,
+  body: (c: { owner: postgres.Sql; reader: postgres.Sql; target: string }) => Promise<void>,
+): Promise<void> {
+  const bins = benchPgBins();
+  for (const bin of bins.length ? bins : [undefined]) {
+    const bench = await benchDatabase(label, bin);
+    const owner = postgres(bench.url, { max: 1, onnotice: () => {} });
+    const reader = postgres(bench.url, { max: 1, onnotice: () => {} });
+    try {
+      const [version] = await owner<{ v: string }[]>`select current_setting('server_version') as v`;
+      console.log(`\nPostgreSQL ${version!.v}${bin ? ` (${bin})` : ''}: seeding ${events} events ...`);
+      await body({ owner, reader, target: await seedHistory(owner, events) });
+    } finally {
+      await owner.end();
+      await reader.end();
+      await bench.close();
+    }
+  }
 }
