@@ -14,7 +14,8 @@
 // DATABASE_URL's server, else the embedded one.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Tx } from '../src/db/client.ts';
-import { deploymentHistory, feed, historyOfMany, queryEvents } from '../src/db/events.ts';
+import { feed } from '../src/db/event-feed.ts';
+import { deploymentHistory, historyOfMany, queryEvents } from '../src/db/events.ts';
 import { addPastEventPartitions } from '../test/support/partitions.ts';
 import { median } from './support/database.ts';
 import { onEachServerWithHistory } from './support/history.ts';

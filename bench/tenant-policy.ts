@@ -22,7 +22,8 @@
 // bench:audit runs it on each server given; else DATABASE_URL's server, else the embedded one.
 import postgres from 'postgres';
 import type { Tx } from '../src/db/client.ts';
-import { deploymentHistory, feed, queryEvents } from '../src/db/events.ts';
+import { feed } from '../src/db/event-feed.ts';
+import { deploymentHistory, queryEvents } from '../src/db/events.ts';
 import { median } from './support/database.ts';
 import { onEachServerWithHistory } from './support/history.ts';
 

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { deploymentStatuses } from '../db/deployments.ts';
-import { feed, genericPlanFits, queryEvents, type EventFilter } from '../db/events.ts';
+import { feed } from '../db/event-feed.ts';
+import { genericPlanFits, queryEvents, type EventFilter } from '../db/events.ts';
 import { requireScope } from './auth.ts';
 import type { ApiDeps, App } from './context.ts';
 import { ProblemError } from './problem.ts';

@@ -4,7 +4,8 @@ import { createApp } from '../../src/api/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createApiKey } from '../../src/db/api-keys.ts';
 import type { Queryable } from '../../src/db/client.ts';
-import { feed, queryEvents } from '../../src/db/events.ts';
+import { feed } from '../../src/db/event-feed.ts';
+import { queryEvents } from '../../src/db/events.ts';
 import { createLog } from '../../src/log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
