@@ -12,7 +12,8 @@
 // Then a tenant key's GET /v1/events?limit=50 (its tenant's events are older than the other
 // tenant's 90,000) and another tenant key's first poll of the feed (its events follow the first
 // tenant's 10,000 in commit order), and the agent tool get-app-history of the deployment (its
-// name's newest 50); BENCH_EVENTS_REQUESTS, 100, each. Then a global key's
+// name's newest 50), and the web UI's list of deployments (50 rows, each with its newest
+// change); BENCH_EVENTS_REQUESTS, 100, each. Then a global key's
 // GET /v1/events?status=failed&limit=50, which no event matches, and the deployment's history in
 // a category none of its events is in, BENCH_SPARSE_REQUESTS (20) each.
 // Prints p50 / p95 of each and the ratio this tree / REF (below 1: faster), and whether
@@ -296,6 +297,27 @@ async function main(): Promise<void> {
     const sparseTimes = await interleaved(sparse, SPARSE_REQUESTS);
     console.log(`${SPARSE_REQUESTS} requests each, interleaved, a global key's listing that matches no event:`);
     printPair([`${REF}: API GET /v1/events?status=failed`, sparseTimes[0]], ['this tree: API GET /v1/events?status=failed', sparseTimes[1]]);
+    // The web UI's list of deployments: 50 of the 91, each with its newest change, for a
+    // global key's session (signed in through the form, on each tree's app).
+    const sessions = new Map<string, string>();
+    for (const base of [refBase, ownBase]) {
+      const res = await fetch(`${base}/ui/login`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { origin: base, 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ key: globalKey, next: '/ui/deployments' }).toString(),
+      });
+      sessions.set(base, (res.headers.get('set-cookie') ?? '').split(';')[0]!);
+    }
+    const uiList = async (base: string) => {
+      const res = await fetch(`${base}/ui/deployments`, { headers: { cookie: sessions.get(base)! } });
+      const rows = ((await res.text()).match(/<tr data-deployment=/g) ?? []).length;
+      if (res.status !== 200 || rows !== 50) throw new Error(`/ui/deployments answered ${res.status} with ${rows} rows`);
+    };
+    const uiTimes = await interleaved(uiList);
+    console.log(`${EVENTS_REQUESTS} requests each, interleaved, the web UI's list of deployments (50 rows):`);
+    printPair([`${REF}: GET /ui/deployments`, uiTimes[0]], ['this tree: GET /ui/deployments', uiTimes[1]]);
+
     // The deployment's history in a category none of its 10,000 events is in (no index serves it).
     const sparseHistory = async (base: string) => {
       const res = await fetch(`${base}/v1/deployments/${target}/history?limit=50&category=approval_workflow`, { headers: { authorization: `Bearer ${key}` } });

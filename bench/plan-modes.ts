@@ -15,7 +15,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Tx } from '../src/db/client.ts';
 import { feed } from '../src/db/event-feed.ts';
-import { deploymentHistory, historyOfMany, queryEvents } from '../src/db/events.ts';
+import { deploymentHistory, queryEvents } from '../src/db/events.ts';
+import { historyOfMany } from '../src/db/history-of-many.ts';
 import { addPastEventPartitions } from '../test/support/partitions.ts';
 import { median } from './support/database.ts';
 import { onEachServerWithHistory } from './support/history.ts';

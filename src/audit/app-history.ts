@@ -1,5 +1,5 @@
 import type { Tx } from '../db/client.ts';
-import { historyIdsByName, historyOfMany } from '../db/events.ts';
+import { historyIdsByName, historyOfMany } from '../db/history-of-many.ts';
 import { uuidPattern } from '../db/ids.ts';
 
 /** What the agent tool returns per event: enough to answer "what happened to my PostgreSQL?". */

@@ -312,51 +312,6 @@ function eventsPage(db: Queryable, f: EventFilter, from: Date | undefined, below
   );
 }
 
-/** Every incarnation of tenant/name (removed ones included), newest first, via shipslog.history's lookup. */
-export async function historyIdsByName(db: Queryable, tenant: string, name: string): Promise<string[]> {
-  const rows = await db<{ id: string }[]>`
-    select c.deployment_id as id
-    from shipslog.deployment_events as c
-    where c.tenant = ${tenant}
-      and c.name = ${name}
-      and c.action = 'created'
-    union
-    select d.id
-    from shipslog.deployments as d
-    where d.tenant = ${tenant}
-      and d.name = ${name}
-  `;
-  return rows.map((r) => r.id);
-}
-
-/**
- * The newest `limit` events of these deployments (the incarnations of one name), newest first:
- * each one's newest `limit` by chain index (a backward scan of (deployment_id, chain_index)),
- * then the newest `limit` of those by time, as psql's shipslog.history() finds them. Ordering
- * all of their events by time instead sorted every event of the name: 13 ms of server CPU for
- * a deployment with 10,000 events against 1.5 ms (PostgreSQL 15, BENCHMARKS.md). Where a clock
- * stepped back within a chain, its newest events are those written last.
- */
-export async function historyOfMany(db: Queryable, ids: string[], limit: number): Promise<HistoryEntry[]> {
-  return readablePage(
-    db,
-    db`
-      select p.e
-      from unnest(${ids}::uuid[]) as i(id)
-        cross join lateral (
-          select e, e.occurred_at, e.seq
-          from shipslog.deployment_events as e
-          where e.deployment_id = i.id
-          order by e.chain_index desc
-          limit ${limit}
-        ) as p
-      order by p.occurred_at desc, p.seq desc
-      limit ${limit}
-    `,
-    db`e.occurred_at desc, e.seq desc`,
-  );
-}
-
 /**
  * The newest event of a deployment: inside the transaction that just changed the row (whose
  * lock it holds), the event that change wrote, with the action the trigger derived for it.

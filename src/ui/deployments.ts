@@ -5,7 +5,8 @@ import type { ApiDeps, AppEnv } from '../api/context.ts';
 import { dnsLabel } from '../api/schemas.ts';
 import { inTenantTx } from '../api/tx.ts';
 import { deploymentStatuses, listDeployments, type Deployment } from '../db/deployments.ts';
-import { deploymentHistory, type HistoryEntry } from '../db/events.ts';
+import type { HistoryEntry } from '../db/events.ts';
+import { latestOfEach } from '../db/history-of-many.ts';
 import { actionClass, healthBadge, page, query, statusBadge, when } from './html.ts';
 import { parseQuery } from './params.ts';
 
@@ -29,10 +30,9 @@ export function registerDeploymentsPage(ui: Hono<AppEnv>, deps: ApiDeps): void {
     const after = q.after ? (q.after.split('/') as [string, string]) : undefined;
     const rows = await inTenantTx(c, deps, async (tx) => {
       const list = await listDeployments(tx, { tenant: principal.tenant ?? undefined, status: q.status, environment: q.environment, after, limit: pageSize });
-      // The last change of each, through the same readable history the API serves (one
-      // index probe each, pipelined on the transaction's connection).
-      const latest = await Promise.all(list.map((d) => deploymentHistory(tx, { deploymentId: d.id, limit: 1 }, 'readable')));
-      return list.map((d, i) => ({ d, last: latest[i]?.[0] as HistoryEntry | undefined }));
+      // The last change of each, through the same readable history the API serves.
+      const latest = await latestOfEach(tx, list.map((d) => d.id));
+      return list.map((d) => ({ d, last: latest.get(d.id) }));
     }, { readOnly: true });
     const showTenant = principal.tenant === null;
     const last = rows.length === pageSize ? rows[rows.length - 1]?.d : undefined;

@@ -1,17 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Queryable } from '../src/db/client.ts';
-import { historyIdsByName, historyOfMany } from '../src/db/events.ts';
+import { historyIdsByName, historyOfMany, latestOfEach } from '../src/db/history-of-many.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 import { insertDeployment } from './support/fixtures.ts';
 
-// The agent's "what happened to my PostgreSQL?" (get-app-history, over REST and MCP) reads the
-// newest events of every incarnation of a name. It must read about a page of events, not every
-// event of a long-lived deployment: a page is each incarnation's newest by chain index.
+// Readable history of several deployments at once (src/db/history-of-many.ts). The agent's "what
+// happened to my PostgreSQL?" (get-app-history, over REST and MCP) reads the newest events of
+// every incarnation of a name. It must read about a page of events, not every event of a
+// long-lived deployment: a page is each incarnation's newest by chain index. The UI's list of
+// deployments shows each one's newest event, all of them from one query.
 
 const oldEvents = 3_000;
 const newEvents = 30;
 let t: TestDatabase;
 let ids: string[];
+let otherId: string;
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -31,6 +34,7 @@ beforeAll(async () => {
   // As many newer events of another deployment: walking all events newest first to find the
   // name's reads them all, as sorting all of the name's events reads every one of those.
   const other = await insertDeployment(t.db, { tenant: 'other', name: 'cache' });
+  otherId = other.id;
   await t.db.unsafe(`
     do $$
     begin
@@ -94,5 +98,27 @@ describe("a name's history across incarnations", () => {
       order by e.occurred_at desc, e.seq desc
       limit 50`);
     expect(sortedAll).toBeGreaterThanOrEqual(oldEvents);
+  });
+});
+
+describe("each deployment's newest event", () => {
+  it('is the event at the end of its chain, for each id this reader may see', async () => {
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    const all = await latestOfEach(t.db, [...ids, otherId, unknown]);
+    const reference = await t.db<{ deployment_id: string; chain_index: number }[]>`
+      select deployment_id, max(chain_index)::int as chain_index
+      from shipslog.deployment_events
+      where deployment_id = any(${[...ids, otherId]}::uuid[])
+      group by deployment_id`;
+    expect(new Map([...all].map(([id, e]) => [id, e.chain_index]))).toEqual(new Map(reference.map((r) => [r.deployment_id, r.chain_index])));
+    expect(all.get(ids.find((id) => all.get(id)?.action === 'removed')!)?.summary).toMatch(/^removed postgresql/);
+    expect(all.get(otherId)?.changes).toEqual([`storage: ${oldEvents - 1}Gi -> ${oldEvents}Gi`]);
+    // As a tenant's key: another tenant's deployment has no newest event to show.
+    const asAcme = await t.db.begin(async (tx) => {
+      await tx`select set_config('role', 'shipslog_app', true), set_config('shipslog.tenant', 'acme', true)`;
+      return latestOfEach(tx, [...ids, otherId]);
+    });
+    expect([...asAcme.keys()].sort()).toEqual([...ids].sort());
+    expect(await latestOfEach(t.db, [])).toEqual(new Map());
   });
 });
