@@ -130,10 +130,19 @@ describe.skipIf(!binary)(binary ? 'through PgBouncer (transaction pooling)' : 't
         }
       }),
     );
-    // Every client again, at once: its own deployment, and the next client's (another tenant's) as absent.
+    // Every client again, at once: its own deployment and its history (a page on a generic
+    // plan, whose setting is transaction-local too), and the next client's (another tenant's)
+    // as absent.
     await Promise.all(
       Array.from({ length: clients }, async (_, c) => {
         expect((await call(c, 'GET', `/v1/deployments/${ids[c]}`)).status).toBe(200);
+        const history = await call(c, 'GET', `/v1/deployments/${ids[c]}/history`);
+        expect(history.status).toBe(200);
+        // Its own changes, and the reconciler's status events beside them.
+        const tenantsSeen = history.json.items?.map((e) => e.tenant) ?? [];
+        expect(tenantsSeen.length).toBeGreaterThanOrEqual(changesPerClient + 1);
+        expect(new Set(tenantsSeen)).toEqual(new Set([`pgb-${c % tenants}`]));
+        expect((await call(c, 'GET', `/v1/deployments/${ids[(c + 1) % clients]}/history`)).status).toBe(404);
         expect((await call(c, 'GET', `/v1/deployments/${ids[(c + 1) % clients]}`)).status).toBe(404);
         expect((await call(c, 'PATCH', `/v1/deployments/${ids[(c + 1) % clients]}`, { config: { replicas: 2 } })).status).toBe(404);
       }),
